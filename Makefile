@@ -24,13 +24,15 @@ OPT ?= -O2
 PY := /usr/bin/python3
 
 SANFLAGS :=
+# Command-line BUILD=... still gets the suffix, so that sanitized and fuzzing
+# objects never mix with plain ones.
 ifeq ($(SANITIZE),1)
-BUILD := build/san
+override BUILD := $(BUILD)/san
 OPT := -O1
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 ifeq ($(FUZZ),1)
-BUILD := build/fuzz
+override BUILD := $(BUILD)/fuzz
 CC := clang
 OPT := -O1
 SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
@@ -38,7 +40,8 @@ endif
 
 WARNINGS := -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral -Wshadow \
             -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wvla
-CPPFLAGS += -D_GNU_SOURCE -Iiotronic-c -Ilightning-rod-c -Iqinling-driver -MMD -MP
+CPPFLAGS += -D_GNU_SOURCE -Iiotronic-c -Ilightning-rod-c -Iqinling-driver -MMD -MP \
+            -DIOT_SOURCE_DIR='"$(CURDIR)"'
 CFLAGS += -std=gnu11 $(OPT) -g $(WARNINGS) $(SANFLAGS) -fno-strict-aliasing
 LDFLAGS += $(SANFLAGS) -pthread
 
@@ -90,7 +93,7 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # Components.
-include $(sort $(wildcard */module.mk */*/module.mk tools/*/module.mk))
+include $(sort $(wildcard */module.mk */*/module.mk tests/tools/*/module.mk))
 
 # Unit tests: tests/unit/test_<name>.c, cmocka, linked against every library.
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -121,7 +124,7 @@ check: deps
 	$(PY) tests/run.py --build $(BUILD) $(TESTS)
 
 fuzz:
-	$(MAKE) FUZZ=1 fuzz-bins
+	$(MAKE) FUZZ=1 SANITIZE= fuzz-bins
 fuzz-bins: $(FUZZ_BINS)
 
 demo: deps all

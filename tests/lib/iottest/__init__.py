@@ -84,7 +84,8 @@ def _migrated_template():
     if _template is None:
         name = "tmpl_%s" % uuid.uuid4().hex[:12]
         psql("postgres", "CREATE DATABASE %s" % name)
-        r = subprocess.run([bin_path("iotronic-dbsync"), "--database", dsn(name), "upgrade"],
+        r = subprocess.run([bin_path("iotronic-dbsync"), "--database", dsn(name),
+                            "--migrations-dir", os.path.join(ROOT, "db", "migrations"), "upgrade"],
                            capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError("dbsync upgrade failed: %s" % r.stderr)
