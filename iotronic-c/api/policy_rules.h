@@ -1,0 +1,17 @@
+/* api/policy_rules.h: the default policy rules of iotronic-api-v1.md 4.4
+ * ("policy in code"), overridable by name from [oslo_policy] policy_file.
+ * Constant data; any thread. */
+#ifndef IOT_API_POLICY_RULES_H
+#define IOT_API_POLICY_RULES_H
+
+#include <stddef.h>
+
+struct api_policy_rule {
+    const char *name;
+    const char *expr; /* oslo.policy expression */
+};
+
+extern const struct api_policy_rule api_policy_defaults[];
+extern const size_t api_policy_ndefaults;
+
+#endif
