@@ -1,2 +1,2 @@
-# iotronic-c/api: the iotronic-api daemon's routes, handlers and pure helpers.
-$(call LIB,iotapi,$(wildcard iotronic-c/api/*.c),)
+# iotronic-c/api: the iotronic-api daemon's routes, handlers and reads.
+$(call LIB,iotapi,$(wildcard iotronic-c/api/*.c),$(LDLIBS_PQ))

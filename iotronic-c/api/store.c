@@ -1,0 +1,334 @@
+/* api/store.c: see store.h. */
+#include "api/store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/fault.h"
+#include "common/jsonw.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+
+#define MAX_SORTS 16
+#define SQL_MAX (16 * 1024)
+
+/* The statements of one collection. Names and texts are owned here. */
+struct kind_stmts {
+    struct db_stmt list[MAX_SORTS][2]; /* [sort key][desc] */
+    struct db_stmt marker;
+    struct db_stmt by_uuid;
+    struct db_stmt by_name;
+};
+
+struct api_store {
+    struct kind_stmts k[AC_N];
+};
+
+/* Concatenates constant fragments (NULL-terminated) into a new string. */
+static char *join(const char *first, ...)
+{
+    struct buf b;
+    va_list ap;
+    const char *s;
+
+    buf_init(&b, SQL_MAX);
+    va_start(ap, first);
+    for (s = first; s != NULL; s = va_arg(ap, const char *))
+        if (buf_append_str(&b, s) < 0)
+            abort(); /* constant text: cannot exceed SQL_MAX unless the code is wrong */
+    va_end(ap);
+    return buf_take(&b, NULL);
+}
+
+static void set_stmt(struct db_stmt *st, char *name, char *sql, int nparams)
+{
+    st->name = name;
+    st->sql = sql;
+    st->nparams = nparams;
+}
+
+/* Keyset condition: rows strictly after the marker row m in the order
+ * (col, id) with nulls lowest (first ascending, last descending), 1.10. */
+static char *after_cond(const char *col, const char *id, const char *mp, int desc)
+{
+    if (!desc)
+        return join("(", mp, "::uuid IS NULL OR (m.k IS NULL AND (", col, " IS NOT NULL OR ",
+                    id, " > m.id)) OR ", col, " > m.k OR (", col, " = m.k AND ", id,
+                    " > m.id))", NULL);
+    return join("(", mp, "::uuid IS NULL OR (m.k IS NULL AND ", col, " IS NULL AND ", id,
+                " < m.id) OR (m.k IS NOT NULL AND (", col, " IS NULL OR ", col, " < m.k OR (",
+                col, " = m.k AND ", id, " < m.id))))", NULL);
+}
+
+static void gen_list(const struct api_sqlkind *sk, struct kind_stmts *ks, int sort, int desc)
+{
+    char mp[16], lp[16], name[64], id[16];
+    const char *col = sk->sort_cols[sort];
+    char *after;
+
+    snprintf(mp, sizeof(mp), "$%d", 3 + sk->nextra);
+    snprintf(lp, sizeof(lp), "$%d", 4 + sk->nextra);
+    snprintf(id, sizeof(id), "%s.id", sk->alias);
+    snprintf(name, sizeof(name), "api_%s_l%d%c", sk->tag, sort, desc ? 'd' : 'a');
+    after = after_cond(col, id, mp, desc);
+    set_stmt(&ks->list[sort][desc], xstrdup(name),
+             join("WITH m AS (SELECT ", col, " AS k, ", id, " AS id FROM ", sk->from, " WHERE ",
+                  sk->uuid_col, " = ", mp, "::uuid) SELECT ", sk->select, " FROM ", sk->from,
+                  " LEFT JOIN m ON true WHERE ", sk->list_where, " AND ", after, " ORDER BY ",
+                  col, desc ? " DESC NULLS LAST, " : " ASC NULLS FIRST, ", id,
+                  desc ? " DESC" : " ASC", " LIMIT ", lp, NULL),
+             4 + sk->nextra);
+    free(after);
+}
+
+static void gen_kind(const struct api_sqlkind *sk, struct kind_stmts *ks)
+{
+    char name[64], mp[16];
+
+    for (int s = 0; sk->kind->sort_keys[s] != NULL; s++)
+        for (int d = 0; d < 2; d++)
+            gen_list(sk, ks, s, d);
+    snprintf(mp, sizeof(mp), "$%d", 3 + sk->nextra);
+    snprintf(name, sizeof(name), "api_%s_marker", sk->tag);
+    set_stmt(&ks->marker, xstrdup(name),
+             join("SELECT 1 FROM ", sk->from, " WHERE ", sk->uuid_col, " = ", mp, "::uuid AND ",
+                  sk->list_where, NULL),
+             3 + sk->nextra);
+    snprintf(name, sizeof(name), "api_%s_uuid", sk->tag);
+    set_stmt(&ks->by_uuid, xstrdup(name),
+             join("SELECT ", sk->select, ", true FROM ", sk->from, " WHERE ", sk->uuid_col,
+                  " = $1::uuid AND ($2 OR ", sk->find_vis, ")", NULL),
+             3);
+    if (sk->name_col == NULL)
+        return;
+    snprintf(name, sizeof(name), "api_%s_name", sk->tag);
+    set_stmt(&ks->by_name, xstrdup(name),
+             join("SELECT ", sk->select, ", (", sk->find_pref, ") AS pref FROM ", sk->from,
+                  " WHERE ", sk->name_col, " = $1 AND ($2 OR ", sk->find_vis,
+                  ") ORDER BY pref DESC, ", sk->alias, ".id LIMIT 3", NULL),
+             3);
+}
+
+int api_store_new(struct api_store **out, struct error *err)
+{
+    struct api_store *st = xcalloc(1, sizeof(*st));
+
+    (void)err;
+    for (int c = 0; c < AC_N; c++)
+        gen_kind(&api_sqlkinds[c], &st->k[c]);
+    *out = st;
+    return 0;
+}
+
+static void free_stmt(struct db_stmt *s)
+{
+    free((char *)s->name);
+    free((char *)s->sql);
+}
+
+void api_store_free(struct api_store *st)
+{
+    if (st == NULL)
+        return;
+    for (int c = 0; c < AC_N; c++) {
+        for (int s = 0; s < MAX_SORTS; s++)
+            for (int d = 0; d < 2; d++)
+                free_stmt(&st->k[c].list[s][d]);
+        free_stmt(&st->k[c].marker);
+        free_stmt(&st->k[c].by_uuid);
+        free_stmt(&st->k[c].by_name);
+    }
+    free(st);
+}
+
+int api_store_fail(struct db *db, int rc, struct error *err)
+{
+    log_error("database: %s", error_str(err));
+    if (rc == -ECONNRESET || rc == -ECONNREFUSED || rc == -ETIMEDOUT || rc == -EAGAIN ||
+        rc == -EROFS)
+        return api_fail(err, 503, "Resource temporarily unavailable, please retry.");
+    (void)db;
+    return api_fail(err, 500, "An unknown exception occurred.");
+}
+
+/* Fills the list parameters $1.. of collection sk; returns how many. */
+static int list_params(const struct api_sqlkind *sk, const struct api_scope *sc,
+                       const char **p)
+{
+    int n = 0;
+
+    p[n++] = db_param_bool(sc->all);
+    p[n++] = sc->who;
+    if (sk->kind == &api_kind_board) {
+        p[n++] = sc->status;
+        p[n++] = sc->fleet;
+    } else if (sk->kind == &api_kind_plugin) {
+        p[n++] = db_param_bool(sc->with_public);
+        p[n++] = db_param_bool(sc->public_only);
+    } else if (sk->nextra == 1) {
+        p[n++] = sc->board;
+    }
+    return n;
+}
+
+static int check_marker(const struct kind_stmts *ks, const struct api_sqlkind *sk,
+                        struct db *db, const char **p, const char *marker, struct error *err)
+{
+    PGresult *res = NULL;
+    int rc, n = 3 + sk->nextra;
+
+    p[n - 1] = marker;
+    rc = db_exec_stmt(db, &ks->marker, p, &res, err);
+    if (rc < 0)
+        return api_store_fail(db, rc, err);
+    n = PQntuples(res);
+    PQclear(res);
+    if (n > 0)
+        return 0;
+    if (sk->kind == &api_kind_enabledws)
+        return api_fail(err, 404, "Webservice module not enabled for %s device.", marker);
+    return api_fail(err, 404, "%s %s could not be found.", sk->kind->Name, marker);
+}
+
+static void render_rows(const struct api_sqlkind *sk, PGresult *res, struct jw *w,
+                        uint32_t mask, const char *base)
+{
+    const char *vals[32];
+    int nf = (int)sk->kind->nfields;
+
+    for (int r = 0; r < PQntuples(res); r++) {
+        for (int i = 0; i < nf; i++)
+            vals[i] = PQgetisnull(res, r, i) ? NULL : PQgetvalue(res, r, i);
+        api_render_item(w, sk->kind, vals, mask, base);
+    }
+}
+
+/* The marker of a row for `next`: its uuid (enabled webservices: board_uuid). */
+static const char *row_marker(const struct api_sqlkind *sk, PGresult *res, int r)
+{
+    int f = api_kind_field(sk->kind, sk->kind == &api_kind_enabledws ? "board_uuid" : "uuid");
+
+    return PQgetvalue(res, r, f);
+}
+
+int api_store_list(const struct api_store *st, struct db *db, enum api_coll_id c,
+                   const struct api_scope *sc, const struct api_listq *q, const char *base,
+                   const char *path, struct buf *out, struct error *err)
+{
+    const struct api_sqlkind *sk = &api_sqlkinds[c];
+    const struct kind_stmts *ks = &st->k[c];
+    const char *p[8];
+    char limit[DB_INT_LEN];
+    PGresult *res = NULL;
+    struct jw w;
+    int n = list_params(sk, sc, p), rc;
+
+    if (q->has_marker) {
+        rc = check_marker(ks, sk, db, p, q->marker, err);
+        if (rc < 0)
+            return rc;
+    }
+    p[n++] = q->has_marker ? q->marker : NULL;
+    p[n++] = db_param_int(limit, q->limit);
+    rc = db_exec_stmt(db, &ks->list[q->sort][q->desc], p, &res, err);
+    if (rc < 0)
+        return api_store_fail(db, rc, err);
+    jw_init(&w, out, 1);
+    jw_obj_begin(&w);
+    jw_key(&w, sk->kind->list_key);
+    jw_arr_begin(&w);
+    render_rows(sk, res, &w, q->fields, base);
+    jw_arr_end(&w);
+    if (PQntuples(res) > 0 && PQntuples(res) == q->limit) {
+        jw_key(&w, "next");
+        jw_value_sep(&w);
+        if (w.err == 0)
+            w.err = buf_append_str(out, "\"");
+        if (w.err == 0)
+            w.err = api_next_link(out, base, path, sk->kind, q,
+                                  row_marker(sk, res, PQntuples(res) - 1));
+        if (w.err == 0)
+            w.err = buf_append_str(out, "\"");
+    }
+    jw_obj_end(&w);
+    PQclear(res);
+    if (jw_error(&w) < 0)
+        return api_fail(err, 500, "An unknown exception occurred.");
+    return 0;
+}
+
+int api_store_find(const struct api_store *st, struct db *db, enum api_coll_id c,
+                   const struct api_ident *id, const char *ref, int is_uuid,
+                   struct api_row *out, struct error *err)
+{
+    const struct api_sqlkind *sk = &api_sqlkinds[c];
+    const struct kind_stmts *ks = &st->k[c];
+    const char *who = sk->kind == &api_kind_plugin ? id->user_id : id->project_id;
+    const char *p[3] = { ref, db_param_bool(id->is_admin), who };
+    PGresult *res = NULL;
+    int rc, n, pref = (int)sk->kind->nfields + 2;
+
+    memset(out, 0, sizeof(*out));
+    if (!is_uuid && sk->name_col == NULL)
+        return api_fail(err, 404, "%s %s could not be found.", sk->kind->Name, ref);
+    rc = db_exec_stmt(db, is_uuid ? &ks->by_uuid : &ks->by_name, p, &res, err);
+    if (rc < 0)
+        return api_store_fail(db, rc, err);
+    n = PQntuples(res);
+    /* Several matches: fine only when exactly one is preferred (own). */
+    if (n > 1 && (PQgetvalue(res, 1, pref)[0] == 't' || PQgetvalue(res, 0, pref)[0] != 't')) {
+        PQclear(res);
+        return api_fail(err, 400, "Multiple %ss are named %s; use the UUID.", sk->kind->name,
+                        ref);
+    }
+    if (n == 0) {
+        PQclear(res);
+        return api_fail(err, 404, "%s %s could not be found.", sk->kind->Name, ref);
+    }
+    out->res = res;
+    out->row = 0;
+    out->sk = sk;
+    return 0;
+}
+
+void api_row_clear(struct api_row *r)
+{
+    if (r->res != NULL)
+        PQclear(r->res);
+    r->res = NULL;
+}
+
+const char *api_row_get(const struct api_row *r, int i)
+{
+    if (PQgetisnull(r->res, r->row, i))
+        return NULL;
+    return PQgetvalue(r->res, r->row, i);
+}
+
+const char *api_row_owner(const struct api_row *r)
+{
+    return api_row_get(r, (int)r->sk->kind->nfields);
+}
+
+const char *api_row_project(const struct api_row *r)
+{
+    return api_row_get(r, (int)r->sk->kind->nfields + 1);
+}
+
+const char *api_row_field(const struct api_row *r, const char *name)
+{
+    int i = api_kind_field(r->sk->kind, name);
+
+    return i < 0 ? NULL : api_row_get(r, i);
+}
+
+void api_row_render(const struct api_row *r, struct jw *w, uint32_t mask, const char *base)
+{
+    const char *vals[32];
+
+    for (unsigned i = 0; i < r->sk->kind->nfields; i++)
+        vals[i] = api_row_get(r, (int)i);
+    api_render_item(w, r->sk->kind, vals, mask, base);
+}
