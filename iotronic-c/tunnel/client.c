@@ -17,7 +17,7 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "tunnel/backoff.h"
-#include "tunnel/proof.h"
+#include "wamp/cra.h"
 
 #define STABLE_US (5 * 1000000LL)
 #define CTL_RX_BUFFER 512
@@ -97,10 +97,11 @@ int cli_connect_ws(struct tun_client *cl, const struct tun_url *u, const char *p
 
 static void ctl_connect(struct ctun *t)
 {
-    char path[TUN_PATH_MAX + TUN_QUERY_MAX], proof[TUN_PROOF_MAX] = "";
+    char path[TUN_PATH_MAX + TUN_QUERY_MAX], proof[WAMP_WSTUN_AUTH_MAX] = "";
 
     if (t->secret != NULL && t->uuid[0])
-        tun_proof_sign(t->secret, t->uuid, t->public_port, time_now_us() / 1000000, proof);
+        (void)wamp_wstun_auth(t->secret, strlen(t->secret), t->uuid, (unsigned)t->public_port,
+                              time_now_us() / 1000000, proof);
     if (tun_url_control_path(&t->url, t->public_port, t->uuid, proof, path, sizeof(path)) < 0) {
         ctl_lost(t, "control path too long");
         return;

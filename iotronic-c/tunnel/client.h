@@ -39,7 +39,8 @@ struct tun_tunnel_spec {
     int public_port;              /* the port on the wagent's host */
     int local_port;               /* the service on 127.0.0.1 */
     const char *uuid;             /* the board's UUID, or NULL (wstun without -u) */
-    const char *secret;           /* the board secret: signs each control channel, or NULL */
+    const char *secret;           /* the board secret: signs each control channel (9.5, with
+                                     wamp/cra.h), or NULL */
 };
 
 struct tun_client;

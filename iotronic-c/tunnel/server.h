@@ -46,7 +46,7 @@ struct tun_auth_request {
     uint64_t id;              /* to give back to tun_server_authorize_done() */
     const char *uuid;         /* normalised board UUID */
     int public_port;
-    const char *auth;         /* "<ts>.<sig>" as sent, or NULL (tunnel/proof.h verifies it) */
+    const char *auth;         /* "<ts>.<sig>" as sent, or NULL (wamp_wstun_verify() checks it) */
     const char *peer;         /* the board's address, for logs */
 };
 

@@ -27,8 +27,8 @@
 #include "common/xalloc.h"
 #include "loop/loop.h"
 #include "tunnel/client.h"
-#include "tunnel/proof.h"
 #include "tunnel/server.h"
+#include "wamp/cra.h"
 
 #define MAX_ENTRIES 256
 
@@ -111,8 +111,9 @@ static void decide(struct app *app, const struct tun_auth_request *r, struct pen
             pa->allowed = 1;
         } else if (r->auth == NULL) {
             snprintf(pa->reason, sizeof(pa->reason), "proof required");
-        } else if (tun_proof_verify(a->secret, r->uuid, r->public_port, r->auth,
-                                    time_now_us() / 1000000, &err) < 0) {
+        } else if (wamp_wstun_verify(a->secret, strlen(a->secret), r->uuid,
+                                     (unsigned)r->public_port, r->auth, time_now_us() / 1000000,
+                                     &err) < 0) {
             snprintf(pa->reason, sizeof(pa->reason), "%.120s", err.msg);
         } else {
             pa->allowed = 1;
