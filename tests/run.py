@@ -29,7 +29,11 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
-from iottest import services as svcmod  # noqa: E402
+import importlib  # noqa: E402
+
+# The package's services() helper shadows its submodule of the same name,
+# so `from iottest import services` would give the function.
+svcmod = importlib.import_module("iottest.services")
 
 TAP_LINE = re.compile(r"^(not ok|ok)\b")
 
