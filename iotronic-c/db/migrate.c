@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -94,7 +95,9 @@ static int by_version(const void *a, const void *b)
 {
     const struct db_migration *x = a, *y = b;
 
-    return (x->version > y->version) - (x->version < y->version);
+    if (x->version != y->version)
+        return (x->version > y->version) - (x->version < y->version);
+    return strcmp(x->file, y->file); /* duplicates are named in a stable order */
 }
 
 /* Sorted: each version once. Numbers may skip (0001, 0002, 0010): another
@@ -265,6 +268,33 @@ static int statement_error(struct db *db, const struct db_migration *mig,
     return error_set(err, rc, "%s", msg);
 }
 
+/* 1 when the statement would end or nest the runner's transaction. Checked
+ * before running it: a COMMIT would already have committed half a migration. */
+static int ends_transaction(const char *stmt)
+{
+    static const char *const verbs[] = {"BEGIN", "START",    "COMMIT", "END",
+                                        "ABORT", "ROLLBACK", "PREPARE"};
+    size_t n = 0;
+
+    while (isalpha((unsigned char)stmt[n]))
+        n++;
+    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+        const char *rest = stmt + n;
+
+        if (strlen(verbs[i]) != n || strncasecmp(stmt, verbs[i], n) != 0)
+            continue;
+        while (isspace((unsigned char)*rest))
+            rest++;
+        /* ROLLBACK TO SAVEPOINT stays inside; PREPARE name AS is a statement. */
+        if (i == 5 && strncasecmp(rest, "TO", 2) == 0 && !isalnum((unsigned char)rest[2]))
+            return 0;
+        if (i == 6 && strncasecmp(rest, "TRANSACTION", 11) != 0)
+            return 0;
+        return 1;
+    }
+    return 0;
+}
+
 static int run_statements(struct db *db, const struct db_migration *mig, struct error *err)
 {
     struct db_sql_cursor cur;
@@ -273,17 +303,21 @@ static int run_statements(struct db *db, const struct db_migration *mig, struct 
 
     db_sql_init(&cur, mig->sql, mig->len);
     while ((rc = db_sql_next(&cur, &span, err)) == 1) {
-        char *stmt = xstrndup(mig->sql + span.start, span.end - span.start);
+        char *stmt;
 
+        if (ends_transaction(mig->sql + span.start))
+            return error_set(err, -EINVAL,
+                             "%s:%d: a migration must not end its transaction "
+                             "(BEGIN, COMMIT, ROLLBACK, END): the runner opens one "
+                             "per file",
+                             mig->path, span.line);
+        stmt = xstrndup(mig->sql + span.start, span.end - span.start);
         rc = db_exec(db, stmt, 0, NULL, NULL, err);
         free(stmt);
         if (rc < 0)
             return statement_error(db, mig, &span, rc, err);
         if (PQtransactionStatus(db->pg) != PQTRANS_INTRANS)
-            return error_set(err, -EINVAL,
-                             "%s:%d: a migration must not end its transaction "
-                             "(COMMIT, ROLLBACK, END): the runner opens one per "
-                             "file",
+            return error_set(err, -EINVAL, "%s:%d: the statement ended the runner's transaction",
                              mig->path, span.line);
     }
     if (rc < 0)
