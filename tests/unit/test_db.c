@@ -24,6 +24,7 @@
 #include "common/json.h"
 #include "common/timeutil.h"
 #include "common/uuid.h"
+#include "common/wq.h"
 #include "common/xalloc.h"
 #include "db/db.h"
 #include "db/migrate.h"
@@ -122,7 +123,7 @@ static int group_setup(void **state)
         fail_msg("migrations: %s", err.msg);
     db_migrations_free(&m);
     ok_exec(db, "CREATE TABLE tcounter (id int PRIMARY KEY, v int NOT NULL)", 0, NULL);
-    ok_exec(db, "INSERT INTO tcounter VALUES (1, 0), (2, 0)", 0, NULL);
+    ok_exec(db, "INSERT INTO tcounter VALUES (1, 0), (2, 0), (3, 0)", 0, NULL);
     db_close(db);
     return 0;
 }
@@ -387,6 +388,114 @@ static void test_tx_retries_serialization_failure(void **state)
     assert_string_equal(db_last_sqlstate(db), "40001");
     assert_int_equal(db_in_transaction(db), 0);
     db_close(r.other);
+    db_close(db);
+}
+
+struct cut {
+    struct db *other;
+    int attempts;
+};
+
+/* The first attempt loses its connection mid-transaction: the server rolled
+ * it back, so db_tx may run it again on a new session. */
+static int increment_cut(struct db *db, void *arg, struct error *err)
+{
+    struct cut *c = arg;
+    char buf[DB_INT_LEN], out[8];
+    const char *p[] = {db_param_int(buf, db_backend_pid(db))};
+    int rc = db_exec(db, "UPDATE tcounter SET v = v + 1 WHERE id = 1", 0, NULL, NULL, err);
+
+    if (rc == 0 && ++c->attempts == 1)
+        assert_string_equal(
+            scalar(c->other, "SELECT pg_terminate_backend($1::int, 5000)", 1, p, out, sizeof(out)),
+            "t");
+    if (rc == 0)
+        rc = db_exec(db, "UPDATE tcounter SET v = v + 1 WHERE id = 1", 0, NULL, NULL, err);
+    return rc;
+}
+
+static void test_tx_retries_after_lost_connection(void **state)
+{
+    struct cut c = {NULL, 0};
+    struct error err;
+    struct db *db;
+    char out[32];
+
+    (void)state;
+    NEED_PG();
+    db = open_db(dsn);
+    c.other = open_db(admin);
+    ok_exec(db, "UPDATE tcounter SET v = 0 WHERE id = 1", 0, NULL);
+    assert_int_equal(db_tx(db, increment_cut, &c, &err), 0);
+    assert_int_equal(c.attempts, 2);
+    assert_string_equal(
+        scalar(db, "SELECT v FROM tcounter WHERE id = 1", 0, NULL, out, sizeof(out)), "2");
+    db_close(c.other);
+    db_close(db);
+}
+
+#define WQ_THREADS 3
+#define WQ_JOBS 60
+
+struct wq_run {
+    pthread_mutex_t lock;
+    int failures, npids;
+    int pids[WQ_JOBS];
+};
+
+/* The other way to share the database: one lazy struct db per wq worker. */
+static void *worker_db_init(void *hook_arg)
+{
+    struct db *db = NULL;
+    struct error err;
+
+    (void)hook_arg;
+    return db_new(dsn, &db, &err) == 0 ? db : NULL;
+}
+
+static void worker_db_fini(void *thread_ctx, void *hook_arg)
+{
+    (void)hook_arg;
+    db_close(thread_ctx);
+}
+
+static void wq_increment(void *arg, void *thread_ctx)
+{
+    struct wq_run *run = arg;
+    struct error err;
+    int rc = thread_ctx ? db_exec(thread_ctx, "UPDATE tcounter SET v = v + 1 WHERE id = 3", 0, NULL,
+                                  NULL, &err)
+                        : -EIO;
+    int pid = thread_ctx ? db_backend_pid(thread_ctx) : 0, known = 0;
+
+    pthread_mutex_lock(&run->lock);
+    run->failures += rc != 0;
+    for (int i = 0; i < run->npids; i++)
+        known |= run->pids[i] == pid;
+    if (!known)
+        run->pids[run->npids++] = pid;
+    pthread_mutex_unlock(&run->lock);
+}
+
+static void test_one_db_per_wq_worker(void **state)
+{
+    struct wq_run run = {PTHREAD_MUTEX_INITIALIZER, 0, 0, {0}};
+    struct wq_hooks hooks = {worker_db_init, worker_db_fini, NULL, NULL};
+    struct wq *wq;
+    struct db *db;
+    char out[32];
+
+    (void)state;
+    NEED_PG();
+    wq = wq_new(WQ_THREADS, 0, &hooks);
+    for (int i = 0; i < WQ_JOBS; i++)
+        assert_int_equal(wq_submit(wq, wq_increment, NULL, &run), 0);
+    wq_free(wq); /* finishes the queue, closes each worker's connection */
+    assert_int_equal(run.failures, 0);
+    assert_true(run.npids >= 1 && run.npids <= WQ_THREADS); /* one session per worker */
+    db = open_db(dsn);
+    assert_string_equal(
+        scalar(db, "SELECT v FROM tcounter WHERE id = 3", 0, NULL, out, sizeof(out)), "60");
     db_close(db);
 }
 
@@ -700,6 +809,8 @@ int main(void)
         cmocka_unit_test(test_sqlstate_mapping_names_constraints),
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_tx_retries_serialization_failure),
+        cmocka_unit_test(test_tx_retries_after_lost_connection),
+        cmocka_unit_test(test_one_db_per_wq_worker),
         cmocka_unit_test(test_pool_threads),
         cmocka_unit_test(test_pool_timeout_and_clean_release),
         cmocka_unit_test(test_reconnect_after_terminate),
