@@ -1,5 +1,5 @@
 /* Tests of libiotdb against the run's real PostgreSQL (tests/run.py exports
- * IOT_SERVICES_JSON; without it every test is skipped). The group creates a
+ * IOT_SERVICES_JSON; without it the file is skipped). The group creates a
  * private database, applies db/migrations with the library's own runner, and
  * drops it at the end. What is proved: parameters (NULL included), named
  * statements prepared once per connection, the SQLSTATE mapping with the
@@ -35,12 +35,6 @@ static int pg_port;
 static char dbname[64];
 static char dsn[256];   /* the test database */
 static char admin[256]; /* the postgres database */
-
-#define NEED_PG()                                                                                  \
-    do {                                                                                           \
-        if (pg_port == 0)                                                                          \
-            skip();                                                                                \
-    } while (0)
 
 static struct db *open_db(const char *conninfo)
 {
@@ -102,7 +96,8 @@ static int group_setup(void **state)
     if (desc == NULL || json_parse(desc, strlen(desc), &j, &err) != 0 ||
         json_get_int(j, "pg_port", JSON_REQUIRED, 1, 65535, &port, &err) != 0) {
         cJSON_Delete(j);
-        return 0; /* no PostgreSQL: every test skips */
+        print_error("IOT_SERVICES_JSON: %s\n", desc ? err.msg : "unset");
+        return -1;
     }
     cJSON_Delete(j);
     pg_port = (int)port;
@@ -155,7 +150,6 @@ static void test_params_null_and_getters(void **state)
     cJSON *obj = NULL;
 
     (void)state;
-    NEED_PG();
     db = open_db(dsn);
     assert_int_equal(db_exec(db,
                              "SELECT $1::text IS NULL, $2::int + 1, $3::text, NULL::int, "
@@ -203,7 +197,6 @@ static void test_stmt_prepared_once_per_connection(void **state)
     char out[32];
 
     (void)state;
-    NEED_PG();
     db = open_db(dsn);
     for (int k = 0; k < 3; k++) {
         assert_int_equal(db_exec_stmt(db, &STMT_COUNT, p, &res, &err), 0);
@@ -265,7 +258,6 @@ static void test_sqlstate_mapping_names_constraints(void **state)
     struct db *db;
 
     (void)state;
-    NEED_PG();
     db = open_db(dsn);
     ok_exec(db,
             "INSERT INTO boards (uuid, code, name) VALUES (gen_random_uuid(), 'CODE1', 'b1'),"
@@ -318,7 +310,6 @@ static void test_transactions(void **state)
     int want;
 
     (void)state;
-    NEED_PG();
     db = open_db(dsn);
     want = -EINVAL;
     assert_int_equal(db_tx(db, insert_then, &want, &err), -EINVAL);
@@ -372,7 +363,6 @@ static void test_tx_retries_serialization_failure(void **state)
     char out[32];
 
     (void)state;
-    NEED_PG();
     db = open_db(dsn);
     r.other = open_db(dsn);
     ok_exec(db, "UPDATE tcounter SET v = 0 WHERE id = 1", 0, NULL);
@@ -422,7 +412,6 @@ static void test_tx_retries_after_lost_connection(void **state)
     char out[32];
 
     (void)state;
-    NEED_PG();
     db = open_db(dsn);
     c.other = open_db(admin);
     ok_exec(db, "UPDATE tcounter SET v = 0 WHERE id = 1", 0, NULL);
@@ -486,7 +475,6 @@ static void test_one_db_per_wq_worker(void **state)
     char out[32];
 
     (void)state;
-    NEED_PG();
     wq = wq_new(WQ_THREADS, 0, &hooks);
     for (int i = 0; i < WQ_JOBS; i++)
         assert_int_equal(wq_submit(wq, wq_increment, NULL, &run), 0);
@@ -551,7 +539,6 @@ static void test_pool_threads(void **state)
     char out[32];
 
     (void)state;
-    NEED_PG();
     db = open_db(dsn);
     ok_exec(db, "UPDATE tcounter SET v = 0 WHERE id = 2", 0, NULL);
     assert_int_equal(db_pool_new(dsn, POOL_SIZE, &run.pool, &err), 0);
@@ -580,7 +567,6 @@ static void test_pool_timeout_and_clean_release(void **state)
     char out[32];
 
     (void)state;
-    NEED_PG();
     assert_int_equal(db_pool_new(dsn, 0, &pool, &err), -EINVAL);
     assert_int_equal(db_pool_new(dsn, 1, &pool, &err), 0);
     assert_int_equal(db_pool_acquire(pool, 0, &a, &err), 0);
@@ -628,7 +614,6 @@ static void test_reconnect_after_terminate(void **state)
     char out[32];
 
     (void)state;
-    NEED_PG();
     db = open_db(dsn);
     assert_int_equal(db_exec_stmt(db, &STMT_COUNT, p, NULL, &err), 0);
     pid = db_backend_pid(db);
@@ -685,7 +670,6 @@ static void test_connect_errors(void **state)
     int64_t t0;
 
     (void)state;
-    NEED_PG();
     snprintf(ci, sizeof(ci), "postgresql://postgres@127.0.0.1:%d/no_such_db_x", pg_port);
     assert_int_equal(db_connect(ci, &db, &err), -ENOENT);
     assert_non_null(strstr(err.msg, "dbname=no_such_db_x"));
@@ -758,7 +742,6 @@ static void test_listen_notify(void **state)
     struct db *a, *b;
 
     (void)state;
-    NEED_PG();
     a = open_db(dsn);
     b = open_db(dsn);
     assert_int_equal(db_listen(a, "iot_test", &err), 0);
@@ -818,5 +801,12 @@ int main(void)
         cmocka_unit_test(test_listen_notify),
     };
 
+    /* cmocka reports a skipped test as "not ok ... # SKIP", which the runner
+     * counts as a failure: without a server, skip the whole file the TAP way. */
+    if (getenv("IOT_SERVICES_JSON") == NULL) {
+        printf("1..0 # SKIP no PostgreSQL: IOT_SERVICES_JSON is unset (run with an "
+               "integration suite)\n");
+        return 0;
+    }
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
