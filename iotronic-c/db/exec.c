@@ -144,14 +144,16 @@ static int check_stmt(const struct db_stmt *stmt, struct error *err)
     return 0;
 }
 
+/* 1 when stmt is prepared on this session. The hot path compares pointers
+ * only; names are compared once, before a statement is first prepared. */
 static int find_stmt(const struct db *db, const struct db_stmt *stmt, struct error *err)
 {
-    for (size_t i = 0; i < db->nstmts; i++) {
+    for (size_t i = 0; i < db->nstmts; i++)
         if (db->stmts[i] == stmt)
             return 1;
+    for (size_t i = 0; i < db->nstmts; i++)
         if (strcmp(db->stmts[i]->name, stmt->name) == 0)
             return error_set(err, -EINVAL, "two different statements are named %s", stmt->name);
-    }
     return 0;
 }
 
