@@ -39,9 +39,21 @@ static void set_state(struct ctun *t, enum ctun_state s)
     t->since_us = time_now_us();
 }
 
-static void on_retry(lws_sorted_usec_list_t *sul)
+static void on_retry(struct ev_loop *ev, ev_timer *w, int revents)
 {
-    ctl_connect(lws_container_of(sul, struct ctun, retry));
+    (void)ev;
+    (void)revents;
+    ctl_connect(w->data);
+}
+
+static void on_tick(struct ev_loop *ev, ev_timer *w, int revents)
+{
+    struct tun_client *cl = w->data;
+
+    (void)ev;
+    (void)revents;
+    if (cl->tunnels.count > 0)
+        lws_cancel_service(cl->ctx);
 }
 
 /* The control channel failed or closed: try again later. */
@@ -58,7 +70,9 @@ static void ctl_lost(struct ctun *t, const char *why)
         t->failures++;
     log_info("tunnel %s port=%d: %s; retrying in %llu ms", t->service, t->public_port, why,
              (unsigned long long)ms);
-    lws_sul_schedule(t->cl->ctx, 0, &t->retry, on_retry, (lws_usec_t)ms * 1000);
+    ev_timer_stop(t->cl->ev, &t->retry);
+    ev_timer_set(&t->retry, (double)ms / 1000.0, 0.0);
+    ev_timer_start(t->cl->ev, &t->retry);
 }
 
 int cli_connect_ws(struct tun_client *cl, const struct tun_url *u, const char *path,
@@ -111,7 +125,7 @@ static void ctl_connect(struct ctun *t)
     /* A connection that fails at once may or may not have told the callback
      * (which then scheduled the retry already). */
     if (cli_connect_ws(t->cl, &t->url, path, TUN_CLI_CTL_PROTOCOL, t, &t->ctl) < 0 &&
-        lws_dll2_is_detached(&t->retry.list))
+        !ev_is_active(&t->retry))
         ctl_lost(t, "cannot start a connection");
 }
 
@@ -208,6 +222,7 @@ int tun_client_new(struct loop *loop, const struct tun_client_opts *opts, struct
     cl = xcalloc(1, sizeof(*cl));
     cl->loop = loop;
     cl->ctx = loop_lws(loop);
+    cl->ev = loop_ev(loop);
     cl->opts = *opts;
     cl->opts.ca_file = opts->ca_file ? xstrdup(opts->ca_file) : NULL;
     cl->ping_policy.secs_since_valid_ping = (uint16_t)opts->ping_interval;
@@ -225,6 +240,9 @@ int tun_client_new(struct loop *loop, const struct tun_client_opts *opts, struct
         return error_set(err, -EIO, "cannot create the tunnel client vhost%s",
                          opts->ca_file ? " (check ca_file)" : "");
     }
+    ev_timer_init(&cl->tick, on_tick, 1.0, 1.0);
+    cl->tick.data = cl;
+    ev_timer_start(cl->ev, &cl->tick);
     *out = cl;
     return 0;
 }
@@ -273,6 +291,8 @@ int tun_client_open(struct tun_client *cl, const struct tun_tunnel_spec *spec, s
     t->public_port = spec->public_port;
     t->local_port = spec->local_port;
     set_state(t, CT_CONNECTING);
+    ev_timer_init(&t->retry, on_retry, 0.0, 0.0);
+    t->retry.data = t;
     lws_dll2_add_tail(&t->link, &cl->tunnels);
     ctl_connect(t);
     return 0;
@@ -285,11 +305,10 @@ int tun_client_close(struct tun_client *cl, int public_port)
     if (t == NULL)
         return -ENOENT;
     lws_dll2_remove(&t->link);
-    lws_sul_cancel(&t->retry);
+    ev_timer_stop(cl->ev, &t->retry);
     if (t->ctl != NULL) {
         lws_set_opaque_user_data(t->ctl, NULL);
-        lws_set_timeout(t->ctl, PENDING_TIMEOUT_USER_OK,
-                        cl->stopping ? LWS_TO_KILL_SYNC : LWS_TO_KILL_ASYNC);
+        cli_kill(cl, t->ctl);
     }
     lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&t->conns)) {
         cconn_abort(lws_container_of(d, struct cconn, link));
@@ -329,6 +348,8 @@ void tun_client_free(struct tun_client *cl)
     if (cl == NULL)
         return;
     cl->stopping = 1;
+    if (ev_is_active(&cl->tick))
+        ev_timer_stop(cl->ev, &cl->tick);
     while (cl->tunnels.count > 0)
         (void)tun_client_close(cl, lws_container_of(lws_dll2_get_head(&cl->tunnels), struct ctun,
                                                     link)->public_port);

@@ -29,8 +29,7 @@ static void cconn_maybe_free(struct cconn *cc)
 
 static void kill_wsi(struct cconn *cc, struct lws *wsi)
 {
-    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK,
-                    cc->cl->stopping ? LWS_TO_KILL_SYNC : LWS_TO_KILL_ASYNC);
+    cli_kill(cc->cl, wsi);
 }
 
 static int connect_tcp(struct cconn *cc, int port)

@@ -10,6 +10,7 @@
 #ifndef IOT_TUNNEL_CLIENT_INT_H
 #define IOT_TUNNEL_CLIENT_INT_H
 
+#include <ev.h>
 #include <libwebsockets.h>
 
 #include "common/uuid.h"
@@ -25,7 +26,9 @@
 struct tun_client {
     struct loop *loop;
     struct lws_context *ctx;
+    struct ev_loop *ev;
     struct lws_vhost *vh;
+    ev_timer tick;                 /* lws timer service, as in server_int.h srv_kill() */
     struct tun_client_opts opts;   /* ca_file owned */
     lws_retry_bo_t ping_policy;
     lws_dll2_owner_t tunnels;      /* struct ctun */
@@ -46,7 +49,7 @@ struct ctun {
     struct lws *ctl;               /* the control channel, NULL between attempts */
     unsigned failures;             /* consecutive, for the backoff */
     int64_t since_us, up_mono_us;
-    lws_sorted_usec_list_t retry;
+    ev_timer retry;
     char msg[64];                  /* a text message being reassembled */
     size_t msg_len;
     int msg_bad;
@@ -76,5 +79,14 @@ int tun_cli_tcp_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 /* client.c */
 int cli_connect_ws(struct tun_client *cl, const struct tun_url *u, const char *path,
                    const char *local_protocol, void *opaque, struct lws **out);
+
+/* Closes wsi (see srv_kill() in server_int.h for why lws is poked). */
+static inline void cli_kill(struct tun_client *cl, struct lws *wsi)
+{
+    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, cl->stopping ? LWS_TO_KILL_SYNC
+                                                               : LWS_TO_KILL_ASYNC);
+    if (!cl->stopping)
+        lws_cancel_service(cl->ctx);
+}
 
 #endif

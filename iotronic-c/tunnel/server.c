@@ -103,6 +103,17 @@ static void on_control_accept(struct ev_loop *ev, ev_io *w, int revents)
     }
 }
 
+/* See srv_kill() in server_int.h. */
+static void on_tick(struct ev_loop *ev, ev_timer *w, int revents)
+{
+    struct tun_server *srv = w->data;
+
+    (void)ev;
+    (void)revents;
+    if (srv->peers.count > 0)
+        lws_cancel_service(srv->ctx);
+}
+
 static void copy_opts(struct tun_server_opts *dst, const struct tun_server_opts *src)
 {
     *dst = *src;
@@ -187,6 +198,9 @@ int tun_server_new(struct loop *loop, const struct tun_server_opts *opts,
     ev_io_init(&srv->listen_io, on_control_accept, srv->listen_fd, EV_READ);
     srv->listen_io.data = srv;
     ev_io_start(srv->ev, &srv->listen_io);
+    ev_timer_init(&srv->tick, on_tick, 1.0, 1.0);
+    srv->tick.data = srv;
+    ev_timer_start(srv->ev, &srv->tick);
     log_info("tunnel server listening on %s:%d%s", host, srv->port, srv->tls ? " (TLS)" : "");
     *out = srv;
     return 0;
@@ -386,6 +400,8 @@ void tun_server_free(struct tun_server *srv)
     if (srv == NULL)
         return;
     srv->stopping = 1;
+    if (ev_is_active(&srv->tick))
+        ev_timer_stop(srv->ev, &srv->tick);
     if (srv->listen_fd >= 0) {
         ev_io_stop(srv->ev, &srv->listen_io);
         close(srv->listen_fd);

@@ -23,7 +23,7 @@
 
 static void conn_unlink_pending(struct sconn *c)
 {
-    lws_sul_cancel(&c->ttl);
+    ev_timer_stop(c->srv->ev, &c->ttl);
     lws_dll2_remove(&c->plink);
     if (c->tun != NULL)
         c->tun->npending--;
@@ -38,10 +38,12 @@ static void conn_free_pending(struct sconn *c)
     free(c);
 }
 
-static void on_ttl(lws_sorted_usec_list_t *sul)
+static void on_ttl(struct ev_loop *ev, ev_timer *w, int revents)
 {
-    struct sconn *c = lws_container_of(sul, struct sconn, ttl);
+    struct sconn *c = w->data;
 
+    (void)ev;
+    (void)revents;
     log_info("tunnel: connection id expired port=%d id=%s", c->tun ? c->tun->port : 0, c->id);
     c->srv->st.ids_expired++;
     conn_free_pending(c);
@@ -62,8 +64,9 @@ static void new_pending(struct stun *t, int fd)
     lws_dll2_add_tail(&c->plink, &srv->pending);
     t->npending++;
     t->conns_total++;
-    lws_sul_schedule(srv->ctx, 0, &c->ttl, on_ttl,
-                     (lws_usec_t)srv->opts.data_id_ttl * LWS_USEC_PER_SEC);
+    ev_timer_init(&c->ttl, on_ttl, (double)srv->opts.data_id_ttl, 0.0);
+    c->ttl.data = c;
+    ev_timer_start(srv->ev, &c->ttl);
     n = tun_nc_format(nc, c->id);
     peer_send_frame(t->ctl, TUN_WS_TEXT, nc, n);
 }
@@ -183,7 +186,7 @@ void conn_peer_gone(struct sconn *c)
     c->close_after_flush = 1;
     conn_flow(c, 0);
     if (tun_fifo_len(&c->out) == 0)
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        srv_kill(c->srv, c->wsi);
     else
         lws_callback_on_writable(c->wsi);
 }

@@ -37,6 +37,7 @@ struct tun_server {
     int listen_fd;
     int port;
     ev_io listen_io;
+    ev_timer tick;                 /* see srv_kill() */
     lws_dll2_owner_t tunnels;      /* struct stun */
     lws_dll2_owner_t peers;        /* every struct speer */
     lws_dll2_owner_t pending;      /* struct sconn waiting for their data channel */
@@ -88,7 +89,7 @@ struct sconn {
     struct lws *wsi;               /* joined */
     struct speer *peer;
     char id[UUID_STR_LEN];
-    lws_sorted_usec_list_t ttl;
+    ev_timer ttl;                  /* pending: data_id_ttl */
     struct tun_fifo out;           /* bytes for the public client */
     int close_after_flush;
     int rx_paused;
@@ -123,11 +124,20 @@ void conn_peer_gone(struct sconn *c);
 void conn_drop(struct sconn *c);
 void conn_flow(struct sconn *c, int allow);
 
-/* Closes wsi: at once while the server stops, else on the next loop turn. */
+/* Closes wsi: at once while the server stops, else on the next loop turn.
+ *
+ * lws implements asynchronous kills and timeouts with its timer list, and
+ * its libev glue (4.1) re-arms its timer only after servicing one of its own
+ * sockets, never earlier than an already armed expiry. So whatever we ask
+ * of it from outside its callbacks (the owner's API calls, our timers) is
+ * followed by lws_cancel_service(), which makes it service its ripe timers
+ * now, and srv->tick does the same every second for its own timeouts. */
 static inline void srv_kill(struct tun_server *srv, struct lws *wsi)
 {
     lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, srv->stopping ? LWS_TO_KILL_SYNC
                                                                 : LWS_TO_KILL_ASYNC);
+    if (!srv->stopping)
+        lws_cancel_service(srv->ctx);
 }
 
 #endif

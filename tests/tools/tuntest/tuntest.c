@@ -39,7 +39,7 @@ struct allow {
 };
 
 struct pending_auth {
-    lws_sorted_usec_list_t sul;
+    ev_timer timer;
     lws_dll2_t link;
     struct app *app;
     uint64_t id;
@@ -122,10 +122,12 @@ static void decide(struct app *app, const struct tun_auth_request *r, struct pen
     }
 }
 
-static void on_auth_timer(lws_sorted_usec_list_t *sul)
+static void on_auth_timer(struct ev_loop *ev, ev_timer *w, int revents)
 {
-    struct pending_auth *pa = lws_container_of(sul, struct pending_auth, sul);
+    struct pending_auth *pa = w->data;
 
+    (void)ev;
+    (void)revents;
     lws_dll2_remove(&pa->link);
     tun_server_authorize_done(pa->app->srv, pa->id, pa->allowed, pa->reason);
     free(pa);
@@ -140,8 +142,9 @@ static void on_authorize(void *arg, const struct tun_auth_request *r)
     pa->id = r->id;
     decide(app, r, pa);
     lws_dll2_add_tail(&pa->link, &app->auths);
-    lws_sul_schedule(loop_lws(app->loop), 0, &pa->sul, on_auth_timer,
-                     (lws_usec_t)app->auth_delay_ms * 1000);
+    ev_timer_init(&pa->timer, on_auth_timer, app->auth_delay_ms / 1000.0, 0.0);
+    pa->timer.data = pa;
+    ev_timer_start(loop_ev(app->loop), &pa->timer);
 }
 
 static void write_status(struct app *app, const char *json)
@@ -380,7 +383,7 @@ static int run_server(struct app *app, int argc, char **argv)
     lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&app->auths)) {
         struct pending_auth *pa = lws_container_of(d, struct pending_auth, link);
 
-        lws_sul_cancel(&pa->sul);
+        ev_timer_stop(loop_ev(app->loop), &pa->timer);
         lws_dll2_remove(&pa->link);
         free(pa);
     } lws_end_foreach_dll_safe(d, d1);
