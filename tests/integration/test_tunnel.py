@@ -118,6 +118,12 @@ def closed_by_peer(s, timeout=5.0):
         return False
 
 
+def sanitized(pid):
+    """ASan's shadow memory and quarantine make RSS meaningless."""
+    with open("/proc/%d/maps" % pid) as f:
+        return "libasan" in f.read()
+
+
 def rss_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -185,8 +191,15 @@ class Base(unittest.TestCase):
         self.daemons = []
 
     def tearDown(self):
+        # A clean exit is part of the test: sanitizer reports and leaks make
+        # the sanitized build exit non-zero, and SIGTERM must stop the loop.
+        bad = []
         for d in self.daemons:
-            d.stop(grace=5)
+            rc = d.stop(grace=5)
+            if rc not in (0, None) and d.name == "tuntest":
+                bad.append("%s exited %s:\n%s" % (d.name, rc, d.tail(30)))
+        if bad:
+            self.fail("\n".join(bad))
 
     def server(self, allow=(), extra=(), port=None):
         self.wport = port or iottest.free_port()
@@ -459,8 +472,9 @@ class Tunnels(Base):
               % (sent // 1024, grown, cgrown))
         # 1 MiB per side plus socket buffers: far below what was offered
         self.assertLess(sent, 64 * 1024 * 1024)
-        self.assertLess(grown, 16 * 1024)
-        self.assertLess(cgrown, 16 * 1024)
+        if not sanitized(self.srv.pid):
+            self.assertLess(grown, 16 * 1024)
+            self.assertLess(cgrown, 16 * 1024)
         c.close()
         slow.close()
 
@@ -610,7 +624,8 @@ class Tunnels(Base):
         self.wait_up(10)
         kb = rss_kb(cli.pid)
         print("# tunnel client RSS with 10 open tunnels: %d KiB" % kb)
-        self.assertLess(kb, 16 * 1024)
+        if not sanitized(cli.pid):
+            self.assertLess(kb, 16 * 1024)
 
 
 def npm_wstun(tmp):

@@ -139,7 +139,8 @@ static int collect(void *arg, enum tun_ws_event ev, enum tun_ws_opcode op, uint8
     switch (ev) {
     case TUN_WSE_DATA:
         s->text |= op == TUN_WS_TEXT;
-        memcpy(s->data + s->len, p, n);
+        if (n > 0)
+            memcpy(s->data + s->len, p, n);
         s->len += n;
         break;
     case TUN_WSE_PING:
