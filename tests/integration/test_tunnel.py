@@ -623,9 +623,67 @@ class Tunnels(Base):
         cli = self.client(["%d:%d:svc%d" % (p, 1000 + i, i) for i, p in enumerate(ports)])
         self.wait_up(10)
         kb = rss_kb(cli.pid)
-        print("# tunnel client RSS with 10 open tunnels: %d KiB" % kb)
+        with open("/proc/%d/status" % cli.pid) as f:
+            anon = [ln.split()[1] for ln in f if ln.startswith("RssAnon:")][0]
+        print("# tunnel client RSS with 10 open tunnels: %d KiB (anonymous %s KiB, the rest "
+              "is shared library text)" % (kb, anon))
         if not sanitized(cli.pid):
             self.assertLess(kb, 16 * 1024)
+
+
+class Tls(Base):
+    """wss:// with a certificate the client must verify (10.3)."""
+
+    def setUp(self):
+        super().setUp()
+        if shutil.which("openssl") is None:
+            self.skipTest("the openssl command is not installed")
+        self.cert = os.path.join(self.dir, "cert.pem")
+        self.key = os.path.join(self.dir, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-keyout", self.key, "-out", self.cert, "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"],
+                       check=True, capture_output=True, timeout=60)
+
+    def tls_tunnel(self, client_args):
+        echo, pub = Echo(), iottest.free_port()
+        self.server(["%s:%d:%s" % (UUID, pub, SECRET)], ["--cert", self.cert, "--key", self.key])
+        self.cstatus = os.path.join(self.dir, "client.json")
+        d = iottest.Daemon("tuntest", ["client", "--url", "wss://127.0.0.1:%d/" % self.wport,
+                                       "--uuid", UUID, "--secret", SECRET,
+                                       "--tunnel", "%d:%d:echo" % (pub, echo.port),
+                                       "--status-file", self.cstatus,
+                                       "--backoff-initial-ms", "100", "--backoff-max-ms", "300"]
+                           + client_args, logdir=self.dir).start()
+        self.daemons.append(d)
+        return pub, echo, d
+
+    def echo_works(self, pub):
+        self.wait_listening(pub)
+        c = socket.create_connection(("127.0.0.1", pub))
+        c.sendall(b"secure")
+        self.assertEqual(recv_exact(c, 6), b"secure")
+        c.close()
+
+    def test_verified_with_the_ca_file(self):
+        pub, echo, _ = self.tls_tunnel(["--ca-file", self.cert])
+        self.echo_works(pub)
+        echo.close()
+
+    def test_unverifiable_certificate_refused_by_default(self):
+        pub, echo, d = self.tls_tunnel([])
+        time.sleep(2.0)
+        st = self.status(self.cstatus)
+        self.assertEqual(st["tunnels"][0]["state"], "connecting")
+        self.assertTrue(refused(pub))
+        self.assertIn("certificate", d.log_text())
+        echo.close()
+
+    def test_insecure_connects_with_a_warning(self):
+        pub, echo, d = self.tls_tunnel(["--insecure"])
+        self.echo_works(pub)
+        self.assertIn("NOT verified", d.log_text())
+        echo.close()
 
 
 def npm_wstun(tmp):
