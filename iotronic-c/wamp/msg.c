@@ -275,6 +275,11 @@ static int check_elements(const char *text, const struct frame *f, const struct 
         uint64_t v;
         int rc;
 
+        /* autobahn writes a null Args before Kwargs and reads null as
+         * absent; so do we. */
+        if (e->kind == WAMP_JSON_NULL &&
+            (l->el[i] == WAMP_EL_ARGS || l->el[i] == WAMP_EL_KWARGS))
+            continue;
         if (e->kind != el_kind[l->el[i]])
             return error_set(err, -EPROTO, "%s: %s must be %s, not %s", l->name, l->label[i],
                              el_kind[l->el[i]] == WAMP_JSON_NUMBER
@@ -309,8 +314,9 @@ static void fill_text(struct wamp_msg *m, const struct frame *f, const struct wa
             /* Decoding in place only overwrites this token's own bytes. */
             wamp_json_unescape(tok, tok + 1, NULL);
             m->uri = tok + 1;
-        } else if (l->el[i] == WAMP_EL_DICT || l->el[i] == WAMP_EL_ARGS ||
-                   l->el[i] == WAMP_EL_KWARGS) {
+        } else if ((l->el[i] == WAMP_EL_DICT || l->el[i] == WAMP_EL_ARGS ||
+                    l->el[i] == WAMP_EL_KWARGS) &&
+                   e->kind != WAMP_JSON_NULL) {
             parts[l->el[i]]->json = tok;
             parts[l->el[i]]->len = e->len;
         }

@@ -17,7 +17,10 @@
  * eagerly, to fill the fields below.
  *
  * Ids (request, session, registration, ...) are integers in [0, 2^53]
- * written without fraction or exponent, as autobahn requires. The codec only
+ * written without fraction or exponent, as autobahn requires. Args and
+ * Kwargs may also be null, which autobahn writes for Args before Kwargs and
+ * reads as absent: the codec reads it so too (and writes [] or nothing,
+ * never null). The codec only
  * checks that URIs are strings: URI syntax (uri.h) is answered with
  * wamp.error.invalid_uri, not with a protocol violation (3.4). */
 #ifndef IOT_WAMP_MSG_H

@@ -76,6 +76,11 @@ static void test_every_type_parses_and_serialises(void **state)
         {"[70,1,{},[\"ok\"]]", NULL},
         {"[70,1,{}]", NULL},
         {" \t\r\n[70 , 1 ,{ } ] \n", "[70,1,{ }]"},
+        /* null Args/Kwargs, as autobahn writes them, read as absent */
+        {"[8,48,1,{},\"e\",null,{\"a\":1}]", "[8,48,1,{},\"e\",[],{\"a\":1}]"},
+        {"[50,1,{},null]", "[50,1,{}]"},
+        {"[50,1,{},[1],null]", "[50,1,{},[1]]"},
+        {"[70,1,{},null,null]", "[70,1,{}]"},
     };
 
     (void)state;
