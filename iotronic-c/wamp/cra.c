@@ -32,13 +32,11 @@ static int write_member(struct buf *b, const char *key, const char *value, struc
     return rc;
 }
 
-int wamp_cra_challenge(const struct wamp_cra_fields *f, char **out, size_t *len,
-                       struct error *err)
+int wamp_cra_challenge(const struct wamp_cra_fields *f, char **out, size_t *len, struct error *err)
 {
-    const char *keys[] = {"authid", "authrole", "authmethod", "authprovider", "nonce",
-                          "timestamp"};
-    const char *values[] = {f->authid, f->authrole,  f->authmethod, f->authprovider,
-                            f->nonce,  f->timestamp};
+    const char *keys[] = {"authid", "authrole", "authmethod", "authprovider", "nonce", "timestamp"};
+    const char *values[] = {f->authid,       f->authrole, f->authmethod,
+                            f->authprovider, f->nonce,    f->timestamp};
     struct buf b;
     int rc;
 

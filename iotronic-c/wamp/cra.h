@@ -20,11 +20,11 @@
 
 #include "common/error.h"
 
-#define WAMP_CRA_SIG_LEN 45   /* 44 base64 characters and the NUL */
+#define WAMP_CRA_SIG_LEN 45     /* 44 base64 characters and the NUL */
 #define WAMP_CRA_NONCE_BYTES 16 /* 22 base64url characters (4.3: 22 or more) */
-#define WAMP_WSTUN_SIG_LEN 44 /* 43 base64url characters and the NUL */
-#define WAMP_WSTUN_AUTH_MAX 64 /* "<ts>.<sig>" and the NUL */
-#define WAMP_WSTUN_WINDOW 300  /* seconds either side of the server's clock */
+#define WAMP_WSTUN_SIG_LEN 44   /* 43 base64url characters and the NUL */
+#define WAMP_WSTUN_AUTH_MAX 64  /* "<ts>.<sig>" and the NUL */
+#define WAMP_WSTUN_WINDOW 300   /* seconds either side of the server's clock */
 
 /* The fields of a challenge; every string must be UTF-8 (authid comes from a
  * HELLO, which the codec has checked). */

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 struct wamp_idtab {
-    void *v;      /* cap entries of the table's entry size, n used, sorted by key */
+    void *v; /* cap entries of the table's entry size, n used, sorted by key */
     uint32_t n;
     uint32_t cap;
 };

@@ -11,8 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(const struct wamp_json_scan *s, const char *at, const char *what,
-                struct error *err)
+static int fail(const struct wamp_json_scan *s, const char *at, const char *what, struct error *err)
 {
     return error_set(err, -EPROTO, "invalid JSON at byte %zu: %s", (size_t)(at - s->base), what);
 }

@@ -21,8 +21,8 @@
 
 #include "common/error.h"
 
-#define WAMP_JSON_DEPTH_MAX 64   /* arrays/objects open at once, a frame's own array included */
-#define WAMP_JSON_NUMBER_MAX 63  /* characters in one number */
+#define WAMP_JSON_DEPTH_MAX 64  /* arrays/objects open at once, a frame's own array included */
+#define WAMP_JSON_NUMBER_MAX 63 /* characters in one number */
 
 enum wamp_json_kind {
     WAMP_JSON_INVALID = 0,

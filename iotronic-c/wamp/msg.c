@@ -139,14 +139,13 @@ static int not_array(const char *text, size_t len, struct error *err)
         return error_set(err, -EPROTO, "message is not JSON: unexpected character '%c' at byte %zu",
                          c, (size_t)(s.p - text));
     if (k == WAMP_JSON_INVALID)
-        return error_set(err, -EPROTO, "message is not JSON: unexpected byte 0x%02x at byte %zu",
-                         c, (size_t)(s.p - text));
+        return error_set(err, -EPROTO, "message is not JSON: unexpected byte 0x%02x at byte %zu", c,
+                         (size_t)(s.p - text));
     /* Say whether it is JSON at all: both are violations, but one is clearer. */
     rc = wamp_json_check(text, len, WAMP_JSON_DEPTH_MAX, err);
     if (rc < 0)
         return error_prefix(err, "message is not JSON");
-    return error_set(err, -EPROTO, "message must be a JSON array, not %s",
-                     wamp_json_kind_name(k));
+    return error_set(err, -EPROTO, "message must be a JSON array, not %s", wamp_json_kind_name(k));
 }
 
 static int split_elements(struct wamp_json_scan *s, struct frame *f, struct error *err)
@@ -167,8 +166,7 @@ static int split_elements(struct wamp_json_scan *s, struct frame *f, struct erro
         if (s->p < s->end && *s->p == ']')
             return 0;
         if (s->p >= s->end || *s->p != ',')
-            return error_set(err, -EPROTO, "invalid JSON at byte %zu: %s",
-                             (size_t)(s->p - s->base),
+            return error_set(err, -EPROTO, "invalid JSON at byte %zu: %s", (size_t)(s->p - s->base),
                              s->p >= s->end ? "unterminated array" : "expected ',' or ']'");
         s->p++;
         wamp_json_skip_ws(s);
@@ -246,12 +244,12 @@ static int check_id(const struct wamp_layout *l, unsigned i, const char *tok, si
     int rc = wamp_json_uint(tok, len, WAMP_ID_MAX, v);
 
     if (rc == -EDOM)
-        return error_set(err, -EPROTO, "%s: %s must be an integer, not %.*s", l->name,
-                         l->label[i], (int)len, tok);
+        return error_set(err, -EPROTO, "%s: %s must be an integer, not %.*s", l->name, l->label[i],
+                         (int)len, tok);
     if (rc < 0)
         return error_set(err, -EPROTO, "%s: %s must be in [0, 2^53], not %.*s", l->name,
                          l->label[i], (int)len, tok);
-    if (l->el[i] == WAMP_EL_REQTYPE && !wamp_type_errorable((enum wamp_type)*v))
+    if (l->el[i] == WAMP_EL_REQTYPE && !wamp_type_errorable((enum wamp_type) * v))
         return error_set(err, -EPROTO, "%s: %s %.*s is not a request that can fail", l->name,
                          l->label[i], (int)len, tok);
     return 0;
@@ -277,8 +275,7 @@ static int check_elements(const char *text, const struct frame *f, const struct 
 
         /* autobahn writes a null Args before Kwargs and reads null as
          * absent; so do we. */
-        if (e->kind == WAMP_JSON_NULL &&
-            (l->el[i] == WAMP_EL_ARGS || l->el[i] == WAMP_EL_KWARGS))
+        if (e->kind == WAMP_JSON_NULL && (l->el[i] == WAMP_EL_ARGS || l->el[i] == WAMP_EL_KWARGS))
             continue;
         if (e->kind != el_kind[l->el[i]])
             return error_set(err, -EPROTO, "%s: %s must be %s, not %s", l->name, l->label[i],
@@ -302,9 +299,8 @@ static int check_elements(const char *text, const struct frame *f, const struct 
 /* Points the string and the parts of m into its own text. */
 static void fill_text(struct wamp_msg *m, const struct frame *f, const struct wamp_layout *l)
 {
-    struct wamp_part *parts[] = {[WAMP_EL_DICT] = &m->details,
-                                 [WAMP_EL_ARGS] = &m->args,
-                                 [WAMP_EL_KWARGS] = &m->kwargs};
+    struct wamp_part *parts[] = {
+        [WAMP_EL_DICT] = &m->details, [WAMP_EL_ARGS] = &m->args, [WAMP_EL_KWARGS] = &m->kwargs};
 
     for (unsigned i = 0; i + 1 < f->count; i++) {
         const struct frame_el *e = &f->el[i + 1];
@@ -397,16 +393,16 @@ static int validate(const char *text, size_t len, size_t max, struct frame *f,
     int rc;
 
     if (len > max)
-        return error_set(err, -EMSGSIZE, "message of %zu bytes exceeds the limit of %zu bytes",
-                         len, max);
+        return error_set(err, -EMSGSIZE, "message of %zu bytes exceeds the limit of %zu bytes", len,
+                         max);
     rc = split(text, len, f, err);
     if (rc == 0)
         rc = read_code(text, f, l, err);
     if (rc == 0)
         rc = check_elements(text, f, *l, m, err);
     if (rc == 0 && (*l)->refused)
-        rc = error_set(err, -EOPNOTSUPP, "%s is not supported by this router's profile",
-                       (*l)->name);
+        rc =
+            error_set(err, -EOPNOTSUPP, "%s is not supported by this router's profile", (*l)->name);
     return rc;
 }
 
@@ -453,8 +449,7 @@ int wamp_msg_parse(const char *buf, size_t len, struct wamp_msg **out, struct er
     return wamp_msg_parse_max(buf, len, WAMP_MSG_MAX, out, err);
 }
 
-int wamp_msg_parse_take(char *buf, size_t len, size_t max, struct wamp_msg **out,
-                        struct error *err)
+int wamp_msg_parse_take(char *buf, size_t len, size_t max, struct wamp_msg **out, struct error *err)
 {
     struct wamp_msg tmp = {0}, *m;
     const struct wamp_layout *l = NULL;

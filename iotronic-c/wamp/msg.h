@@ -33,7 +33,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 
-#define WAMP_MSG_MAX (16u << 20)       /* board-protocol.md 2; longer is refused */
+#define WAMP_MSG_MAX (16u << 20)        /* board-protocol.md 2; longer is refused */
 #define WAMP_ID_MAX ((uint64_t)1 << 53) /* 3.3 */
 
 enum wamp_type {
@@ -120,8 +120,8 @@ struct wamp_msg {
     const char *message;  /* ABORT, GOODBYE: Details.message when a string, or NULL */
 
     /* Private to the codec. */
-    char *text_;        /* the frame copy a parsed message owns */
-    cJSON *trees_[3];   /* Details, Args, Kwargs trees built on demand */
+    char *text_;      /* the frame copy a parsed message owns */
+    cJSON *trees_[3]; /* Details, Args, Kwargs trees built on demand */
     unsigned char parsed_;
     unsigned char owns_text_;
 };

@@ -32,8 +32,7 @@ static int part_empty(const struct wamp_part *p, int array)
         return s.p < s.end && *s.p == (array ? ']' : '}');
     }
     if (p->tree != NULL)
-        return (array ? cJSON_IsArray(p->tree) : cJSON_IsObject(p->tree)) &&
-               p->tree->child == NULL;
+        return (array ? cJSON_IsArray(p->tree) : cJSON_IsObject(p->tree)) && p->tree->child == NULL;
     return 1;
 }
 

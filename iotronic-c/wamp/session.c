@@ -156,8 +156,8 @@ static int rx_abort(struct wamp_session *s, struct wamp_msg *m)
 static int rx_goodbye(struct wamp_session *s, struct wamp_msg *m)
 {
     struct wamp_msg reply = {.type = WAMP_GOODBYE, .reason = "wamp.close.goodbye_and_out"};
-    struct wamp_event ev = {.type = WAMP_EV_GOODBYE, .uri = m->reason, .text = m->message,
-                            .msg = m};
+    struct wamp_event ev = {
+        .type = WAMP_EV_GOODBYE, .uri = m->reason, .text = m->message, .msg = m};
 
     ev.text_len = m->message != NULL ? strlen(m->message) : 0;
     /* The router's GOODBYE is answered; its answer to ours is not. */
@@ -187,8 +187,11 @@ static int rx_reply(struct wamp_session *s, struct wamp_msg *m)
 static int rx_error(struct wamp_session *s, struct wamp_msg *m)
 {
     struct pending p;
-    struct wamp_event ev = {.type = WAMP_EV_ERROR, .req_type = m->req_type,
-                            .request = m->request, .uri = m->error, .msg = m};
+    struct wamp_event ev = {.type = WAMP_EV_ERROR,
+                            .req_type = m->req_type,
+                            .request = m->request,
+                            .uri = m->error,
+                            .msg = m};
 
     if (take_pending(s, m->request, m->req_type, &p) == NULL)
         return 0;
@@ -206,7 +209,9 @@ static int rx_added(struct wamp_session *s, struct wamp_msg *m)
     struct handler *h;
     struct pending p;
     struct wamp_event ev = {.type = reg ? WAMP_EV_REGISTERED : WAMP_EV_SUBSCRIBED,
-                            .request = m->request, .id = id, .msg = m};
+                            .request = m->request,
+                            .id = id,
+                            .msg = m};
 
     if (take_pending(s, m->request, reg ? WAMP_REGISTER : WAMP_SUBSCRIBE, &p) == NULL)
         return 0;
@@ -226,8 +231,8 @@ static int rx_removed(struct wamp_session *s, struct wamp_msg *m)
     struct wamp_idtab *t = reg ? &s->regs : &s->subs;
     struct handler *h;
     struct pending p;
-    struct wamp_event ev = {.type = reg ? WAMP_EV_UNREGISTERED : WAMP_EV_UNSUBSCRIBED,
-                            .request = m->request, .msg = m};
+    struct wamp_event ev = {
+        .type = reg ? WAMP_EV_UNREGISTERED : WAMP_EV_UNSUBSCRIBED, .request = m->request, .msg = m};
 
     if (take_pending(s, m->request, reg ? WAMP_UNREGISTER : WAMP_UNSUBSCRIBE, &p) == NULL)
         return 0;
@@ -244,10 +249,12 @@ static int rx_removed(struct wamp_session *s, struct wamp_msg *m)
 static int rx_invocation(struct wamp_session *s, struct wamp_msg *m)
 {
     const struct handler *h = wamp_idtab_find(&s->regs, sizeof(*h), m->registration);
-    struct wamp_msg reply = {.type = WAMP_ERROR, .req_type = WAMP_INVOCATION,
-                             .request = m->request, .error = "wamp.error.no_such_registration"};
-    struct wamp_event ev = {.type = WAMP_EV_INVOCATION, .request = m->request,
-                            .id = m->registration, .msg = m};
+    struct wamp_msg reply = {.type = WAMP_ERROR,
+                             .req_type = WAMP_INVOCATION,
+                             .request = m->request,
+                             .error = "wamp.error.no_such_registration"};
+    struct wamp_event ev = {
+        .type = WAMP_EV_INVOCATION, .request = m->request, .id = m->registration, .msg = m};
 
     if (h == NULL) {
         /* Not ours (any more): tell the router rather than leave its caller waiting. */
@@ -262,8 +269,8 @@ static int rx_invocation(struct wamp_session *s, struct wamp_msg *m)
 static int rx_event(struct wamp_session *s, struct wamp_msg *m)
 {
     const struct handler *h = wamp_idtab_find(&s->subs, sizeof(*h), m->subscription);
-    struct wamp_event ev = {.type = WAMP_EV_EVENT, .id = m->subscription,
-                            .publication = m->publication, .msg = m};
+    struct wamp_event ev = {
+        .type = WAMP_EV_EVENT, .id = m->subscription, .publication = m->publication, .msg = m};
 
     if (h == NULL)
         return 0;
@@ -410,12 +417,18 @@ static size_t put(char *out, size_t cap, size_t n, const char *fmt, ...)
 }
 
 static const char *const event_names[] = {
-    [WAMP_EV_WELCOME] = "WELCOME",           [WAMP_EV_CHALLENGE] = "CHALLENGE",
-    [WAMP_EV_ABORT] = "ABORT",               [WAMP_EV_GOODBYE] = "GOODBYE",
-    [WAMP_EV_RESULT] = "RESULT",             [WAMP_EV_ERROR] = "ERROR",
-    [WAMP_EV_REGISTERED] = "REGISTERED",     [WAMP_EV_UNREGISTERED] = "UNREGISTERED",
-    [WAMP_EV_INVOCATION] = "INVOCATION",     [WAMP_EV_SUBSCRIBED] = "SUBSCRIBED",
-    [WAMP_EV_UNSUBSCRIBED] = "UNSUBSCRIBED", [WAMP_EV_EVENT] = "EVENT",
+    [WAMP_EV_WELCOME] = "WELCOME",
+    [WAMP_EV_CHALLENGE] = "CHALLENGE",
+    [WAMP_EV_ABORT] = "ABORT",
+    [WAMP_EV_GOODBYE] = "GOODBYE",
+    [WAMP_EV_RESULT] = "RESULT",
+    [WAMP_EV_ERROR] = "ERROR",
+    [WAMP_EV_REGISTERED] = "REGISTERED",
+    [WAMP_EV_UNREGISTERED] = "UNREGISTERED",
+    [WAMP_EV_INVOCATION] = "INVOCATION",
+    [WAMP_EV_SUBSCRIBED] = "SUBSCRIBED",
+    [WAMP_EV_UNSUBSCRIBED] = "UNSUBSCRIBED",
+    [WAMP_EV_EVENT] = "EVENT",
     [WAMP_EV_PUBLISHED] = "PUBLISHED",
 };
 

@@ -145,15 +145,15 @@ int wamp_session_unsubscribe(struct wamp_session *s, uint64_t subscription, uint
 /* With acknowledge, PUBLISHED (or ERROR) comes back with the cookie;
  * without, nothing is pending and the cookie is ignored. */
 int wamp_session_publish(struct wamp_session *s, const char *topic, struct wamp_part args,
-                         struct wamp_part kwargs, int acknowledge, void *cookie,
-                         uint64_t *request, struct error *err) IOT_WUR;
+                         struct wamp_part kwargs, int acknowledge, void *cookie, uint64_t *request,
+                         struct error *err) IOT_WUR;
 
 /* Replies to an INVOCATION: YIELD [70, request, {}, args, kwargs]. */
 int wamp_session_yield(struct wamp_session *s, uint64_t request, struct wamp_part args,
                        struct wamp_part kwargs, struct error *err) IOT_WUR;
 /* YIELD [70, request, {}, ["<text>"]]: a WampMessage text (wampmsg.h). */
-int wamp_session_yield_text(struct wamp_session *s, uint64_t request, const char *text,
-                            size_t len, struct error *err) IOT_WUR;
+int wamp_session_yield_text(struct wamp_session *s, uint64_t request, const char *text, size_t len,
+                            struct error *err) IOT_WUR;
 /* ERROR [8, 68, request, {}, uri(, [text])]; text may be NULL. */
 int wamp_session_invocation_error(struct wamp_session *s, uint64_t request, const char *uri,
                                   const char *text, struct error *err) IOT_WUR;

@@ -19,10 +19,10 @@
 /* The roles autobahn announces, with the features this client honours: it
  * passes caller and publisher details through, and never asks for progress
  * or cancellation, which the router does not offer. */
-#define HELLO_ROLES                                                                    \
-    "{\"caller\":{\"features\":{\"caller_identification\":true}},"                     \
-    "\"callee\":{\"features\":{\"caller_identification\":true}},"                      \
-    "\"publisher\":{\"features\":{\"publisher_exclusion\":true}},"                     \
+#define HELLO_ROLES                                                                                \
+    "{\"caller\":{\"features\":{\"caller_identification\":true}},"                                 \
+    "\"callee\":{\"features\":{\"caller_identification\":true}},"                                  \
+    "\"publisher\":{\"features\":{\"publisher_exclusion\":true}},"                                 \
     "\"subscriber\":{\"features\":{\"publisher_identification\":true}}}"
 
 int wamp_session_send_msg_(struct wamp_session *s, const struct wamp_msg *m, struct error *err)
@@ -150,11 +150,9 @@ static int check_uri(const char *what, const char *uri, struct error *err)
 }
 
 int wamp_session_call(struct wamp_session *s, const char *procedure, struct wamp_part args,
-                      struct wamp_part kwargs, void *cookie, uint64_t *request,
-                      struct error *err)
+                      struct wamp_part kwargs, void *cookie, uint64_t *request, struct error *err)
 {
-    struct wamp_msg m = {.type = WAMP_CALL, .procedure = procedure, .args = args,
-                         .kwargs = kwargs};
+    struct wamp_msg m = {.type = WAMP_CALL, .procedure = procedure, .args = args, .kwargs = kwargs};
     int rc = need_established(s, err);
 
     if (rc == 0)
@@ -194,8 +192,8 @@ static int send_removal(struct wamp_session *s, struct wamp_idtab *t, enum wamp_
     if (rc < 0)
         return rc;
     if (wamp_idtab_find(t, sizeof(struct handler), id) == NULL)
-        return error_set(err, -ENOENT, "%s: %llu is not held by this session",
-                         wamp_type_name(type), (unsigned long long)id);
+        return error_set(err, -ENOENT, "%s: %llu is not held by this session", wamp_type_name(type),
+                         (unsigned long long)id);
     return send_request(s, &m, (unsigned char)type, NULL, id, request, err);
 }
 
@@ -212,8 +210,8 @@ int wamp_session_unsubscribe(struct wamp_session *s, uint64_t subscription, uint
 }
 
 int wamp_session_publish(struct wamp_session *s, const char *topic, struct wamp_part args,
-                         struct wamp_part kwargs, int acknowledge, void *cookie,
-                         uint64_t *request, struct error *err)
+                         struct wamp_part kwargs, int acknowledge, void *cookie, uint64_t *request,
+                         struct error *err)
 {
     static const char ack[] = "{\"acknowledge\":true}";
     struct wamp_msg m = {.type = WAMP_PUBLISH, .topic = topic, .args = args, .kwargs = kwargs};
@@ -237,8 +235,8 @@ int wamp_session_yield(struct wamp_session *s, uint64_t request, struct wamp_par
     return rc < 0 ? rc : wamp_session_send_msg_(s, &m, err);
 }
 
-int wamp_session_yield_text(struct wamp_session *s, uint64_t request, const char *text,
-                            size_t len, struct error *err)
+int wamp_session_yield_text(struct wamp_session *s, uint64_t request, const char *text, size_t len,
+                            struct error *err)
 {
     struct buf args;
     int rc = need_established(s, err);
@@ -263,8 +261,8 @@ int wamp_session_yield_text(struct wamp_session *s, uint64_t request, const char
 int wamp_session_invocation_error(struct wamp_session *s, uint64_t request, const char *uri,
                                   const char *text, struct error *err)
 {
-    struct wamp_msg m = {.type = WAMP_ERROR, .req_type = WAMP_INVOCATION, .request = request,
-                         .error = uri};
+    struct wamp_msg m = {
+        .type = WAMP_ERROR, .req_type = WAMP_INVOCATION, .request = request, .error = uri};
     struct buf args;
     int rc = need_established(s, err);
 

@@ -74,8 +74,7 @@ static int from_envelope(const cJSON *obj, struct wamp_wampmsg *out, struct erro
     return 0;
 }
 
-int wamp_wampmsg_parse(const char *text, size_t len, struct wamp_wampmsg *out,
-                       struct error *err)
+int wamp_wampmsg_parse(const char *text, size_t len, struct wamp_wampmsg *out, struct error *err)
 {
     cJSON *tree;
     int rc;
@@ -171,8 +170,7 @@ static int write_member(struct buf *b, const char *key, int first, unsigned flag
 {
     int spaced = !(flags & WAMP_WAMPMSG_COMPACT);
 
-    return buf_printf(b, "%s\"%s\":%s", first ? "" : (spaced ? ", " : ","), key,
-                      spaced ? " " : "");
+    return buf_printf(b, "%s\"%s\":%s", first ? "" : (spaced ? ", " : ","), key, spaced ? " " : "");
 }
 
 static int write_message(struct buf *b, const cJSON *message, unsigned flags, struct error *err)
@@ -235,6 +233,5 @@ int wamp_wampmsg_string(enum wamp_result result, const char *message, const char
     /* A string item borrowing message: cJSON never frees a reference. */
     cJSON item = {.type = cJSON_String | cJSON_IsReference, .valuestring = (char *)message};
 
-    return wamp_wampmsg_text(result, message != NULL ? &item : NULL, req_id, flags, out, len,
-                             err);
+    return wamp_wampmsg_text(result, message != NULL ? &item : NULL, req_id, flags, out, len, err);
 }

@@ -54,8 +54,7 @@ int wamp_wampmsg_parse(const char *text, size_t len, struct wamp_wampmsg *out,
  * a string holding the JSON text of one, is an envelope and must be valid
  * (-EINVAL otherwise); any other value v is {"message": v, "result":
  * "SUCCESS"}. */
-int wamp_wampmsg_from_value(const cJSON *v, struct wamp_wampmsg *out,
-                            struct error *err) IOT_WUR;
+int wamp_wampmsg_from_value(const cJSON *v, struct wamp_wampmsg *out, struct error *err) IOT_WUR;
 
 /* The WampMessage of a YIELD or RESULT: Args[0] through
  * wamp_wampmsg_from_value(); no Args gives a SUCCESS with a null message,

@@ -17,9 +17,9 @@
 
 #define SECRET "Vq3T0n5xQm6b2wYk8rJdZ1pLcF7hEsUa4NgRiO9tKyA"
 #define UUID "6b1f0c1e-6f0e-4c43-9d8e-0c3f7d1b9a52"
-#define CHALLENGE                                                                          \
-    "{\"authid\":\"" UUID "\",\"authrole\":\"board\",\"authmethod\":\"wampcra\","          \
-    "\"authprovider\":\"iotronic\",\"nonce\":\"kY2x0NqT3mZ8vR1wC5hJ9a\",\"timestamp\":"    \
+#define CHALLENGE                                                                                  \
+    "{\"authid\":\"" UUID "\",\"authrole\":\"board\",\"authmethod\":\"wampcra\","                  \
+    "\"authprovider\":\"iotronic\",\"nonce\":\"kY2x0NqT3mZ8vR1wC5hJ9a\",\"timestamp\":"            \
     "\"2026-11-23T18:02:11.204Z\",\"session\":4739282046471166}"
 #define SIGNATURE "xPYYDMKKleGD/sUwwtb5stSRjcbp06SUi3BbWog2T5I="
 
@@ -46,7 +46,8 @@ static void test_challenge_text_is_the_contracts(void **state)
     /* An authid from a HELLO cannot break out of its quotes. */
     f.authid = "x\",\"authrole\":\"admin";
     assert_int_equal(wamp_cra_challenge(&f, &text, &len, &err), 0);
-    assert_non_null(strstr(text, "{\"authid\":\"x\\\",\\\"authrole\\\":\\\"admin\",\"authrole\":\"board\""));
+    assert_non_null(
+        strstr(text, "{\"authid\":\"x\\\",\\\"authrole\\\":\\\"admin\",\"authrole\":\"board\""));
     free(text);
     f.authid = "\xff";
     assert_int_equal(wamp_cra_challenge(&f, &text, &len, &err), -EINVAL);
@@ -134,8 +135,10 @@ static void test_wstun_window_and_forgeries(void **state)
     } cases[] = {
         {"1795456931.iWBXDMlFt-7XeYCI7i6sN_UJMxavAFct5aSYdErf8i0", 1795456931 + 300, 50123, 0},
         {"1795456931.iWBXDMlFt-7XeYCI7i6sN_UJMxavAFct5aSYdErf8i0", 1795456931 - 300, 50123, 0},
-        {"1795456931.iWBXDMlFt-7XeYCI7i6sN_UJMxavAFct5aSYdErf8i0", 1795456931 + 301, 50123, -ETIMEDOUT},
-        {"1795456931.iWBXDMlFt-7XeYCI7i6sN_UJMxavAFct5aSYdErf8i0", 1795456931 - 301, 50123, -ETIMEDOUT},
+        {"1795456931.iWBXDMlFt-7XeYCI7i6sN_UJMxavAFct5aSYdErf8i0", 1795456931 + 301, 50123,
+         -ETIMEDOUT},
+        {"1795456931.iWBXDMlFt-7XeYCI7i6sN_UJMxavAFct5aSYdErf8i0", 1795456931 - 301, 50123,
+         -ETIMEDOUT},
         {"1795456931.iWBXDMlFt-7XeYCI7i6sN_UJMxavAFct5aSYdErf8i0", 1795456931, 50124, -EACCES},
         {"1795456932.iWBXDMlFt-7XeYCI7i6sN_UJMxavAFct5aSYdErf8i0", 1795456931, 50123, -EACCES},
         {"1795456931.iWBXDMlFt-7XeYCI7i6sN_UJMxavAFct5aSYdErf8i", 1795456931, 50123, -EACCES},

@@ -44,7 +44,8 @@ static void roundtrip(const char *in, const char *want)
 static void test_every_type_parses_and_serialises(void **state)
 {
     static const char *const cases[][2] = {
-        {"[1, \"s4t\", {\"roles\": {\"caller\": {}}}]", "[1,\"s4t\",{\"roles\": {\"caller\": {}}}]"},
+        {"[1, \"s4t\", {\"roles\": {\"caller\": {}}}]",
+         "[1,\"s4t\",{\"roles\": {\"caller\": {}}}]"},
         {"[2,4739282046471166,{\"roles\":{\"dealer\":{\"features\":{}}}}]", NULL},
         {"[3,{\"message\":\"bye\"},\"wamp.error.protocol_violation\"]", NULL},
         {"[4,\"wampcra\",{\"challenge\":\"{\\\"a\\\":1}\"}]", NULL},
@@ -62,7 +63,8 @@ static void test_every_type_parses_and_serialises(void **state)
         {"[35,3]", NULL},
         {"[36,5,6,{},[],{\"x\":null}]", NULL},
         {"[36,5,6,{}]", NULL},
-        {"[48,1,{},\"stack4things.register\",[],{\"code\":\"A7K2-19QX\",\"session\":1298104736513041}]",
+        {"[48,1,{},\"stack4things.register\",[],{\"code\":\"A7K2-19QX\",\"session\":"
+         "1298104736513041}]",
          NULL},
         {"[48,1,{},\"a.b\",[]]", "[48,1,{},\"a.b\"]"},
         {"[50,1,{},[\"{\\\"message\\\": \\\"\\\", \\\"result\\\": \\\"SUCCESS\\\"}\"]]", NULL},
@@ -112,9 +114,11 @@ static void check_bad(const struct bad *b, size_t n)
 static void test_wrong_element_types_are_named(void **state)
 {
     static const struct bad cases[] = {
-        {"[1,5,{\"roles\":{\"caller\":{}}}]", -EPROTO, "HELLO: Realm must be a string, not a number"},
+        {"[1,5,{\"roles\":{\"caller\":{}}}]", -EPROTO,
+         "HELLO: Realm must be a string, not a number"},
         {"[1,\"s4t\",[]]", -EPROTO, "HELLO: Details must be an object, not an array"},
-        {"[2,\"1\",{\"roles\":{\"dealer\":{}}}]", -EPROTO, "WELCOME: Session must be an integer, not a string"},
+        {"[2,\"1\",{\"roles\":{\"dealer\":{}}}]", -EPROTO,
+         "WELCOME: Session must be an integer, not a string"},
         {"[3,{},7]", -EPROTO, "ABORT: Reason must be a string"},
         {"[4,\"wampcra\",null]", -EPROTO, "CHALLENGE: Extra must be an object, not null"},
         {"[5,{},{}]", -EPROTO, "AUTHENTICATE: Signature must be a string, not an object"},
@@ -150,7 +154,8 @@ static void test_element_counts_are_checked(void **state)
 {
     static const struct bad cases[] = {
         {"[1,\"s4t\"]", -EPROTO, "HELLO must have 3 elements, not 2"},
-        {"[1,\"s4t\",{\"roles\":{\"caller\":{}}},{}]", -EPROTO, "HELLO must have 3 elements, not 4"},
+        {"[1,\"s4t\",{\"roles\":{\"caller\":{}}},{}]", -EPROTO,
+         "HELLO must have 3 elements, not 4"},
         {"[2,1]", -EPROTO, "WELCOME must have 3 elements, not 2"},
         {"[3,{}]", -EPROTO, "ABORT must have 3 elements"},
         {"[6,{},\"r\",1]", -EPROTO, "GOODBYE must have 3 elements, not 4"},
@@ -227,14 +232,15 @@ static void test_not_a_message(void **state)
 static void test_ids_at_their_limits(void **state)
 {
     static const struct bad cases[] = {
-        {"[17,1,9007199254740993]", -EPROTO, "PUBLISHED: Publication must be in [0, 2^53], not 9007199254740993"},
+        {"[17,1,9007199254740993]", -EPROTO,
+         "PUBLISHED: Publication must be in [0, 2^53], not 9007199254740993"},
         {"[17,18446744073709551616,1]", -EPROTO, "must be in [0, 2^53]"},
         {"[17,-1,1]", -EPROTO, "PUBLISHED: Request must be in [0, 2^53], not -1"},
         {"[17,1.0,1]", -EPROTO, "PUBLISHED: Request must be an integer, not 1.0"},
         {"[17,1,1e3]", -EPROTO, "must be an integer, not 1e3"},
         {"[17,1,1.5]", -EPROTO, "must be an integer, not 1.5"},
-        {"[48,1234567890123456789012345678901234567890123456789012345678901234,{},\"p\"]",
-         -EPROTO, "number longer than 63 characters"},
+        {"[48,1234567890123456789012345678901234567890123456789012345678901234,{},\"p\"]", -EPROTO,
+         "number longer than 63 characters"},
     };
     struct wamp_msg *m = NULL;
     struct error err;
@@ -268,9 +274,11 @@ static void test_invalid_utf8_is_refused(void **state)
         {"[48,1,{},\"p\",[\"\xe2\x82\"]]", -EPROTO, "invalid UTF-8"},
         {"[48,1,{},\"p\xff\"]", -EPROTO, "invalid UTF-8"},
         {"[48,1,{},\"p\"]\xc3\xa9", -EPROTO, "trailing data"},
-        {"\xef\xbb\xbf[48,1,{},\"p\"]", -EPROTO, "message is not JSON: unexpected byte 0xef at byte 0"}, /* no BOM */
+        {"\xef\xbb\xbf[48,1,{},\"p\"]", -EPROTO,
+         "message is not JSON: unexpected byte 0xef at byte 0"}, /* no BOM */
     };
-    const char *good = "[48,1,{},\"p.\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\",[\"\xf4\x8f\xbf\xbf\"]]";
+    const char *good =
+        "[48,1,{},\"p.\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\",[\"\xf4\x8f\xbf\xbf\"]]";
     struct wamp_msg *m = NULL;
     struct error err;
 
@@ -296,7 +304,8 @@ static void test_escapes_decode_in_place(void **state)
     args = wamp_msg_args(m);
     assert_string_equal(args->child->valuestring, "\t");
     assert_int_equal(wamp_msg_serialize(m, &out, &len, &err), 0);
-    assert_string_equal(out, "[48,1,{},\"a.b/\\\"\\\\\\n\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\",[\"\\t\"]]");
+    assert_string_equal(
+        out, "[48,1,{},\"a.b/\\\"\\\\\\n\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\",[\"\\t\"]]");
     free(out);
     wamp_msg_free(m);
 }
@@ -304,10 +313,11 @@ static void test_escapes_decode_in_place(void **state)
 /* Builds "[48,1,{},\"p\",[" + d-2 nested arrays + "]]": d levels in all. */
 static char *nested(int depth)
 {
-    size_t n = 0;
+    const char *head = "[48,1,{},\"p\",";
+    size_t n = strlen(head);
     char *s = xmalloc((size_t)depth * 2 + 32);
 
-    n += (size_t)sprintf(s, "[48,1,{},\"p\",");
+    memcpy(s, head, n);
     for (int i = 0; i < depth - 1; i++)
         s[n++] = '[';
     for (int i = 0; i < depth - 1; i++)
@@ -419,7 +429,8 @@ static void test_hello_details_are_checked(void **state)
         {"[1,\"s4t\",{}]", -EPROTO, "HELLO: Details.roles is missing"},
         {"[1,\"s4t\",{\"roles\":{}}]", -EPROTO, "Details.roles must be a non-empty object"},
         {"[1,\"s4t\",{\"roles\":[]}]", -EPROTO, "Details.roles must be a non-empty object"},
-        {"[1,\"s4t\",{\"roles\":{\"caller\":1}}]", -EPROTO, "Details.roles.caller must be an object"},
+        {"[1,\"s4t\",{\"roles\":{\"caller\":1}}]", -EPROTO,
+         "Details.roles.caller must be an object"},
         {"[1,\"s4t\",{\"roles\":{\"caller\":{\"features\":[]}}}]", -EPROTO, "with object features"},
         {"[1,\"s4t\",{\"roles\":{\"caller\":{}},\"authmethods\":\"wampcra\"}]", -EPROTO,
          "Details.authmethods must be an array"},
@@ -534,7 +545,8 @@ static void test_builder_refuses_bad_input(void **state)
         struct wamp_msg m;
         const char *msg;
     } cases[] = {
-        {{.type = WAMP_PUBLISHED, .request = WAMP_ID_MAX + 1}, "PUBLISHED: Request: 9007199254740993 is above 2^53"},
+        {{.type = WAMP_PUBLISHED, .request = WAMP_ID_MAX + 1},
+         "PUBLISHED: Request: 9007199254740993 is above 2^53"},
         {{.type = WAMP_CALL, .request = 1}, "CALL: Procedure: is missing"},
         {{.type = WAMP_CALL, .request = 1, .procedure = "p\xc3"}, "not valid UTF-8"},
         {{.type = WAMP_CALL, .request = 1, .procedure = "p", .args = {.json = "{}", .len = 2}},
@@ -613,10 +625,12 @@ static void test_printer_is_exact(void **state)
     cJSON_AddItemToObject(o, "n", cJSON_CreateNumber(NAN));
     cJSON_AddItemToObject(o, "r", cJSON_CreateRaw("4739282046471166"));
     assert_int_equal(wamp_json_print(o, 8, 0, &out, &len, &err), 0);
-    assert_string_equal(out, "{\"s\":\"\\u0001\\\"\\\\/\xc3\xa9\",\"n\":null,\"r\":4739282046471166}");
+    assert_string_equal(out,
+                        "{\"s\":\"\\u0001\\\"\\\\/\xc3\xa9\",\"n\":null,\"r\":4739282046471166}");
     free(out);
     assert_int_equal(wamp_json_print(o, 8, WAMP_JSON_SPACED, &out, &len, &err), 0);
-    assert_string_equal(out, "{\"s\": \"\\u0001\\\"\\\\/\xc3\xa9\", \"n\": null, \"r\": 4739282046471166}");
+    assert_string_equal(
+        out, "{\"s\": \"\\u0001\\\"\\\\/\xc3\xa9\", \"n\": null, \"r\": 4739282046471166}");
     free(out);
     cJSON_AddItemToObject(o, "bad", cJSON_CreateRaw("1 2"));
     assert_int_equal(wamp_json_print(o, 8, 0, &out, &len, &err), -EINVAL);
@@ -630,8 +644,14 @@ static void test_printer_is_exact(void **state)
 static void test_check_and_tree_agree(void **state)
 {
     static const char *const texts[] = {
-        "0", "-0.5e+3", "\"\\ud83d\\ude00\"", "[]", "{}", " {\"a\" : [true , false , null] } ",
-        "[1,[2,[3,{\"k\":\"v\"}]]]", "12345678901234567890",
+        "0",
+        "-0.5e+3",
+        "\"\\ud83d\\ude00\"",
+        "[]",
+        "{}",
+        " {\"a\" : [true , false , null] } ",
+        "[1,[2,[3,{\"k\":\"v\"}]]]",
+        "12345678901234567890",
     };
 
     (void)state;

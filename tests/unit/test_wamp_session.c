@@ -21,16 +21,16 @@
 #define SECRET "Vq3T0n5xQm6b2wYk8rJdZ1pLcF7hEsUa4NgRiO9tKyA"
 #define UUID "6b1f0c1e-6f0e-4c43-9d8e-0c3f7d1b9a52"
 #define SESSION "4739282046471166"
-#define HELLO_ROLES                                                                    \
-    "{\"caller\":{\"features\":{\"caller_identification\":true}},"                     \
-    "\"callee\":{\"features\":{\"caller_identification\":true}},"                      \
-    "\"publisher\":{\"features\":{\"publisher_exclusion\":true}},"                     \
+#define HELLO_ROLES                                                                                \
+    "{\"caller\":{\"features\":{\"caller_identification\":true}},"                                 \
+    "\"callee\":{\"features\":{\"caller_identification\":true}},"                                  \
+    "\"publisher\":{\"features\":{\"publisher_exclusion\":true}},"                                 \
     "\"subscriber\":{\"features\":{\"publisher_identification\":true}}}"
 #define WELCOME "[2," SESSION ",{\"roles\":{\"dealer\":{\"features\":{}},\"broker\":{}}}]"
-#define CHALLENGE_FRAME                                                                          \
-    "[4,\"wampcra\",{\"challenge\":\"{\\\"authid\\\":\\\"" UUID "\\\",\\\"authrole\\\":"         \
-    "\\\"board\\\",\\\"authmethod\\\":\\\"wampcra\\\",\\\"authprovider\\\":\\\"iotronic\\\","    \
-    "\\\"nonce\\\":\\\"kY2x0NqT3mZ8vR1wC5hJ9a\\\",\\\"timestamp\\\":"                           \
+#define CHALLENGE_FRAME                                                                            \
+    "[4,\"wampcra\",{\"challenge\":\"{\\\"authid\\\":\\\"" UUID "\\\",\\\"authrole\\\":"           \
+    "\\\"board\\\",\\\"authmethod\\\":\\\"wampcra\\\",\\\"authprovider\\\":\\\"iotronic\\\","      \
+    "\\\"nonce\\\":\\\"kY2x0NqT3mZ8vR1wC5hJ9a\\\",\\\"timestamp\\\":"                              \
     "\\\"2026-11-23T18:02:11.204Z\\\",\\\"session\\\":" SESSION "}\"}]"
 
 #define MAX_LOG 64
@@ -90,9 +90,9 @@ static void on_event(void *o, const struct wamp_event *ev)
     assert_true(w->nev < MAX_LOG);
     record(w, ev);
     if (ev->type == WAMP_EV_CHALLENGE && w->answer_challenge)
-        assert_int_equal(wamp_session_authenticate(w->s, ev->text, ev->text_len, SECRET,
-                                                   strlen(SECRET), &err),
-                         0);
+        assert_int_equal(
+            wamp_session_authenticate(w->s, ev->text, ev->text_len, SECRET, strlen(SECRET), &err),
+            0);
     if (ev->type == WAMP_EV_INVOCATION && w->yield) {
         const char *reply = "{\"message\": \"pong\", \"result\": \"SUCCESS\"}";
 
@@ -178,13 +178,17 @@ static void test_cra_challenge_authenticate_welcome(void **state)
 
     w->answer_challenge = 1;
     assert_int_equal(wamp_session_hello(w->s, "s4t", UUID, &err), 0);
-    sent(w, 0, "[1,\"s4t\",{\"roles\":" HELLO_ROLES ",\"authmethods\":[\"wampcra\"],\"authid\":\"" UUID "\"}]");
+    sent(w, 0,
+         "[1,\"s4t\",{\"roles\":" HELLO_ROLES ",\"authmethods\":[\"wampcra\"],\"authid\":\"" UUID
+         "\"}]");
     feed(w, CHALLENGE_FRAME, 0);
     assert_non_null(strstr(w->events[0], "CHALLENGE uri=wampcra text={\"authid\":\"" UUID "\""));
     sent(w, 1, "[5,\"xPYYDMKKleGD/sUwwtb5stSRjcbp06SUi3BbWog2T5I=\",{}]");
     assert_int_equal(wamp_session_state(w->s), WAMP_SESSION_AUTH_SENT);
-    feed(w, "[2," SESSION ",{\"roles\":{\"dealer\":{}},\"authid\":\"" UUID "\",\"authrole\":\"board\","
-            "\"authmethod\":\"wampcra\"}]", 0);
+    feed(w,
+         "[2," SESSION ",{\"roles\":{\"dealer\":{}},\"authid\":\"" UUID "\",\"authrole\":\"board\","
+         "\"authmethod\":\"wampcra\"}]",
+         0);
     event(w, 1, "WELCOME id=" SESSION);
     assert_int_equal(wamp_session_state(w->s), WAMP_SESSION_ESTABLISHED);
 }
@@ -219,10 +223,12 @@ static void test_call_result_and_error(void **state)
     assert_int_equal(wamp_session_call(w->s, "wagent-1.stack4things.connection", WAMP_PART_NONE,
                                        WAMP_PART_TREE(kw), &c1, &r1, &err),
                      0);
-    sent(w, 1, "[48,1,{},\"wagent-1.stack4things.connection\",[],{\"uuid\":\"" UUID
-               "\",\"session\":" SESSION "}]");
-    assert_int_equal(wamp_session_call(w->s, "stack4things.register", WAMP_PART_JSON("[\"A7K2\"]", 8),
-                                       WAMP_PART_NONE, &c2, &r2, &err),
+    sent(w, 1,
+         "[48,1,{},\"wagent-1.stack4things.connection\",[],{\"uuid\":\"" UUID
+         "\",\"session\":" SESSION "}]");
+    assert_int_equal(wamp_session_call(w->s, "stack4things.register",
+                                       WAMP_PART_JSON("[\"A7K2\"]", 8), WAMP_PART_NONE, &c2, &r2,
+                                       &err),
                      0);
     sent(w, 2, "[48,2,{},\"stack4things.register\",[\"A7K2\"]]");
     assert_int_equal(wamp_session_call(w->s, "a.stack4things.alive", WAMP_PART_NONE, WAMP_PART_NONE,
@@ -231,7 +237,9 @@ static void test_call_result_and_error(void **state)
     assert_true(r1 == 1 && r2 == 2 && r3 == 3);
     assert_int_equal(wamp_session_pending(w->s), 3);
     feed(w, "[50,2,{},[\"{\\\"message\\\": \\\"\\\", \\\"result\\\": \\\"SUCCESS\\\"}\"]]", 0);
-    event(w, 1, "RESULT request=2 args=[\"{\\\"message\\\": \\\"\\\", \\\"result\\\": \\\"SUCCESS\\\"}\"]");
+    event(
+        w, 1,
+        "RESULT request=2 args=[\"{\\\"message\\\": \\\"\\\", \\\"result\\\": \\\"SUCCESS\\\"}\"]");
     assert_ptr_equal(w->cookies[1], &c2);
     feed(w, "[8,48,1,{},\"wamp.error.not_authorized\",[\"no\"]]", 0);
     event(w, 2, "ERROR req_type=CALL request=1 uri=wamp.error.not_authorized args=[\"no\"]");
@@ -264,19 +272,21 @@ static void test_register_invocation_yield(void **state)
     event(w, 1, "REGISTERED request=1 id=5170339201412113");
     assert_ptr_equal(w->cookies[1], &h1);
     assert_int_equal(wamp_session_registrations(w->s), 1);
-    feed(w, "[68,1,5170339201412113,{},[{\"uuid\":\"0e7c\",\"main_request_uuid\":null,"
-            "\"action\":\"DevicePing\"}]]", 0);
-    event(w, 2, "INVOCATION request=1 id=5170339201412113 args=[{\"uuid\":\"0e7c\","
-                "\"main_request_uuid\":null,\"action\":\"DevicePing\"}]");
+    feed(w,
+         "[68,1,5170339201412113,{},[{\"uuid\":\"0e7c\",\"main_request_uuid\":null,"
+         "\"action\":\"DevicePing\"}]]",
+         0);
+    event(w, 2,
+          "INVOCATION request=1 id=5170339201412113 args=[{\"uuid\":\"0e7c\","
+          "\"main_request_uuid\":null,\"action\":\"DevicePing\"}]");
     assert_ptr_equal(w->cookies[2], &h1);
     sent(w, 2, "[70,1,{},[\"{\\\"message\\\": \\\"pong\\\", \\\"result\\\": \\\"SUCCESS\\\"}\"]]");
     /* An invocation of a registration we do not hold is refused for us. */
     feed(w, "[68,2,42,{},[]]", 0);
     sent(w, 3, "[8,68,2,{},\"wamp.error.no_such_registration\"]");
     assert_int_equal(w->nev, 3);
-    assert_int_equal(wamp_session_invocation_error(w->s, 9, "wamp.error.runtime_error", "boom",
-                                                   &err),
-                     0);
+    assert_int_equal(
+        wamp_session_invocation_error(w->s, 9, "wamp.error.runtime_error", "boom", &err), 0);
     sent(w, 4, "[8,68,9,{},\"wamp.error.runtime_error\",[\"boom\"]]");
     assert_int_equal(wamp_session_unregister(w->s, 42, &req, &err), -ENOENT);
     assert_int_equal(wamp_session_unregister(w->s, 5170339201412113ULL, &req, &err), 0);
@@ -309,8 +319,8 @@ static void test_subscribe_event_publish(void **state)
                      0);
     sent(w, 2, "[16,2,{},\"iotronic.board." UUID ".temp\",[1]]");
     assert_int_equal(wamp_session_pending(w->s), 0);
-    assert_int_equal(wamp_session_publish(w->s, topic, WAMP_PART_NONE, WAMP_PART_JSON("{\"a\":1}", 7),
-                                          1, &c, &req, &err),
+    assert_int_equal(wamp_session_publish(w->s, topic, WAMP_PART_NONE,
+                                          WAMP_PART_JSON("{\"a\":1}", 7), 1, &c, &req, &err),
                      0);
     sent(w, 3, "[16,3,{\"acknowledge\":true},\"iotronic.board." UUID ".temp\",[],{\"a\":1}]");
     feed(w, "[17,3,1234]", 0);
@@ -331,7 +341,8 @@ static void test_router_goodbye_cancels_pending(void **state)
     int c1, c2;
 
     welcome(w);
-    assert_int_equal(wamp_session_call(w->s, "a.b", WAMP_PART_NONE, WAMP_PART_NONE, &c1, NULL, &err), 0);
+    assert_int_equal(
+        wamp_session_call(w->s, "a.b", WAMP_PART_NONE, WAMP_PART_NONE, &c1, NULL, &err), 0);
     assert_int_equal(wamp_session_register(w->s, "a.c", &c2, NULL, &err), 0);
     feed(w, "[6,{\"message\":\"bye\"},\"wamp.close.system_shutdown\"]", 0);
     sent(w, 3, "[6,{},\"wamp.close.goodbye_and_out\"]");
@@ -341,8 +352,9 @@ static void test_router_goodbye_cancels_pending(void **state)
     assert_ptr_equal(w->cookies[2], &c2);
     event(w, 3, "GOODBYE uri=wamp.close.system_shutdown text=bye");
     assert_int_equal(wamp_session_state(w->s), WAMP_SESSION_CLOSED);
-    assert_int_equal(wamp_session_call(w->s, "a.b", WAMP_PART_NONE, WAMP_PART_NONE, NULL, NULL, &err),
-                     -ENOTCONN);
+    assert_int_equal(
+        wamp_session_call(w->s, "a.b", WAMP_PART_NONE, WAMP_PART_NONE, NULL, NULL, &err),
+        -ENOTCONN);
 }
 
 static void test_our_goodbye(void **state)
@@ -370,14 +382,17 @@ static void test_disconnect_and_forget(void **state)
     int c1, c2;
 
     welcome(w);
-    assert_int_equal(wamp_session_call(w->s, "a.b", WAMP_PART_NONE, WAMP_PART_NONE, &c1, &r1, &err), 0);
-    assert_int_equal(wamp_session_call(w->s, "a.b", WAMP_PART_NONE, WAMP_PART_NONE, &c2, &r2, &err), 0);
+    assert_int_equal(wamp_session_call(w->s, "a.b", WAMP_PART_NONE, WAMP_PART_NONE, &c1, &r1, &err),
+                     0);
+    assert_int_equal(wamp_session_call(w->s, "a.b", WAMP_PART_NONE, WAMP_PART_NONE, &c2, &r2, &err),
+                     0);
     assert_ptr_equal(wamp_session_forget(w->s, r1), &c1);
     assert_null(wamp_session_forget(w->s, r1));
     feed(w, "[50,1,{}]", 0); /* late: ignored */
     assert_int_equal(w->nev, 1);
     /* Ids are never reused while pending, and count on after a forget. */
-    assert_int_equal(wamp_session_call(w->s, "a.b", WAMP_PART_NONE, WAMP_PART_NONE, NULL, &r1, &err), 0);
+    assert_int_equal(
+        wamp_session_call(w->s, "a.b", WAMP_PART_NONE, WAMP_PART_NONE, NULL, &r1, &err), 0);
     assert_int_equal(r1, 3);
     wamp_session_disconnected(w->s);
     event(w, 1, "ERROR local req_type=CALL request=2 uri=wamp.error.canceled");
@@ -402,13 +417,15 @@ static void test_protocol_violations(void **state)
         {"hello", "[50,1,{}]", -EPROTO, "RESULT before WELCOME"},
         {"hello", "[6,{},\"wamp.close.x\"]", -EPROTO, "GOODBYE before WELCOME"},
         {"hello", CHALLENGE_FRAME, -EPROTO, "CHALLENGE for a method not offered"},
-        {"hello", "[2,0,{\"roles\":{\"dealer\":{}}}]", -EPROTO, "WELCOME: Session must be in [1, 2^53]"},
+        {"hello", "[2,0,{\"roles\":{\"dealer\":{}}}]", -EPROTO,
+         "WELCOME: Session must be in [1, 2^53]"},
         {"cra", "[4,\"ticket\",{}]", -EPROTO, "CHALLENGE for a method not offered"},
         {"cra", "[4,\"wampcra\",{}]", -EPROTO, "CHALLENGE: Extra.challenge must be a string"},
         {"welcome", WELCOME, -EPROTO, "WELCOME after the session was established"},
         {"welcome", CHALLENGE_FRAME, -EPROTO, "CHALLENGE after the session was established"},
         {"welcome", "[48,1,{},\"a.b\"]", -EPROTO, "CALL is not a message a router sends"},
-        {"welcome", "[1,\"s4t\",{\"roles\":{\"dealer\":{}}}]", -EPROTO, "HELLO is not a message a router sends"},
+        {"welcome", "[1,\"s4t\",{\"roles\":{\"dealer\":{}}}]", -EPROTO,
+         "HELLO is not a message a router sends"},
         {"welcome", "[70,1,{}]", -EPROTO, "YIELD is not a message a router sends"},
         {"welcome", "not json", -EPROTO, "message is not JSON"},
         {"welcome", "[69,1,{}]", -EOPNOTSUPP, "INTERRUPT is not supported"},
@@ -458,8 +475,9 @@ static void test_frame_size_limit(void **state)
     assert_int_equal(wamp_session_hello(w->s, "s4t", NULL, &err), 0);
     feed(w, "[2,1,{\"roles\":{\"dealer\":{}}}]", 0);
     feed(w, frame, -EMSGSIZE);
-    event(w, 1, "ABORT local uri=wamp.error.protocol_violation text=message of 65 bytes exceeds the "
-                "limit of 64 bytes");
+    event(w, 1,
+          "ABORT local uri=wamp.error.protocol_violation text=message of 65 bytes exceeds the "
+          "limit of 64 bytes");
     teardown((void **)&w);
 }
 
@@ -468,20 +486,21 @@ static void test_helpers_refuse_bad_input(void **state)
     struct owner *w = *state;
     struct error err;
 
-    assert_int_equal(wamp_session_call(w->s, "a.b", WAMP_PART_NONE, WAMP_PART_NONE, NULL, NULL, &err),
-                     -ENOTCONN);
+    assert_int_equal(
+        wamp_session_call(w->s, "a.b", WAMP_PART_NONE, WAMP_PART_NONE, NULL, NULL, &err),
+        -ENOTCONN);
     assert_int_equal(wamp_session_hello(w->s, "bad realm", NULL, &err), -EINVAL);
     assert_int_equal(wamp_session_hello(w->s, "s4t", "\xff", &err), -EINVAL);
     assert_int_equal(wamp_session_state(w->s), WAMP_SESSION_INIT);
     welcome(w);
-    assert_int_equal(wamp_session_call(w->s, "a..b", WAMP_PART_NONE, WAMP_PART_NONE, NULL, NULL, &err),
-                     -EINVAL);
+    assert_int_equal(
+        wamp_session_call(w->s, "a..b", WAMP_PART_NONE, WAMP_PART_NONE, NULL, NULL, &err), -EINVAL);
     assert_string_equal(err.msg, "CALL procedure: URI has an empty component at byte 2");
-    assert_int_equal(wamp_session_call(w->s, NULL, WAMP_PART_NONE, WAMP_PART_NONE, NULL, NULL, &err),
-                     -EINVAL);
-    assert_int_equal(wamp_session_call(w->s, "a.b", WAMP_PART_JSON("{}", 2), WAMP_PART_NONE, NULL,
-                                       NULL, &err),
-                     -EINVAL);
+    assert_int_equal(
+        wamp_session_call(w->s, NULL, WAMP_PART_NONE, WAMP_PART_NONE, NULL, NULL, &err), -EINVAL);
+    assert_int_equal(
+        wamp_session_call(w->s, "a.b", WAMP_PART_JSON("{}", 2), WAMP_PART_NONE, NULL, NULL, &err),
+        -EINVAL);
     assert_int_equal(wamp_session_register(w->s, "a#b", NULL, NULL, &err), -EINVAL);
     assert_int_equal(wamp_session_subscribe(w->s, "", NULL, NULL, &err), -EINVAL);
     assert_int_equal(wamp_session_goodbye(w->s, "x y", &err), -EINVAL);

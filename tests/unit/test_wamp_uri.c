@@ -16,8 +16,13 @@
 static void test_uri_rule(void **state)
 {
     static const char *const good[] = {
-        "a", "s4t", "wamp.error.not_authorized", "iotronic.4739282046471166." UUID ".DevicePing",
-        "wagent-1.stack4things.connection", "A.B_c-d@e", "caf\xc3\xa9.x",
+        "a",
+        "s4t",
+        "wamp.error.not_authorized",
+        "iotronic.4739282046471166." UUID ".DevicePing",
+        "wagent-1.stack4things.connection",
+        "A.B_c-d@e",
+        "caf\xc3\xa9.x",
     };
     static const struct {
         const char *uri;
@@ -30,8 +35,10 @@ static void test_uri_rule(void **state)
         {"a b", "forbidden character at byte 1"},
         {"a\tb", "forbidden character"},
         {"a#b", "forbidden character at byte 1"},
-        {"a.\xc2\xa0", "forbidden character at byte 2"},     /* U+00A0 */
-        {"a\xe3\x80\x80" "b", "forbidden character at byte 1"}, /* U+3000 */
+        {"a.\xc2\xa0", "forbidden character at byte 2"}, /* U+00A0 */
+        {"a\xe3\x80\x80"
+         "b",
+         "forbidden character at byte 1"}, /* U+3000 */
         {"a\x7f", "forbidden character"},
         {"a\xff", "not valid UTF-8"},
     };
@@ -96,8 +103,8 @@ static void test_board_procedure_names(void **state)
     struct error err;
 
     (void)state;
-    assert_int_equal(wamp_board_proc_parse("iotronic.4739282046471166." UUID ".DevicePing", &p, &err),
-                     0);
+    assert_int_equal(
+        wamp_board_proc_parse("iotronic.4739282046471166." UUID ".DevicePing", &p, &err), 0);
     assert_true(p.session == 4739282046471166ULL);
     assert_string_equal(p.uuid, UUID);
     assert_string_equal(p.method, "DevicePing");
@@ -133,9 +140,15 @@ static void test_callee_names(void **state)
         {"w.stack4things.event", WAMP_CALLEE_EVENT, "w"},
     };
     static const char *const none[] = {
-        "stack4things", "stack4things.", "stack4things.plug_and_play", "wagent-1.s4t.connection",
-        "xstack4things.register", "stack4things.register.x", "s4t.iotronic.board.connection",
-        "wamp.session.list", "stack4things.stack4things",
+        "stack4things",
+        "stack4things.",
+        "stack4things.plug_and_play",
+        "wagent-1.s4t.connection",
+        "xstack4things.register",
+        "stack4things.register.x",
+        "s4t.iotronic.board.connection",
+        "wamp.session.list",
+        "stack4things.stack4things",
     };
     struct wamp_callee_name c;
 

@@ -52,7 +52,8 @@ static void test_parse_texts_of_the_contract(void **state)
         {"{\"message\": \"bench-07 @ 2026-11-23 18:02:11.204518\", \"result\": \"SUCCESS\", "
          "\"req_id\": \"0e7c\"}",
          WAMP_RESULT_SUCCESS, "\"bench-07 @ 2026-11-23 18:02:11.204518\"", "0e7c"},
-        {"{\"message\": \"Package operation started\", \"result\": \"RUNNING\", \"req_id\": \"41ad\"}",
+        {"{\"message\": \"Package operation started\", \"result\": \"RUNNING\", \"req_id\": "
+         "\"41ad\"}",
          WAMP_RESULT_RUNNING, "\"Package operation started\"", "41ad"},
         {"{\"result\": \"ERROR\", \"message\": {\"a\": [1, 4739282046471166]}}", WAMP_RESULT_ERROR,
          "{\"a\":[1,4739282046471166]}", NULL},
@@ -113,7 +114,8 @@ static void test_yield_values(void **state)
         const char *message;
         const char *req_id;
     } cases[] = {
-        {"[70,1,{},[\"{\\\"message\\\": \\\"x\\\", \\\"result\\\": \\\"SUCCESS\\\", \\\"req_id\\\": \\\"r1\\\"}\"]]",
+        {"[70,1,{},[\"{\\\"message\\\": \\\"x\\\", \\\"result\\\": \\\"SUCCESS\\\", "
+         "\\\"req_id\\\": \\\"r1\\\"}\"]]",
          0, WAMP_RESULT_SUCCESS, "\"x\"", "r1"},
         {"[70,1,{},[{\"message\":\"started\",\"result\":\"RUNNING\",\"req_id\":\"r2\"}]]", 0,
          WAMP_RESULT_RUNNING, "\"started\"", "r2"},
@@ -185,14 +187,16 @@ static void test_write_in_the_originals_form(void **state)
     assert_int_equal(wamp_wampmsg_string(WAMP_RESULT_SUCCESS, "", NULL, 0, &out, &len, &err), 0);
     assert_string_equal(out, "{\"message\": \"\", \"result\": \"SUCCESS\"}");
     free(out);
-    assert_int_equal(wamp_wampmsg_string(WAMP_RESULT_SUCCESS, "bench-07 @ 2026-11-23 18:02:11.204518",
-                                         "0e7c", 0, &out, &len, &err),
+    assert_int_equal(wamp_wampmsg_string(WAMP_RESULT_SUCCESS,
+                                         "bench-07 @ 2026-11-23 18:02:11.204518", "0e7c", 0, &out,
+                                         &len, &err),
                      0);
     assert_string_equal(out, "{\"message\": \"bench-07 @ 2026-11-23 18:02:11.204518\", "
                              "\"result\": \"SUCCESS\", \"req_id\": \"0e7c\"}");
     free(out);
-    assert_int_equal(wamp_wampmsg_string(WAMP_RESULT_ERROR, "Invalid or already used registration code.",
-                                         NULL, WAMP_WAMPMSG_COMPACT, &out, &len, &err),
+    assert_int_equal(wamp_wampmsg_string(WAMP_RESULT_ERROR,
+                                         "Invalid or already used registration code.", NULL,
+                                         WAMP_WAMPMSG_COMPACT, &out, &len, &err),
                      0);
     assert_string_equal(out, "{\"message\":\"Invalid or already used registration code.\","
                              "\"result\":\"ERROR\"}");

@@ -215,7 +215,8 @@ static int payload(const char *text, cJSON **tree, struct wamp_part *args, struc
     *tree = wamp_json_tree(text, strlen(text));
     a = cJSON_IsArray(*tree) ? cJSON_GetArrayItem(*tree, 0) : NULL;
     k = cJSON_IsArray(*tree) ? cJSON_GetArrayItem(*tree, 1) : NULL;
-    if (!cJSON_IsArray(*tree) || (a != NULL && !cJSON_IsArray(a)) || (k != NULL && !cJSON_IsObject(k)))
+    if (!cJSON_IsArray(*tree) || (a != NULL && !cJSON_IsArray(a)) ||
+        (k != NULL && !cJSON_IsObject(k)))
         return error_set(err, -EINVAL, "payload must be [<args array>, <kwargs object>]");
     *args = WAMP_PART_TREE(a);
     *kwargs = WAMP_PART_TREE(k);
@@ -341,13 +342,20 @@ static const struct {
     const char *name;
     int (*fn)(struct script *sc, char *rest, struct error *err);
 } commands[] = {
-    {"hello", cmd_hello},           {"recv", cmd_recv},
-    {"call", cmd_call},             {"register", cmd_register},
-    {"unregister", cmd_unregister}, {"subscribe", cmd_subscribe},
-    {"unsubscribe", cmd_unsubscribe}, {"publish", cmd_publish},
-    {"publish-ack", cmd_publish_ack}, {"yield", cmd_yield},
-    {"error", cmd_error},           {"goodbye", cmd_goodbye},
-    {"disconnect", cmd_disconnect}, {"state", cmd_state},
+    {"hello", cmd_hello},
+    {"recv", cmd_recv},
+    {"call", cmd_call},
+    {"register", cmd_register},
+    {"unregister", cmd_unregister},
+    {"subscribe", cmd_subscribe},
+    {"unsubscribe", cmd_unsubscribe},
+    {"publish", cmd_publish},
+    {"publish-ack", cmd_publish_ack},
+    {"yield", cmd_yield},
+    {"error", cmd_error},
+    {"goodbye", cmd_goodbye},
+    {"disconnect", cmd_disconnect},
+    {"state", cmd_state},
 };
 
 static void script_line(char *line, size_t len, void *arg)
