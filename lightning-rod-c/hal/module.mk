@@ -3,5 +3,5 @@
 # (the per-container IO socket and the control socket with its client).
 $(call LIB,lrchal,$(wildcard lightning-rod-c/hal/*.c),$(LDLIBS_GPIO) -lev)
 
-LRCIO_SRCS := lightning-rod-c/src/linesock.c lightning-rod-c/src/iosock.c
+LRCIO_SRCS := $(addprefix lightning-rod-c/src/,linesock.c iosock.c ctl.c ctl_sim.c ctl_client.c)
 $(call LIB,lrcio,$(LRCIO_SRCS),-lev)
