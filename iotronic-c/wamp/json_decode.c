@@ -10,6 +10,7 @@
 #include "wamp/json_strict.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,16 +174,38 @@ static cJSON *new_item(int type)
     return item;
 }
 
-static char *decode_string(const char **pp)
+/* The closing quote of the validated string token at tok: the first '"'
+ * after an even run of backslashes. memchr keeps long strings fast. */
+static const char *closing_quote(const char *tok, const char *end)
 {
-    const char *p = *pp + 1;
-    char *s;
+    const char *q = tok + 1;
 
-    /* Size the copy by the token: decoding never grows it. */
-    while (*p != '"')
-        p += *p == '\\' ? 2 : 1;
-    s = xmalloc((size_t)(p - *pp));
-    wamp_json_unescape(*pp, s, pp);
+    for (;;) {
+        size_t bs = 0;
+
+        q = memchr(q, '"', (size_t)(end - q));
+        while (q - bs - 1 > tok && q[-1 - (ptrdiff_t)bs] == '\\')
+            bs++;
+        if (bs % 2 == 0)
+            return q;
+        q++;
+    }
+}
+
+static char *decode_string(const char **pp, const char *end)
+{
+    const char *start = *pp + 1, *close = closing_quote(*pp, end);
+    size_t n = (size_t)(close - start);
+    char *s = xmalloc(n + 1);
+
+    /* Decoding never grows a string, so the token's size is enough. */
+    if (memchr(start, '\\', n) == NULL) {
+        memcpy(s, start, n);
+        s[n] = '\0';
+    } else {
+        wamp_json_unescape(*pp, s, NULL);
+    }
+    *pp = close + 1;
     return s;
 }
 
@@ -220,7 +243,7 @@ static cJSON *build_container(const char **pp, const char *end, int object)
         cJSON *child;
 
         if (object) {
-            key = decode_string(pp);
+            key = decode_string(pp, end);
             tree_ws(pp);
             (*pp)++; /* ':' */
             tree_ws(pp);
@@ -249,7 +272,7 @@ static cJSON *build_value(const char **pp, const char *end)
         return build_container(pp, end, **pp == '{');
     case '"':
         item = new_item(cJSON_String);
-        item->valuestring = decode_string(pp);
+        item->valuestring = decode_string(pp, end);
         return item;
     case 't':
         *pp += 4;

@@ -131,6 +131,13 @@ int wamp_utf8_valid(const char *s, size_t n)
     return 1;
 }
 
+/* Bytes a string may hold as they are, with no escape or UTF-8 check. */
+static const unsigned char plain[256] = {
+    [0x20 ... 0x21] = 1,
+    [0x23 ... 0x5B] = 1, /* not '"' (0x22) */
+    [0x5D ... 0x7F] = 1, /* not '\\' (0x5C) */
+};
+
 /* *pp is at a backslash inside a string; moves past the escape. */
 static int skip_escape(const struct wamp_json_scan *s, const char **pp, struct error *err)
 {
@@ -171,9 +178,8 @@ static int skip_string(struct wamp_json_scan *s, struct error *err)
         unsigned char c;
         size_t n;
 
-        /* The common case: a run of printable ASCII. */
-        while (p < end && (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x80 && *p != '"' &&
-               *p != '\\')
+        /* The common case: a run of ASCII that needs no further look. */
+        while (p < end && plain[(unsigned char)*p])
             p++;
         if (p >= end)
             return fail(s, s->p, "unterminated string", err);

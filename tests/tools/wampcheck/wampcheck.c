@@ -10,6 +10,10 @@
  *                                        "ERROR <message>"
  *   wampcheck sign <secret>              one WAMP-CRA challenge per line; prints
  *                                        its signature
+ *   wampcheck bench [--iterations N]     one frame per line; prints the time and
+ *                                        the allocations of a parse, of a parse
+ *                                        that builds the Args/Kwargs trees, and
+ *                                        of cJSON_Parse on the same bytes
  *   wampcheck session [--realm R] [--authid A --secret S]
  *                                        runs the client session machine over a
  *                                        script on stdin (commands below); prints
@@ -33,6 +37,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "wamp/cra.h"
 #include "wamp/json_out.h"
@@ -43,6 +48,7 @@
 
 struct opts {
     int raw;
+    long iterations;
     size_t max;
     const char *realm;
     const char *authid;
@@ -68,6 +74,37 @@ static void each_line(void (*fn)(char *line, size_t len, void *arg), void *arg)
 static void print_error(const char *what, const struct error *err)
 {
     printf("%s%s\n", what, err->msg);
+}
+
+/* ------------------------------------------------------------ allocations */
+
+/* The program links with -Wl,--wrap=malloc,... (module.mk), so that every
+ * allocation, cJSON's included (its hooks are xmalloc), is counted here. */
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+
+static unsigned long allocations;
+
+void *__wrap_malloc(size_t n)
+{
+    allocations++;
+    return __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    allocations++;
+    return __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+    allocations++;
+    return __real_realloc(p, n);
 }
 
 /* ------------------------------------------------------------ parse */
@@ -139,6 +176,62 @@ static void sign_line(char *line, size_t len, void *arg)
 
     wamp_cra_sign(secret, strlen(secret), line, len, sig);
     printf("%s\n", sig);
+}
+
+/* ------------------------------------------------------------ bench */
+
+enum bench_kind { BENCH_PARSE, BENCH_TREES, BENCH_CJSON };
+
+/* Runs one kind n times over the frame; returns 0 or -1 if it failed. */
+static int bench_once(enum bench_kind kind, const char *line, size_t len)
+{
+    struct wamp_msg *m = NULL;
+    struct error err;
+    cJSON *t;
+
+    if (kind == BENCH_CJSON) {
+        t = cJSON_ParseWithLength(line, len);
+        cJSON_Delete(t);
+        return t != NULL ? 0 : -1;
+    }
+    if (wamp_msg_parse(line, len, &m, &err) < 0)
+        return -1;
+    if (kind == BENCH_TREES) {
+        (void)wamp_msg_args(m);
+        (void)wamp_msg_kwargs(m);
+    }
+    wamp_msg_free(m);
+    return 0;
+}
+
+static void bench_line(char *line, size_t len, void *arg)
+{
+    const struct opts *o = arg;
+    static const char *const names[] = {"parse", "parse+trees", "cJSON_Parse"};
+    long n = o->iterations > 0 ? o->iterations : (long)(64 * 1024 * 1024 / (len + 64)) + 10;
+    struct wamp_msg *m = NULL;
+    struct error err;
+
+    if (wamp_msg_parse(line, len, &m, &err) < 0) {
+        print_error("ERROR ", &err);
+        return;
+    }
+    printf("%s %zu bytes:", wamp_type_name(m->type), len);
+    wamp_msg_free(m);
+    for (int k = BENCH_PARSE; k <= BENCH_CJSON; k++) {
+        unsigned long a0 = allocations;
+        int64_t t0 = time_mono_us();
+
+        for (long i = 0; i < n; i++)
+            if (bench_once((enum bench_kind)k, line, len) < 0)
+                break;
+        printf(" %s %.0f ns %.1f allocs (%.0f MB/s)%s", names[k],
+               (double)(time_mono_us() - t0) * 1000.0 / (double)n,
+               (double)(allocations - a0) / (double)n,
+               (double)len * (double)n / (double)(time_mono_us() - t0 + 1),
+               k < BENCH_CJSON ? ";" : "");
+    }
+    putchar('\n');
 }
 
 /* ------------------------------------------------------------ session */
@@ -383,6 +476,7 @@ static void script_line(char *line, size_t len, void *arg)
 static int usage(void)
 {
     fprintf(stderr, "usage: wampcheck [parse] [--raw] [--max N] | envelope | sign <secret> |\n"
+                    "       bench [--iterations N] |\n"
                     "       session [--realm R] [--authid A --secret S]\n");
     return 2;
 }
@@ -392,6 +486,8 @@ static int read_opts(int argc, char **argv, int i, struct opts *o)
     for (; i < argc; i++) {
         if (strcmp(argv[i], "--raw") == 0)
             o->raw = 1;
+        else if (strcmp(argv[i], "--iterations") == 0 && i + 1 < argc)
+            o->iterations = strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--max") == 0 && i + 1 < argc)
             o->max = strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--realm") == 0 && i + 1 < argc)
@@ -424,6 +520,8 @@ int main(int argc, char **argv)
         return usage();
     if (strcmp(mode, "parse") == 0) {
         each_line(parse_line, &o);
+    } else if (strcmp(mode, "bench") == 0) {
+        each_line(bench_line, &o);
     } else if (strcmp(mode, "envelope") == 0) {
         each_line(envelope_line, &o);
     } else if (strcmp(mode, "session") == 0) {
