@@ -143,7 +143,7 @@ int wamp_msg_parse_max(const char *buf, size_t len, size_t max, struct wamp_msg 
 
 /* The same, taking ownership of buf (from malloc, e.g. buf_take()), which
  * the message then uses in place of a copy; buf is freed on failure too.
- * buf must have len + 1 bytes (buf_take() guarantees it). */
+ * Nothing is written past len. */
 int wamp_msg_parse_take(char *buf, size_t len, size_t max, struct wamp_msg **out,
                         struct error *err) IOT_WUR;
 

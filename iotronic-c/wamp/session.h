@@ -113,7 +113,8 @@ int wamp_session_hello(struct wamp_session *s, const char *realm, const char *au
  * close with 1002, or 1009 for -EMSGSIZE), -EPIPE when already closed. */
 int wamp_session_feed(struct wamp_session *s, const char *frame, size_t len);
 
-/* The same, taking ownership of frame (malloc'd, len + 1 bytes). */
+/* The same, taking ownership of frame (from malloc; freed in every case):
+ * no copy is made. */
 int wamp_session_feed_take(struct wamp_session *s, char *frame, size_t len);
 
 /* The transport closed: fails every pending request (WAMP_EV_ERROR,

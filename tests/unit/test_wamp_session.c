@@ -165,10 +165,13 @@ static void test_anonymous_welcome(void **state)
     sent(w, 0, "[1,\"s4t\",{\"roles\":" HELLO_ROLES "}]");
     assert_int_equal(wamp_session_state(w->s), WAMP_SESSION_HELLO_SENT);
     assert_int_equal(wamp_session_hello(w->s, "s4t", NULL, &err), -EALREADY);
-    feed(w, WELCOME, 0);
+    /* The take variant: the session owns the frame, in every case. */
+    assert_int_equal(wamp_session_feed_take(w->s, xstrdup(WELCOME), strlen(WELCOME)), 0);
     event(w, 0, "WELCOME id=" SESSION);
     assert_true(wamp_session_id(w->s) == 4739282046471166ULL);
     assert_int_equal(w->nsent, 1);
+    assert_int_equal(wamp_session_feed_take(w->s, xstrdup("[50,1"), 5), -EPROTO);
+    assert_int_equal(wamp_session_feed_take(w->s, xstrdup("[50,1,{}]"), 9), -EPIPE);
 }
 
 static void test_cra_challenge_authenticate_welcome(void **state)
