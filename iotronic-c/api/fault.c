@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/jsonw.h"
 
 /* One row per status: the errno that carries it and its reason phrase. The
  * first row with a given errno wins when mapping errno -> status. */
@@ -82,35 +81,4 @@ int api_fail(struct error *err, int status, const char *fmt, ...)
 int api_err_status(const struct error *err)
 {
     return api_errno_status(err->code);
-}
-
-int api_fault_body(struct buf *out, int status, const char *msg)
-{
-    struct buf inner;
-    struct jw w;
-    int rc;
-
-    /* The inner document is a JSON text with Python's separators, then
-     * embedded as a string: the client decodes error_message a second time. */
-    buf_init(&inner, 64 * 1024);
-    jw_init(&w, &inner, 1);
-    jw_obj_begin(&w);
-    jw_key(&w, "faultcode");
-    jw_str(&w, status >= 500 ? "Server" : "Client");
-    jw_key(&w, "faultstring");
-    jw_str(&w, msg);
-    jw_key(&w, "debuginfo");
-    jw_null(&w);
-    jw_obj_end(&w);
-    rc = jw_error(&w);
-    if (rc == 0) {
-        jw_init(&w, out, 1);
-        jw_obj_begin(&w);
-        jw_key(&w, "error_message");
-        jw_strn(&w, inner.data, inner.len);
-        jw_obj_end(&w);
-        rc = jw_error(&w);
-    }
-    buf_free(&inner);
-    return rc;
 }

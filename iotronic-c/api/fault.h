@@ -3,10 +3,9 @@
  * Handlers fail with api_fail(err, status, "<exact contract message>"): the
  * struct error carries the faultstring (iotronic-api-v1.md appendix B) and an
  * errno from the one table that maps statuses to errnos both ways, so that a
- * status survives the trip API -> conductor -> API as an errno. The body of
- * every response with status >= 400 is made by api_fault_body() (1.7):
- *   {"error_message": "{\"faultcode\": \"Client\", \"faultstring\": \"...\", \"debuginfo\": null}"}
- * Pure; any thread. */
+ * status survives the trip API -> conductor -> API as an errno. The error
+ * body itself (1.7) is libiothttp's http_error_body_nested(). Pure; any
+ * thread. */
 #ifndef IOT_API_FAULT_H
 #define IOT_API_FAULT_H
 
@@ -24,9 +23,6 @@ int api_fail(struct error *err, int status, const char *fmt, ...) IOT_PRINTF(3, 
 
 /* The status a failed call stands for (from err->code). */
 int api_err_status(const struct error *err);
-
-/* Appends the error body for status and msg to out. -E2BIG if out is full. */
-int api_fault_body(struct buf *out, int status, const char *msg) IOT_WUR;
 
 /* The reason phrase of a status ("Not Found"), for the status line. */
 const char *api_status_reason(int status);

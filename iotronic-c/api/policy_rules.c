@@ -6,7 +6,7 @@
 #define ADMIN_OR_MEMBER "rule:is_admin or rule:is_iot_member"
 #define MEMBER "rule:is_iot_member"
 
-const struct api_policy_rule api_policy_defaults[] = {
+const struct policy_rule_default api_policy_defaults[] = {
     { "admin_api", "role:admin or role:administrator" },
     { "public_api", "is_public_api:True" },
     { "is_admin", "rule:admin_api" },

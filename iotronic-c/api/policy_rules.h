@@ -1,17 +1,14 @@
 /* api/policy_rules.h: the default policy rules of iotronic-api-v1.md 4.4
- * ("policy in code"), overridable by name from [oslo_policy] policy_file.
- * Constant data; any thread. */
+ * ("policy in code"), overridable by name from [oslo_policy] policy_file
+ * (auth/policy.h). Constant data; any thread. */
 #ifndef IOT_API_POLICY_RULES_H
 #define IOT_API_POLICY_RULES_H
 
 #include <stddef.h>
 
-struct api_policy_rule {
-    const char *name;
-    const char *expr; /* oslo.policy expression */
-};
+#include "auth/policy.h"
 
-extern const struct api_policy_rule api_policy_defaults[];
+extern const struct policy_rule_default api_policy_defaults[];
 extern const size_t api_policy_ndefaults;
 
 #endif

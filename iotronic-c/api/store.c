@@ -24,7 +24,36 @@ struct kind_stmts {
 
 struct api_store {
     struct kind_stmts k[AC_N];
+    struct db_stmt results[MAX_SORTS][2];
 };
+
+#define TS API_SQL_TS
+static const struct db_stmt sub_injections = {
+    "api_sub_injections",
+    "SELECT plugin_uuid, status, onboot, " TS("created_at") ", " TS("updated_at")
+    " FROM injection_plugins WHERE board_uuid = $1::uuid ORDER BY id",
+    1,
+};
+static const struct db_stmt sub_exposed = {
+    "api_sub_exposed",
+    "SELECT service_uuid, public_port, " TS("created_at") ", " TS("updated_at")
+    " FROM exposed_services WHERE board_uuid = $1::uuid ORDER BY id",
+    1,
+};
+static const struct db_stmt sub_ports = {
+    "api_sub_ports",
+    "SELECT uuid, vif_name, mac_add, ip, network, " TS("created_at") ", " TS("updated_at")
+    " FROM ports_on_boards WHERE board_uuid = $1::uuid ORDER BY id",
+    1,
+};
+static const struct db_stmt one_port = {
+    "api_one_boardport",
+    "SELECT uuid, vif_name, mac_add, ip, network, " TS("created_at") ", " TS("updated_at")
+    " FROM ports_on_boards WHERE board_uuid = $1::uuid AND uuid = $2::uuid",
+    2,
+};
+static const char *const result_cols[] = { "x.id", "x.board_uuid", "x.request_uuid",
+                                           "x.result", "x.created_at", "x.updated_at" };
 
 /* Concatenates constant fragments (NULL-terminated) into a new string. */
 static char *join(const char *first, ...)
@@ -111,6 +140,27 @@ static void gen_kind(const struct api_sqlkind *sk, struct kind_stmts *ks)
              3);
 }
 
+/* Results of a request and of its children (2.13), per sort key. */
+static void gen_results(struct api_store *st)
+{
+    char name[64];
+
+    for (int s = 0; api_kind_result.sort_keys[s] != NULL; s++) {
+        for (int d = 0; d < 2; d++) {
+            snprintf(name, sizeof(name), "api_results_%d%c", s, d ? 'd' : 'a');
+            set_stmt(&st->results[s][d], xstrdup(name),
+                     join("SELECT x.board_uuid, x.request_uuid, x.result, x.message, ",
+                          TS("x.created_at"), ", ", TS("x.updated_at"),
+                          " FROM results x WHERE x.request_uuid = $1::uuid OR x.request_uuid IN "
+                          "(SELECT r.uuid FROM requests r WHERE r.main_request_uuid = $1::uuid) "
+                          "ORDER BY ", result_cols[s], d ? " DESC NULLS LAST, x.id DESC"
+                                                         : " ASC NULLS FIRST, x.id ASC",
+                          " LIMIT $2", NULL),
+                     2);
+        }
+    }
+}
+
 int api_store_new(struct api_store **out, struct error *err)
 {
     struct api_store *st = xcalloc(1, sizeof(*st));
@@ -118,6 +168,7 @@ int api_store_new(struct api_store **out, struct error *err)
     (void)err;
     for (int c = 0; c < AC_N; c++)
         gen_kind(&api_sqlkinds[c], &st->k[c]);
+    gen_results(st);
     *out = st;
     return 0;
 }
@@ -140,6 +191,9 @@ void api_store_free(struct api_store *st)
         free_stmt(&st->k[c].by_uuid);
         free_stmt(&st->k[c].by_name);
     }
+    for (int s = 0; s < MAX_SORTS; s++)
+        for (int d = 0; d < 2; d++)
+            free_stmt(&st->results[s][d]);
     free(st);
 }
 
@@ -331,4 +385,90 @@ void api_row_render(const struct api_row *r, struct jw *w, uint32_t mask, const 
     for (unsigned i = 0; i < r->sk->kind->nfields; i++)
         vals[i] = api_row_get(r, (int)i);
     api_render_item(w, r->sk->kind, vals, mask, base);
+}
+
+/* Runs stmt and writes {"<list key>": [rows]} of kind k. */
+static int plain_list(struct db *db, const struct db_stmt *stmt, const char *const *p,
+                      const struct api_kind *k, const char *base, int single, struct buf *out,
+                      struct error *err)
+{
+    const char *vals[32];
+    PGresult *res = NULL;
+    struct jw w;
+    int rc = db_exec_stmt(db, stmt, p, &res, err);
+
+    if (rc < 0)
+        return api_store_fail(db, rc, err);
+    if (single && PQntuples(res) == 0) {
+        PQclear(res);
+        return api_fail(err, 404, "Port %s could not be found.", p[1]);
+    }
+    jw_init(&w, out, 1);
+    if (!single) {
+        jw_obj_begin(&w);
+        jw_key(&w, k->list_key);
+        jw_arr_begin(&w);
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        for (unsigned i = 0; i < k->nfields; i++)
+            vals[i] = PQgetisnull(res, r, (int)i) ? NULL : PQgetvalue(res, r, (int)i);
+        api_render_item(&w, k, vals, api_kind_all(k), base);
+    }
+    if (!single) {
+        jw_arr_end(&w);
+        jw_obj_end(&w);
+    }
+    PQclear(res);
+    return jw_error(&w) < 0 ? api_fail(err, 500, "An unknown exception occurred.") : 0;
+}
+
+int api_store_sublist(const struct api_store *st, struct db *db, const struct api_kind *k,
+                      const char *board_uuid, const char *base, struct buf *out,
+                      struct error *err)
+{
+    const char *p[1] = { board_uuid };
+    const struct db_stmt *stmt = k == &api_kind_injection ? &sub_injections
+                                 : k == &api_kind_exposed ? &sub_exposed
+                                                          : &sub_ports;
+
+    (void)st;
+    return plain_list(db, stmt, p, k, base, 0, out, err);
+}
+
+int api_store_boardport(const struct api_store *st, struct db *db, const char *board_uuid,
+                        const char *port_uuid, const char *base, struct buf *out,
+                        struct error *err)
+{
+    const char *p[2] = { board_uuid, port_uuid };
+
+    (void)st;
+    return plain_list(db, &one_port, p, &api_kind_boardport, base, 1, out, err);
+}
+
+int api_store_results(const struct api_store *st, struct db *db, const char *req_uuid,
+                      const struct api_listq *q, const char *base, struct buf *out,
+                      struct error *err)
+{
+    char limit[DB_INT_LEN];
+    const char *p[2] = { req_uuid, db_param_int(limit, q->limit) };
+    const char *vals[8];
+    PGresult *res = NULL;
+    struct jw w;
+    int rc = db_exec_stmt(db, &st->results[q->sort][q->desc], p, &res, err);
+
+    if (rc < 0)
+        return api_store_fail(db, rc, err);
+    jw_init(&w, out, 1);
+    jw_obj_begin(&w);
+    jw_key(&w, "results");
+    jw_arr_begin(&w);
+    for (int r = 0; r < PQntuples(res); r++) {
+        for (unsigned i = 0; i < api_kind_result.nfields; i++)
+            vals[i] = PQgetisnull(res, r, (int)i) ? NULL : PQgetvalue(res, r, (int)i);
+        api_render_item(&w, &api_kind_result, vals, q->fields, base);
+    }
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    PQclear(res);
+    return jw_error(&w) < 0 ? api_fail(err, 500, "An unknown exception occurred.") : 0;
 }

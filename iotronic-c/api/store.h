@@ -80,6 +80,25 @@ const char *api_row_field(const struct api_row *r, const char *name);
 /* Renders the row with the fields of mask. */
 void api_row_render(const struct api_row *r, struct jw *w, uint32_t mask, const char *base);
 
+/* Writes {"<list key>": [...]} of a board's injections, exposed services or
+ * ports (kinds api_kind_injection, api_kind_exposed, api_kind_boardport),
+ * oldest first. */
+int api_store_sublist(const struct api_store *st, struct db *db, const struct api_kind *k,
+                      const char *board_uuid, const char *base, struct buf *out,
+                      struct error *err) IOT_WUR;
+
+/* Writes one port of a board in its board form; 404 "Port <uuid> could not
+ * be found." when the board has no such port. */
+int api_store_boardport(const struct api_store *st, struct db *db, const char *board_uuid,
+                        const char *port_uuid, const char *base, struct buf *out,
+                        struct error *err) IOT_WUR;
+
+/* Writes {"results": [...]}: the results of request req_uuid and of its
+ * children, in q's order, at most q->limit (2.13). */
+int api_store_results(const struct api_store *st, struct db *db, const char *req_uuid,
+                      const struct api_listq *q, const char *base, struct buf *out,
+                      struct error *err) IOT_WUR;
+
 /* Maps a database failure to the API's status: connection problems 503, the
  * rest 500 (a bug). Logs it once. */
 int api_store_fail(struct db *db, int rc, struct error *err);

@@ -1,4 +1,4 @@
-/* Unit tests for the pure parts of iotronic-api: the error body (1.7), the
+/* Unit tests for the pure parts of iotronic-api: statuses and errnos, the
  * version negotiation (1.4), identifiers (1.9), collection parameters and the
  * `next` link (1.10), request bodies (1.11) and the representation writer
  * (section 3). */
@@ -19,24 +19,6 @@
 #include "api/schema.h"
 #include "api/version.h"
 #include "common/jsonw.h"
-
-static void test_fault_body_is_nested_string(void **state)
-{
-    struct buf b;
-
-    (void)state;
-    buf_init(&b, 4096);
-    assert_int_equal(api_fault_body(&b, 404, "Board bench-07 could not be found."), 0);
-    assert_string_equal(b.data,
-                        "{\"error_message\": \"{\\\"faultcode\\\": \\\"Client\\\", "
-                        "\\\"faultstring\\\": \\\"Board bench-07 could not be found.\\\", "
-                        "\\\"debuginfo\\\": null}\"}");
-    buf_reset(&b);
-    assert_int_equal(api_fault_body(&b, 504, "x\"y"), 0);
-    assert_non_null(strstr(b.data, "\\\"faultcode\\\": \\\"Server\\\""));
-    assert_non_null(strstr(b.data, "x\\\\\\\"y")); /* escaped twice */
-    buf_free(&b);
-}
 
 static void test_status_errno_table_roundtrips(void **state)
 {
@@ -472,7 +454,6 @@ static void test_jsonw_escapes_and_repairs(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fault_body_is_nested_string),
         cmocka_unit_test(test_status_errno_table_roundtrips),
         cmocka_unit_test(test_version_negotiation),
         cmocka_unit_test(test_names_and_refs),

@@ -1,0 +1,129 @@
+/* conductor/cond.c: configuration table, caller identity, common helpers. */
+#include "conductor/cond.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "api/fault.h"
+#include "common/json.h"
+#include "common/log.h"
+
+#define OPT(sec, key, type, def, field, min, max) \
+    { sec, key, type, def, offsetof(struct cond_config, field), min, max, NULL, 0 }
+
+const struct cfg_opt cond_cfg_opts[] = {
+    OPT("DEFAULT", "host", CFG_STR, NULL, host, 0, 0),
+    OPT("DEFAULT", "transport_url", CFG_STR, NULL, transport_url, 0, 0),
+    OPT("DEFAULT", "rpc_response_timeout", CFG_INT, "60", rpc_response_timeout, 1, 3600),
+    OPT("DEFAULT", "log_level", CFG_STR, "info", log_level, 0, 0),
+    OPT("database", "connection", CFG_STR, NULL, db_connection, 0, 0),
+    OPT("conductor", "service_port_min", CFG_INT, "50000", port_min, 1, 65535),
+    OPT("conductor", "service_port_max", CFG_INT, "60000", port_max, 1, 65535),
+    OPT("conductor", "board_call_timeout", CFG_INT, "120", board_call_timeout, 1, 86400),
+    OPT("conductor", "workers", CFG_INT, "8", workers, 1, 256),
+    OPT("conductor", "heartbeat_interval", CFG_INT, "10", heartbeat_interval, 1, 3600),
+    OPT("conductor", "agent_timeout", CFG_INT, "30", agent_timeout, 1, 86400),
+    OPT("neutron", "url", CFG_STR, NULL, neutron_url, 0, 0),
+    OPT("designate", "url", CFG_STR, NULL, designate_url, 0, 0),
+};
+const size_t cond_cfg_nopts = sizeof(cond_cfg_opts) / sizeof(cond_cfg_opts[0]);
+
+static int opt_str(const cJSON *obj, const char *key, const char **out, struct error *err)
+{
+    int rc = json_get_str(obj, key, JSON_NULLABLE, 255, out, err);
+
+    if (rc == 1 || rc == -ENOENT) {
+        *out = NULL;
+        return 0;
+    }
+    return rc < 0 ? api_fail(err, 400, "ctx: %s", error_str(err)) : 0;
+}
+
+int cond_caller_get(const cJSON *args, struct cond_caller *out, struct error *err)
+{
+    const cJSON *ctx = NULL;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (json_get_object(args, "ctx", JSON_REQUIRED, &ctx, err) < 0)
+        return api_fail(err, 400, "%s", error_str(err));
+    rc = opt_str(ctx, "user_id", &out->user_id, err);
+    if (rc == 0)
+        rc = opt_str(ctx, "project_id", &out->project_id, err);
+    if (rc == 0 && json_get_bool(ctx, "is_admin", JSON_OPTIONAL, &out->is_admin, err) < -ENOENT)
+        rc = api_fail(err, 400, "ctx: %s", error_str(err));
+    return rc;
+}
+
+int cond_arg_uuid(const cJSON *args, const char *key, char out[UUID_STR_LEN], struct error *err)
+{
+    const char *s = NULL;
+
+    if (json_get_str(args, key, JSON_REQUIRED, 64, &s, err) < 0 || uuid_normalize(s, out) < 0)
+        return api_fail(err, 400, "Expected a uuid but received %s.", s ? s : "null");
+    return 0;
+}
+
+static void copy(char *dst, size_t n, const char *src)
+{
+    size_t l = src ? strlen(src) : 0;
+
+    if (l >= n)
+        l = n - 1;
+    if (l)
+        memcpy(dst, src, l);
+    dst[l] = '\0';
+}
+
+int cond_board_load(struct db *db, const char *uuid, struct cond_board *out, struct error *err)
+{
+    static const struct db_stmt get = {
+        "cond_board_load",
+        "SELECT uuid, name, status, agent, lr_version, project FROM boards WHERE uuid = $1::uuid",
+        1,
+    };
+    const char *p[1] = { uuid };
+    PGresult *res = NULL;
+    int rc = db_exec_stmt(db, &get, p, &res, err);
+
+    if (rc < 0)
+        return cond_db_fail(rc, err);
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return api_fail(err, 404, "Board %s could not be found.", uuid);
+    }
+    memset(out, 0, sizeof(*out));
+    copy(out->uuid, sizeof(out->uuid), PQgetvalue(res, 0, 0));
+    copy(out->name, sizeof(out->name), PQgetvalue(res, 0, 1));
+    copy(out->status, sizeof(out->status), PQgetvalue(res, 0, 2));
+    copy(out->agent, sizeof(out->agent), PQgetvalue(res, 0, 3));
+    copy(out->lr_version, sizeof(out->lr_version), PQgetvalue(res, 0, 4));
+    copy(out->project, sizeof(out->project), PQgetvalue(res, 0, 5));
+    out->project_null = PQgetisnull(res, 0, 5);
+    PQclear(res);
+    return 0;
+}
+
+int cond_db_fail(int rc, struct error *err)
+{
+    log_error("database: %s", error_str(err));
+    if (rc == -ECONNRESET || rc == -ECONNREFUSED || rc == -ETIMEDOUT || rc == -EAGAIN ||
+        rc == -EROFS)
+        return api_fail(err, 503, "Resource temporarily unavailable, please retry.");
+    return api_fail(err, 500, "An unknown exception occurred.");
+}
+
+void cond_reply_error(struct mq_req *req, const struct error *err, const char *request)
+{
+    int status = api_errno_status(err->code);
+    cJSON *data = NULL;
+
+    if (request != NULL && request[0] != '\0') {
+        data = cJSON_CreateObject();
+        cJSON_AddStringToObject(data, "request", request);
+    }
+    if (status >= 500)
+        log_warn("rpc %s failed: %d %s", mq_req_method(req), status, err->msg);
+    mq_reply_error(req, -err->code, status, err->msg, data);
+}

@@ -1,0 +1,85 @@
+/* conductor/cond.h: the iotronic-conductor's context and configuration.
+ *
+ * One struct cond per process, made in main: the bound configuration, the
+ * AMQP connection (serving COND_QUEUE, calling wagents), and the worker pool
+ * on which every RPC handler runs, each worker owning one database
+ * connection (mq_req_worker_ctx() returns it). The handlers of conductor/h_*.c
+ * implement iotronic-api-v1.md 2.14 behind the methods of conductor/rpc.h.
+ * Nothing here is mutable after start except through the database, so any
+ * number of conductors can serve the same queue. */
+#ifndef IOT_CONDUCTOR_COND_H
+#define IOT_CONDUCTOR_COND_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "amqp/mq.h"
+#include "common/cfg.h"
+#include "common/error.h"
+#include "common/uuid.h"
+#include "db/db.h"
+
+/* Filled by cfg_bind() from cond_cfg_opts (appendix A and board-protocol 7.3). */
+struct cond_config {
+    char *host;                  /* [DEFAULT] host: this conductor's name */
+    char *transport_url;         /* [DEFAULT] transport_url */
+    int64_t rpc_response_timeout;
+    char *log_level;
+    char *db_connection;         /* [database] connection */
+    int64_t port_min, port_max;  /* [conductor] service_port_min / _max */
+    int64_t board_call_timeout;  /* [conductor] seconds */
+    int64_t workers;
+    int64_t heartbeat_interval;  /* seconds between dead-wagent checks */
+    int64_t agent_timeout;       /* seconds without heartbeat = dead wagent */
+    char *neutron_url;           /* [neutron] url: NULL = no driver */
+    char *designate_url;         /* [designate] url: NULL = no driver */
+};
+
+extern const struct cfg_opt cond_cfg_opts[];
+extern const size_t cond_cfg_nopts;
+
+struct cond {
+    struct cond_config cfg;
+    struct mq *mq;
+    char hostname[256];
+};
+
+/* The caller's identity as the API sent it in args.ctx (rpc.h). Borrowed. */
+struct cond_caller {
+    const char *user_id;
+    const char *project_id;
+    int is_admin;
+};
+
+/* A board row as the conductor needs it. */
+struct cond_board {
+    char uuid[UUID_STR_LEN];
+    char name[256];
+    char status[16];
+    char agent[256];        /* "" when null */
+    char lr_version[32];    /* "" when null */
+    char project[72];
+    int project_null;
+};
+
+/* Reads args.ctx. -EINVAL (400) when malformed. */
+int cond_caller_get(const cJSON *args, struct cond_caller *out, struct error *err) IOT_WUR;
+
+/* Reads a normalised uuid argument. -EINVAL (400) when absent or invalid. */
+int cond_arg_uuid(const cJSON *args, const char *key, char out[UUID_STR_LEN],
+                  struct error *err) IOT_WUR;
+
+/* Loads a board by uuid: 0, or 404 "Board <uuid> could not be found.". */
+int cond_board_load(struct db *db, const char *uuid, struct cond_board *out,
+                    struct error *err) IOT_WUR;
+
+/* Maps a failed database call: connection trouble 503 (nothing applied),
+ * else 500. Logs it. Returns the errno to return. */
+int cond_db_fail(int rc, struct error *err);
+
+/* Answers req with err (its status from api/fault.h's table), attaching
+ * {"request": <uuid>} when request is not NULL/empty. */
+void cond_reply_error(struct mq_req *req, const struct error *err, const char *request);
+
+#endif
