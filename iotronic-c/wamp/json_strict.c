@@ -138,6 +138,21 @@ static const unsigned char plain[256] = {
     [0x5D ... 0x7F] = 1, /* not '\\' (0x5C) */
 };
 
+void wamp_utf8_sanitize(char *s, size_t n)
+{
+    unsigned char *p = (unsigned char *)s, *end = p + n;
+
+    while (p < end) {
+        size_t k = *p < 0x80 ? 1 : utf8_seq(p, end);
+
+        if (k == 0) {
+            *p = '?';
+            k = 1;
+        }
+        p += k;
+    }
+}
+
 /* *pp is at a backslash inside a string; moves past the escape. */
 static int skip_escape(const struct wamp_json_scan *s, const char **pp, struct error *err)
 {

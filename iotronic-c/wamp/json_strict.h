@@ -83,4 +83,9 @@ int wamp_json_uint(const char *tok, size_t len, uint64_t max, uint64_t *out) IOT
 /* 1 when the n bytes at s are valid UTF-8 (RFC 3629). */
 int wamp_utf8_valid(const char *s, size_t n);
 
+/* Replaces, in place, every byte of the n at s that does not start a valid
+ * UTF-8 sequence with '?': for texts that were cut at a byte limit (error
+ * messages) and must still go into a JSON string. */
+void wamp_utf8_sanitize(char *s, size_t n);
+
 #endif

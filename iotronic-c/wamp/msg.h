@@ -174,6 +174,13 @@ int wamp_msg_write(struct buf *b, const struct wamp_msg *msg, struct error *err)
 int wamp_msg_serialize(const struct wamp_msg *msg, char **out, size_t *len,
                        struct error *err) IOT_WUR;
 
+/* Serialises ABORT or GOODBYE (type) with reason and Details {"message":
+ * message}, or {} when message is NULL: what a router or client sends to
+ * end a session (3.5). Into a new string (free() it). Errors as
+ * wamp_msg_serialize(); -EINVAL for another type. */
+int wamp_msg_close_frame(enum wamp_type type, const char *reason, const char *message, char **out,
+                         size_t *len, struct error *err) IOT_WUR;
+
 /* "CALL", "RESULT", ...; "UNKNOWN" for other values. */
 const char *wamp_type_name(enum wamp_type type);
 

@@ -9,8 +9,10 @@
 #include "wamp/msg.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "common/xalloc.h"
 #include "wamp/json_out.h"
 #include "wamp/json_strict.h"
 #include "wamp/msg_layout.h"
@@ -163,4 +165,35 @@ int wamp_msg_serialize(const struct wamp_msg *msg, char **out, size_t *len, stru
     }
     *out = buf_take(&b, len);
     return 0;
+}
+
+int wamp_msg_close_frame(enum wamp_type type, const char *reason, const char *message, char **out,
+                         size_t *len, struct error *err)
+{
+    struct wamp_msg m = {.type = type, .reason = reason};
+    struct buf details;
+    int rc = 0;
+
+    if (type != WAMP_ABORT && type != WAMP_GOODBYE)
+        return error_set(err, -EINVAL, "not ABORT or GOODBYE: %d", (int)type);
+    buf_init(&details, WAMP_MSG_MAX);
+    if (message != NULL) {
+        char *clean = xstrdup(message);
+
+        /* Messages are often error texts cut at a byte limit. */
+        wamp_utf8_sanitize(clean, strlen(clean));
+        rc = buf_append_str(&details, "{\"message\":");
+        if (rc == 0)
+            rc = wamp_json_write_string(&details, clean, strlen(clean), err);
+        free(clean);
+        if (rc == 0)
+            rc = buf_append(&details, "}", 1);
+        m.details = WAMP_PART_JSON(details.data, details.len);
+    }
+    if (rc == -E2BIG)
+        rc = error_set(err, -EMSGSIZE, "%s message too long", wamp_type_name(type));
+    if (rc == 0)
+        rc = wamp_msg_serialize(&m, out, len, err);
+    buf_free(&details);
+    return rc;
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/xalloc.h"
+#include "wamp/json_strict.h"
 #include "wamp/session_int.h"
 
 #define CANCELED_URI "wamp.error.canceled"
@@ -81,19 +82,19 @@ static int violation(struct wamp_session *s, int rc, const char *fmt, ...) IOT_P
 static int violation(struct wamp_session *s, int rc, const char *fmt, ...)
 {
     char text[ERROR_MSG_MAX];
-    cJSON *details = cJSON_CreateObject();
-    struct wamp_msg m = {.type = WAMP_ABORT, .reason = VIOLATION_URI};
     struct wamp_event ev = {.type = WAMP_EV_ABORT, .local = 1, .uri = VIOLATION_URI};
+    char *frame;
+    size_t len;
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    cJSON_AddItemToObject(details, "message", cJSON_CreateString(text));
-    m.details = WAMP_PART_TREE(details);
-    /* Best effort: the text came from our own parser, so this cannot fail. */
-    (void)wamp_session_send_msg_(s, &m, NULL);
-    cJSON_Delete(details);
+    wamp_utf8_sanitize(text, strlen(text));
+    /* Cannot fail on a clean text; were it to, closing without the ABORT is
+     * still right. */
+    if (wamp_msg_close_frame(WAMP_ABORT, VIOLATION_URI, text, &frame, &len, NULL) == 0)
+        s->ops->send(s->owner, frame, len);
     ev.text = text;
     ev.text_len = strlen(text);
     close_with(s, &ev);

@@ -4,7 +4,8 @@
  *
  * Beyond "no crash, no leak, no undefined behaviour", it holds the codec to
  * its promises (abort() marks a broken one):
- *   - a rejected frame always comes with an error message;
+ *   - a rejected frame always comes with an error message that an ABORT
+ *     can carry;
  *   - what parses serialises, and the serialisation parses back to the same
  *     message and re-serialises byte for byte (raw parts);
  *   - the same with every part rebuilt as a cJSON tree and printed by the
@@ -218,6 +219,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct wamp_wampmsg wm;
     struct error err = {0};
     char *s, *z;
+    size_t n;
     int rc;
 
     rc = wamp_msg_parse(text, size, &m, &err);
@@ -231,6 +233,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(m == NULL, "no message on failure");
         check(rc == -EPROTO || rc == -EOPNOTSUPP || rc == -EMSGSIZE, "documented errors only");
         check(err.code == rc && err.msg[0] != '\0', "a refusal says why");
+        /* ...in a text that an ABORT can always carry. */
+        check(wamp_msg_close_frame(WAMP_ABORT, "wamp.error.protocol_violation", err.msg, &s, &n,
+                                   NULL) == 0,
+              "the refusal fits an ABORT");
+        free(s);
     }
     if (wamp_wampmsg_parse(text, size, &wm, &err) == 0)
         check(wm.message != NULL, "WampMessage filled");

@@ -670,6 +670,34 @@ static void test_check_and_tree_agree(void **state)
     }
 }
 
+static void test_close_frames(void **state)
+{
+    struct error err;
+    char *out;
+    size_t len;
+    char cut[] = "bad key \xc3\xa9\xc3"; /* cut inside a sequence */
+
+    (void)state;
+    assert_int_equal(wamp_msg_close_frame(WAMP_ABORT, "wamp.error.protocol_violation",
+                                          "message is not JSON: \"x\"", &out, &len, &err),
+                     0);
+    assert_string_equal(out, "[3,{\"message\":\"message is not JSON: \\\"x\\\"\"},"
+                             "\"wamp.error.protocol_violation\"]");
+    free(out);
+    assert_int_equal(
+        wamp_msg_close_frame(WAMP_GOODBYE, "wamp.close.system_shutdown", NULL, &out, &len, &err),
+        0);
+    assert_string_equal(out, "[6,{},\"wamp.close.system_shutdown\"]");
+    free(out);
+    assert_int_equal(wamp_msg_close_frame(WAMP_ABORT, "r", cut, &out, &len, &err), 0);
+    assert_string_equal(out, "[3,{\"message\":\"bad key \xc3\xa9?\"},\"r\"]");
+    free(out);
+    assert_int_equal(wamp_msg_close_frame(WAMP_CALL, "r", NULL, &out, &len, &err), -EINVAL);
+    assert_int_equal(wamp_msg_close_frame(WAMP_ABORT, NULL, NULL, &out, &len, &err), -EINVAL);
+    wamp_utf8_sanitize(cut, strlen(cut));
+    assert_string_equal(cut, "bad key \xc3\xa9?");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -690,6 +718,7 @@ int main(void)
         cmocka_unit_test(test_write_restores_buffer_on_failure),
         cmocka_unit_test(test_printer_is_exact),
         cmocka_unit_test(test_check_and_tree_agree),
+        cmocka_unit_test(test_close_frames),
     };
 
     xalloc_init();
