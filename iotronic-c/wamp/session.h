@@ -18,8 +18,9 @@
  *
  * Every cookie given with a request comes back exactly once: in its reply
  * event, or in a local WAMP_EV_ERROR ("wamp.error.canceled") when the
- * session closes first, unless the owner takes it back with
- * wamp_session_forget().
+ * session closes first (wamp_session_disconnected() included), unless the
+ * owner takes it back with wamp_session_forget() or frees the session,
+ * which calls nobody.
  *
  * Callbacks run synchronously inside the call that caused them (feed or a
  * helper). From inside a callback the owner may call any helper, but must not
