@@ -75,6 +75,16 @@ static void ctl_lost(struct ctun *t, const char *why)
     ev_timer_start(t->cl->ev, &t->retry);
 }
 
+void cli_host_header(const struct tun_url *u, char *out, size_t cap)
+{
+    if ((u->tls && u->port == 443) || (!u->tls && u->port == 80))
+        snprintf(out, cap, strchr(u->host, ':') ? "[%s]" : "%s", u->host);
+    else
+        snprintf(out, cap, strchr(u->host, ':') ? "[%s]:%d" : "%s:%d", u->host, u->port);
+}
+
+/* A WebSocket (path != NULL) or, for data channels, a raw connection to the
+ * server of u, with TLS for wss. */
 int cli_connect_ws(struct tun_client *cl, const struct tun_url *u, const char *path,
                    const char *local_protocol, void *opaque, struct lws **out)
 {
@@ -82,17 +92,18 @@ int cli_connect_ws(struct tun_client *cl, const struct tun_url *u, const char *p
     char host[TUN_HOST_MAX + 10];
 
     memset(&i, 0, sizeof(i));
-    if ((u->tls && u->port == 443) || (!u->tls && u->port == 80))
-        snprintf(host, sizeof(host), "%s", u->host);
-    else
-        snprintf(host, sizeof(host), strchr(u->host, ':') ? "[%s]:%d" : "%s:%d", u->host, u->port);
+    cli_host_header(u, host, sizeof(host));
     i.context = cl->ctx;
     i.vhost = cl->vh;
     i.address = u->host;
     i.port = u->port;
-    i.path = path;
     i.host = host;
-    i.protocol = TUN_SUBPROTOCOL;
+    if (path != NULL) {
+        i.path = path;
+        i.protocol = TUN_SUBPROTOCOL;
+    } else {
+        i.method = "RAW";
+    }
     i.local_protocol_name = local_protocol;
     i.opaque_user_data = opaque;
     if (u->tls) {
@@ -205,6 +216,7 @@ static int tun_cli_ctl_cb(struct lws *wsi, enum lws_callback_reasons reason, voi
 static const struct lws_protocols client_protocols[] = {
     { TUN_CLI_CTL_PROTOCOL, tun_cli_ctl_cb, 0, CTL_RX_BUFFER, 0, NULL, 0 },
     { TUN_CLI_DATA_PROTOCOL, tun_cli_data_cb, 0, 65536, 0, NULL, 0 },
+    { TUN_CLI_WSDATA_PROTOCOL, tun_cli_wsdata_cb, 0, 65536, 0, NULL, 0 },
     { TUN_CLI_TCP_PROTOCOL, tun_cli_tcp_cb, 0, 0, 0, NULL, 0 },
     { NULL, NULL, 0, 0, 0, NULL, 0 },
 };

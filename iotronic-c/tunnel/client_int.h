@@ -17,10 +17,12 @@
 #include "tunnel/client.h"
 #include "tunnel/fifo.h"
 #include "tunnel/wire.h"
+#include "tunnel/wsproto.h"
 
 #define TUN_CLI_CTL_PROTOCOL "iottun-cli-ctl"
 #define TUN_CLI_DATA_PROTOCOL "iottun-cli-data"
 #define TUN_CLI_TCP_PROTOCOL "iottun-cli-tcp"
+#define TUN_CLI_WSDATA_PROTOCOL "iottun-cli-wsdata"
 #define TUN_CLI_WRITE_CHUNK (128 * 1024)
 
 struct tun_client {
@@ -57,15 +59,24 @@ struct ctun {
     uint64_t bytes_in, bytes_out;
 };
 
+enum cws_state { CWS_CONNECTING, CWS_HANDSHAKE, CWS_OPEN };
+
 struct cconn {
     lws_dll2_t link;               /* in tun->conns; detached if the tunnel went */
     struct tun_client *cl;
     struct ctun *tun;
-    struct lws *ws, *tcp;          /* NULL once closed */
+    struct lws *ws, *tcp;          /* NULL once closed; ws is a raw socket (client_conn.c) */
     int ws_up, tcp_up;
     int ws_done, tcp_done;         /* that side ended: flush to it, then close it */
     int ws_paused, tcp_paused;
-    struct tun_fifo to_tcp, to_ws;
+    int lws_ws;                    /* wss: ws is an lws WebSocket and to_ws holds payload */
+    enum cws_state cws;
+    int request_sent, close_sent;
+    char key[TUN_WS_KEY_LEN + 1];
+    struct tun_fifo hs;            /* the upgrade request, then the answer's head */
+    struct tun_ws_dec dec;
+    uint64_t prng;                 /* frame masks */
+    struct tun_fifo to_tcp, to_ws; /* to_ws holds complete, masked frames */
 };
 
 /* client_conn.c */
@@ -73,12 +84,15 @@ void cconn_start(struct ctun *t, const char *id);
 void cconn_abort(struct cconn *cc);
 int tun_cli_data_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len);
+int tun_cli_wsdata_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                      size_t len);
 int tun_cli_tcp_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                    size_t len);
 
 /* client.c */
 int cli_connect_ws(struct tun_client *cl, const struct tun_url *u, const char *path,
                    const char *local_protocol, void *opaque, struct lws **out);
+void cli_host_header(const struct tun_url *u, char *out, size_t cap);
 
 /* Closes wsi (see srv_kill() in server_int.h for why lws is poked). */
 static inline void cli_kill(struct tun_client *cl, struct lws *wsi)

@@ -255,6 +255,12 @@ void tun_ws_dec_init(struct tun_ws_dec *d)
     memset(d, 0, sizeof(*d));
 }
 
+void tun_ws_dec_init_client(struct tun_ws_dec *d)
+{
+    memset(d, 0, sizeof(*d));
+    d->client = 1;
+}
+
 void tun_ws_unmask(uint8_t *p, size_t n, const uint8_t mask[4], uint8_t *mpos)
 {
     size_t i = 0;
@@ -310,8 +316,9 @@ static int hdr_done(struct tun_ws_dec *d, int *cc, struct error *err)
 
     if (d->hdr[0] & 0x70)
         return proto_error(cc, 1002, err, "reserved bits set without an extension");
-    if (!(d->hdr[1] & 0x80))
-        return proto_error(cc, 1002, err, "client frames must be masked");
+    if (((d->hdr[1] & 0x80) != 0) == (d->client != 0))
+        return proto_error(cc, 1002, err, d->client ? "server frames must not be masked"
+                                                    : "client frames must be masked");
     if (l7 >= 126) {
         len = 0;
         for (unsigned i = 0; i < (l7 == 126 ? 2u : 8u); i++)
@@ -336,7 +343,10 @@ static int hdr_done(struct tun_ws_dec *d, int *cc, struct error *err)
         d->msg_op = (uint8_t)op;
     }
     d->opcode = (uint8_t)op;
-    memcpy(d->mask, d->hdr + off, 4);
+    if (d->client)
+        memset(d->mask, 0, 4);
+    else
+        memcpy(d->mask, d->hdr + off, 4);
     d->mpos = 0;
     d->remain = len;
     d->empty = len == 0;
@@ -389,7 +399,8 @@ static size_t take_header(struct tun_ws_dec *d, const uint8_t *in, size_t n)
 static int take_payload(struct tun_ws_dec *d, uint8_t *p, size_t k, tun_ws_event_fn fn,
                         void *arg)
 {
-    tun_ws_unmask(p, k, d->mask, &d->mpos);
+    if (!d->client)
+        tun_ws_unmask(p, k, d->mask, &d->mpos);
     d->remain -= k;
     if (d->opcode >= TUN_WS_CLOSE) {
         memcpy(d->ctl + d->ctl_len, p, k);
@@ -424,4 +435,81 @@ int tun_ws_decode(struct tun_ws_dec *d, uint8_t *in, size_t n, tun_ws_event_fn f
             return rc;
     }
     return 0;
+}
+
+size_t tun_ws_client_request(const char *path, const char *host, const char *key, char *out,
+                             size_t cap)
+{
+    int n = snprintf(out, cap,
+                     "GET %s HTTP/1.1\r\n"
+                     "Host: %s\r\n"
+                     "Upgrade: websocket\r\n"
+                     "Connection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: %s\r\n"
+                     "Sec-WebSocket-Version: 13\r\n"
+                     "Sec-WebSocket-Protocol: " TUN_SUBPROTOCOL "\r\n\r\n",
+                     path, host, key);
+
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
+/* The status of "HTTP/1.1 <3 digits> ...", 100..599. */
+static int status_code(const char *head, size_t len)
+{
+    if (len < 12 || memcmp(head, "HTTP/1.1 ", 9) != 0 || head[9] < '1' || head[9] > '5')
+        return -1;
+    for (int i = 9; i < 12; i++)
+        if (head[i] < '0' || head[i] > '9')
+            return -1;
+    return (head[9] - '0') * 100 + (head[10] - '0') * 10 + (head[11] - '0');
+}
+
+/* 1 when a line of head is "<name>: <value>" (name in any case). */
+static int has_header(const char *head, size_t len, const char *name, const char *value)
+{
+    size_t nl = strlen(name), vl = strlen(value), i = 0;
+
+    while (i < len) {
+        const char *line = head + i, *eol = memchr(line, '\n', len - i);
+        size_t n = eol ? (size_t)(eol - line) : len - i;
+        const char *v = line + nl + 1;
+
+        if (n > 0 && line[n - 1] == '\r')
+            n--;
+        if (n > nl && strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
+            while (v < line + n && *v == ' ')
+                v++;
+            if ((size_t)(line + n - v) == vl && strncasecmp(v, value, vl) == 0)
+                return 1;
+        }
+        i += n + 2;
+    }
+    return 0;
+}
+
+int tun_ws_client_check(const char *head, size_t len, const char *key, struct error *err)
+{
+    char accept[TUN_WS_ACCEPT_LEN];
+    int status = status_code(head, len);
+
+    if (status < 0)
+        return error_set(err, -EPROTO, "not an HTTP/1.1 answer");
+    if (status != 101)
+        return error_set(err, status, "the server answered %d", status);
+    tun_ws_accept(key, accept);
+    if (!has_header(head, len, "sec-websocket-accept", accept))
+        return error_set(err, -EPROTO, "wrong or missing Sec-WebSocket-Accept");
+    if (!has_header(head, len, "sec-websocket-protocol", TUN_SUBPROTOCOL))
+        return error_set(err, -EPROTO, "the server did not accept " TUN_SUBPROTOCOL);
+    return 0;
+}
+
+size_t tun_ws_frame_header_masked(uint8_t out[14], enum tun_ws_opcode op, uint64_t len,
+                                  const uint8_t mask[4])
+{
+    size_t n = tun_ws_frame_header(out, op, len);
+
+    out[1] |= 0x80;
+    memcpy(out + n, mask, 4);
+    return n + 4;
 }

@@ -68,6 +68,23 @@ size_t tun_http_error_response(int status, const char *message, char *out, size_
  * length (2, 4 or 10). */
 size_t tun_ws_frame_header(uint8_t out[10], enum tun_ws_opcode op, uint64_t len);
 
+/* The client half, used by the board's data channels (client_conn.c says
+ * why). The upgrade request for path on host, offering the tunnel
+ * subprotocol with key (TUN_WS_KEY_LEN characters); returns its length or 0
+ * if cap is too small. */
+size_t tun_ws_client_request(const char *path, const char *host, const char *key, char *out,
+                             size_t cap);
+
+/* Checks the server's answer head (through its blank line) to a request made
+ * with key: 0 for a valid 101 with the right Sec-WebSocket-Accept, else the
+ * HTTP status it carried (401, 404, ...) or -EPROTO, with the reason in err. */
+int tun_ws_client_check(const char *head, size_t len, const char *key, struct error *err);
+
+/* Writes the header of a masked (client) frame with FIN set; returns its
+ * length (6, 8 or 14). The payload must then be masked with mask. */
+size_t tun_ws_frame_header_masked(uint8_t out[14], enum tun_ws_opcode op, uint64_t len,
+                                  const uint8_t mask[4]);
+
 /* Decoder events. Data pieces come in order; TUN_WSE_CLOSE carries the close
  * payload (code, reason) and ends the stream. */
 enum tun_ws_event {
@@ -92,12 +109,16 @@ struct tun_ws_dec {
     uint8_t mpos;       /* mask index of the next payload byte */
     uint8_t closed;     /* a close frame was decoded: nothing more is accepted */
     uint8_t empty;      /* the current frame has no payload */
+    uint8_t client;     /* decoding a server's frames: they must be unmasked */
     uint64_t remain;    /* payload bytes left in the frame */
     uint8_t ctl[125];   /* a control frame's payload */
     uint8_t ctl_len;
 };
 
+/* A decoder for what a client sends (masked frames), or with
+ * tun_ws_dec_init_client() for what a server sends (unmasked frames). */
 void tun_ws_dec_init(struct tun_ws_dec *d);
+void tun_ws_dec_init_client(struct tun_ws_dec *d);
 
 /* Decodes in[0..n), unmasking payload in place, and calls fn for each event.
  * Returns 0 when all was consumed, a non-zero value fn returned, or -EPROTO

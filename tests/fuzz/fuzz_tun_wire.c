@@ -1,8 +1,9 @@
 /* libFuzzer target for everything the tunnel parses from the network: the
  * upgrade request head and its query (server), the WebSocket frame stream
- * (server), NC: messages and URLs (client). The first byte picks the parser;
+ * (both directions), the upgrade answer, NC: messages and URLs (client). The first byte picks the parser;
  * the rest is its input. Invariants checked: no crash, no out-of-bounds, and
  * parsed values within their documented ranges. */
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,8 +45,13 @@ static void fuzz_head(const char *s, size_t n)
     struct tun_http_req r;
     struct error err;
     size_t hl = tun_http_head_len(s, n);
+    int st;
 
     if (hl > n)
+        abort();
+    /* the same bytes as a server's answer to a board */
+    st = tun_ws_client_check(s, hl ? hl : n, "dGhlIHNhbXBsZSBub25jZQ==", &err);
+    if (st != 0 && st != -EPROTO && (st < 100 || st > 599))
         abort();
     if (tun_http_parse(s, hl ? hl : n, &r, &err) == 0) {
         char out[512];
@@ -57,7 +63,8 @@ static void fuzz_head(const char *s, size_t n)
     }
 }
 
-static void fuzz_frames(const uint8_t *data, size_t n)
+/* client = 1: a board decoding what a server sends (unmasked frames). */
+static void fuzz_frames(const uint8_t *data, size_t n, int client)
 {
     uint8_t *copy = malloc(n ? n : 1);
     struct tun_ws_dec d;
@@ -66,7 +73,10 @@ static void fuzz_frames(const uint8_t *data, size_t n)
     int cc = 0;
 
     memcpy(copy, data, n);
-    tun_ws_dec_init(&d);
+    if (client)
+        tun_ws_dec_init_client(&d);
+    else
+        tun_ws_dec_init(&d);
     /* Feed in uneven pieces so that splits land everywhere. */
     for (step = 1; off < n; step = step * 3 % 17 + 1) {
         size_t k = n - off < step ? n - off : step;
@@ -120,7 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_head(s, n);
         break;
     case 4:
-        fuzz_frames(data + 1, n);
+        fuzz_frames(data + 1, n, 0);
+        fuzz_frames(data + 1, n, 1);
         break;
     default:
         fuzz_text(data[0] % 6, s, n);

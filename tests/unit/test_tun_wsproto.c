@@ -317,6 +317,42 @@ static void test_unmask_matches_bytewise(void **state)
     }
 }
 
+static void test_client_handshake_and_unmasked_frames(void **state)
+{
+    char req[512], ans[512];
+    struct error err;
+    static struct sink s;
+    struct tun_ws_dec d;
+    uint8_t wire[32] = { 0x82, 0x03, 'a', 'b', 'c', 0x89, 0x00 };
+    uint8_t masked[16] = { 0x82, 0x81, 1, 2, 3, 4, 'x' ^ 1 };
+    uint8_t hdr[14], mask[4] = { 9, 8, 7, 6 };
+    int cc = 0;
+
+    (void)state;
+    assert_true(tun_ws_client_request("/?id=x", "h:1", KEY, req, sizeof(req)) > 0);
+    assert_non_null(strstr(req, "GET /?id=x HTTP/1.1\r\n"));
+    assert_non_null(strstr(req, "Sec-WebSocket-Protocol: tunnel-protocol\r\n"));
+    assert_true(tun_http_upgrade_response(KEY, ans, sizeof(ans)) > 0);
+    assert_int_equal(tun_ws_client_check(ans, strlen(ans), KEY, &err), 0);
+    assert_int_equal(tun_ws_client_check(ans, strlen(ans), "AAAAAAAAAAAAAAAAAAAAAA==", &err),
+                     -EPROTO);
+    assert_true(tun_http_error_response(404, "gone", ans, sizeof(ans)) > 0);
+    assert_int_equal(tun_ws_client_check(ans, strlen(ans), KEY, &err), 404);
+    assert_int_equal(tun_ws_client_check("garbage\r\n\r\n", 11, KEY, &err), -EPROTO);
+    /* a client decodes unmasked frames and refuses masked ones */
+    memset(&s, 0, sizeof(s));
+    tun_ws_dec_init_client(&d);
+    assert_int_equal(tun_ws_decode(&d, wire, 7, collect, &s, &cc, &err), 0);
+    assert_int_equal(s.len, 3);
+    assert_memory_equal(s.data, "abc", 3);
+    assert_int_equal(s.pings, 1);
+    tun_ws_dec_init_client(&d);
+    assert_int_equal(tun_ws_decode(&d, masked, 7, collect, &s, &cc, &err), -EPROTO);
+    assert_int_equal(tun_ws_frame_header_masked(hdr, TUN_WS_BINARY, 5, mask), 6);
+    assert_int_equal(hdr[1], 0x85);
+    assert_memory_equal(hdr + 2, mask, 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_decoder_reports_empty_text_frames),
         cmocka_unit_test(test_decoder_protocol_errors),
         cmocka_unit_test(test_unmask_matches_bytewise),
+        cmocka_unit_test(test_client_handshake_and_unmasked_frames),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
