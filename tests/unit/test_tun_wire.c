@@ -10,7 +10,9 @@
 
 #include <cmocka.h>
 
+#include "common/cfg.h"
 #include "tunnel/backoff.h"
+#include "tunnel/conf.h"
 #include "tunnel/fifo.h"
 #include "tunnel/wire.h"
 
@@ -233,6 +235,52 @@ static void test_backoff_full_jitter(void **state)
     assert_true(max_seen > 3000);
 }
 
+static int bind_wstun(const char *text, struct tun_server_conf *c)
+{
+    struct cfg_table t = { tun_server_cfg_opts, tun_server_cfg_nopts, c };
+    struct cfg *cfg = cfg_new();
+    struct error err;
+    int rc;
+
+    memset(c, 0, sizeof(*c));
+    rc = cfg_load_text(cfg, "test.conf", text, &err);
+    if (rc == 0)
+        rc = cfg_bind(cfg, &t, 1, &err);
+    cfg_free(cfg);
+    return rc;
+}
+
+static void test_wstun_config_section(void **state)
+{
+    struct cfg_table t = { tun_server_cfg_opts, tun_server_cfg_nopts, NULL };
+    struct tun_server_conf c;
+    struct tun_server_opts o;
+
+    (void)state;
+    assert_int_equal(bind_wstun("[wstun]\n", &c), 0);
+    tun_server_conf_opts(&c, &o);
+    assert_string_equal(o.listen, "0.0.0.0:8080");
+    assert_string_equal(o.bind_address, "0.0.0.0");
+    assert_null(c.public_url);
+    assert_int_equal(o.data_id_ttl, 10);
+    assert_int_equal(o.buffer_limit, 1048576);
+    assert_int_equal(o.max_tunnels_per_board, 64);
+    assert_int_equal(o.max_connections_per_tunnel, 256);
+    assert_int_equal(o.max_pending, 64);
+    t.dst = &c;
+    cfg_unbind(&t, 1);
+    assert_int_equal(bind_wstun("[wstun]\nlisten = 127.0.0.1:9\nmax_pending = 2\n"
+                                "public_url = wss://iot.example.org:8080/\n", &c), 0);
+    assert_string_equal(c.listen, "127.0.0.1:9");
+    assert_int_equal(c.max_pending, 2);
+    assert_string_equal(c.public_url, "wss://iot.example.org:8080/");
+    cfg_unbind(&t, 1);
+    assert_int_equal(bind_wstun("[wstun]\nbuffer_limit = 10\n", &c), -EINVAL);
+    cfg_unbind(&t, 1);
+    assert_int_equal(bind_wstun("[wstun]\nmax_pending = 0\n", &c), -EINVAL);
+    cfg_unbind(&t, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_hostport),
         cmocka_unit_test(test_fifo_keeps_order_and_frees_when_empty),
         cmocka_unit_test(test_backoff_full_jitter),
+        cmocka_unit_test(test_wstun_config_section),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
