@@ -130,11 +130,12 @@ def replied(message, result="SUCCESS"):
 class Stack:
     """A database, a vhost, conductors and (optionally) an API, on free ports."""
 
-    def __init__(self, conductors=1, api=True, extra=None, noauth=True, enforce=False):
+    def __init__(self, conductors=1, api=True, extra=None, noauth=True, enforce=False,
+                 port=None):
         self.db = iottest.new_db()
         self.vhost = iottest.new_vhost()
         self.dir = iottest.tmpdir("api-")
-        self.port = iottest.free_port()
+        self.port = port or iottest.free_port()
         conf = {
             "DEFAULT": {"transport_url": self.vhost,
                         "auth_strategy": "noauth" if noauth else "keystone",
