@@ -120,18 +120,10 @@ static void prepare_request(struct cconn *cc, const struct ctun *t, const char *
     tun_ws_dec_init_client(&cc->dec);
 }
 
-static const char *data_path(const struct ctun *t, const char *id)
-{
-    static char path[TUN_PATH_MAX + 64]; /* loop thread only; lws copies it */
-
-    if (tun_url_data_path(&t->url, id, path, sizeof(path)) < 0)
-        path[0] = '\0';
-    return path;
-}
-
 void cconn_start(struct ctun *t, const char *id)
 {
     struct cconn *cc = xcalloc(1, sizeof(*cc));
+    char path[TUN_PATH_MAX + 64];
 
     cc->cl = t->cl;
     cc->tun = t;
@@ -139,7 +131,9 @@ void cconn_start(struct ctun *t, const char *id)
     cc->lws_ws = t->url.tls;
     if (!cc->lws_ws)
         prepare_request(cc, t, id);
-    if (cli_connect_ws(t->cl, &t->url, cc->lws_ws ? data_path(t, id) : NULL,
+    else if (tun_url_data_path(&t->url, id, path, sizeof(path)) < 0)
+        path[0] = '\0';
+    if (cli_connect_ws(t->cl, &t->url, cc->lws_ws ? path : NULL,
                        cc->lws_ws ? TUN_CLI_WSDATA_PROTOCOL : TUN_CLI_DATA_PROTOCOL, cc,
                        &cc->ws) < 0) {
         log_warn("tunnel %s: cannot open the data channel for %s", t->service, id);
