@@ -247,6 +247,7 @@ void srv_tunnel_close(struct stun *t, int code, const char *reason)
     } lws_end_foreach_dll_safe(d, d1);
     t->srv->st.bytes_in += t->bytes_in;
     t->srv->st.bytes_out += t->bytes_out;
+    t->srv->st.connections_total += t->conns_total;
     if (ctl != NULL) {
         ctl->tun = NULL;
         if (code)
