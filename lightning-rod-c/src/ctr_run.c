@@ -111,6 +111,11 @@ enum ctr_executor ctr_runner_executor(const struct ctr_runner *r)
     return r->executor;
 }
 
+struct ev_loop *ctr_runner_loop(const struct ctr_runner *r)
+{
+    return r->ev;
+}
+
 const struct ctr_cgroup *ctr_runner_cgroup(const struct ctr_runner *r)
 {
     return &r->cgroup;
@@ -826,7 +831,7 @@ static struct ctr *ctr_alloc(struct ctr_runner *r, const struct ctr_spec *spec,
     return c;
 }
 
-static int open_io(struct ctr *c, uid_t uid, struct error *err)
+static int open_io(struct ctr *c, uid_t uid, gid_t gid, struct error *err)
 {
     char *dir;
     int rc;
@@ -834,7 +839,7 @@ static int open_io(struct ctr *c, uid_t uid, struct error *err)
     if (!c->opts.io || !c->r->have_io)
         return 0;
     dir = xasprintf("%s/io", c->bundle);
-    rc = c->r->io.open(c->r->io.arg, dir, uid, c->opts.io_specs, c->opts.nio, &c->io, err);
+    rc = c->r->io.open(c->r->io.arg, dir, uid, gid, c->opts.io_specs, c->opts.nio, &c->io, err);
     free(dir);
     if (rc < 0)
         error_prefix(err, "IO socket");
@@ -877,7 +882,7 @@ int ctr_create(struct ctr_runner *r, const struct ctr_spec *spec, const struct c
     }
     rc = make_bundle(c, spec, err);
     if (rc == 0)
-        rc = open_io(c, spec->uid, err);
+        rc = open_io(c, spec->uid, spec->gid, err);
     if (rc == 0 && r->executor == CTR_EXEC_CRUN) {
         rc = write_config(c, spec, err);
         if (rc == 0)

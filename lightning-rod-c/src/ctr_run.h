@@ -42,12 +42,12 @@ struct ctr_runner;
 struct ctr;
 
 /* The IO socket provider (src/iosock.h), so that the runner needs no HAL.
- * open() creates <dir>/io.sock owned by uid for exactly the declared specs;
+ * open() creates <dir>/io.sock owned by uid:gid for exactly the declared specs;
  * first_write_at() is the CLOCK_REALTIME µs of the first successful
  * gpio_write, or 0; close() drops every connection and the socket. */
 struct ctr_io_ops {
-    int (*open)(void *arg, const char *dir, uid_t uid, const char *const *specs, size_t n,
-                void **handle, struct error *err);
+    int (*open)(void *arg, const char *dir, uid_t uid, gid_t gid, const char *const *specs,
+                size_t n, void **handle, struct error *err);
     int64_t (*first_write_at)(void *handle);
     void (*close)(void *handle);
     void *arg;
@@ -78,6 +78,7 @@ void ctr_runner_free(struct ctr_runner *r);
 size_t ctr_runner_busy(const struct ctr_runner *r);
 
 enum ctr_executor ctr_runner_executor(const struct ctr_runner *r);
+struct ev_loop *ctr_runner_loop(const struct ctr_runner *r);
 const struct ctr_cgroup *ctr_runner_cgroup(const struct ctr_runner *r);
 
 /* Runs `crun <args...>` with the global options (no bundle log) and calls fn
