@@ -17,6 +17,7 @@
 #include "db/row.h"
 
 #define PORT_RANDOM_TRIES 16
+#define PORT_SCAN_TRIES 16
 
 static const struct db_stmt service_insert = {
     "cond_service_insert",
@@ -253,43 +254,61 @@ static int service_object(struct db *db, const char *uuid, cJSON **out, struct e
     return 0;
 }
 
-/* Inserts the exposed_services row with a free public port (2.14.4). */
+/* Tries one candidate port: 0 inserted, -EEXIST taken by someone else
+ * (retry), or the final failure (this board already exposes the service,
+ * the service vanished, the database). */
+static int try_port(struct db *db, const char *board, const char *service, int64_t port,
+                    struct error *err)
+{
+    char pb[DB_INT_LEN];
+    const char *p[3] = { board, service, db_param_int(pb, port) };
+    int rc = db_exec_stmt(db, &exposed_insert, p, NULL, err);
+
+    if (rc == -EEXIST && strcmp(db_last_constraint(db), "exposed_services_public_port_key") == 0)
+        return -EEXIST;
+    if (rc == -EEXIST)
+        return api_fail(err, 409, "A Service with UUID %s already exposed.", service);
+    if (rc == -EBUSY)
+        return api_fail(err, 404, "Service %s could not be found.", service);
+    return rc < 0 ? cond_db_fail(rc, err) : 0;
+}
+
+/* Inserts the exposed_services row with a free public port (2.14.4): random
+ * candidates first (cheap while the range is sparse), then scans for a free
+ * port after a random start; a port another conductor took in between just
+ * means one more (bounded) attempt. */
 static int allocate_port(struct cond *c, struct db *db, const char *board, const char *service,
                          int64_t *port, struct error *err)
 {
     int64_t lo = c->cfg.port_min, hi = c->cfg.port_max;
-    char pb[DB_INT_LEN], lob[DB_INT_LEN], hib[DB_INT_LEN];
-    const char *p[3] = { board, service, pb };
+    char lob[DB_INT_LEN], hib[DB_INT_LEN], startb[DB_INT_LEN];
     PGresult *res = NULL;
-    int rc = -EEXIST;
+    int rc;
 
-    for (int i = 0; i <= PORT_RANDOM_TRIES && rc == -EEXIST; i++) {
+    for (int i = 0; i < PORT_RANDOM_TRIES; i++) {
         *port = lo + (int64_t)rand_below((uint64_t)(hi - lo + 1));
-        if (i == PORT_RANDOM_TRIES) {
-            /* Crowded range: ask for any free port after a random start. */
-            const char *q[3] = { db_param_int(lob, lo), db_param_int(hib, hi),
-                                 db_param_int(pb, *port) };
-
-            rc = db_exec_stmt(db, &free_port_scan, q, &res, err);
-            if (rc < 0)
-                return cond_db_fail(rc, err);
-            if (PQntuples(res) == 0) {
-                PQclear(res);
-                return api_fail(err, 409, "No ports available");
-            }
-            *port = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-            PQclear(res);
-        }
-        db_param_int(pb, *port);
-        rc = db_exec_stmt(db, &exposed_insert, p, NULL, err);
-        if (rc == -EEXIST && strcmp(db_last_constraint(db), "exposed_services_public_port_key"))
-            return api_fail(err, 409, "A Service with UUID %s already exposed.", service);
+        rc = try_port(db, board, service, *port, err);
+        if (rc != -EEXIST)
+            return rc;
     }
-    if (rc == -EEXIST)
-        return api_fail(err, 409, "No ports available");
-    if (rc == -EBUSY)
-        return api_fail(err, 404, "Service %s could not be found.", service);
-    return rc < 0 ? cond_db_fail(rc, err) : 0;
+    for (int i = 0; i < PORT_SCAN_TRIES; i++) {
+        const char *q[3] = { db_param_int(lob, lo), db_param_int(hib, hi),
+                             db_param_int(startb, lo + (int64_t)rand_below((uint64_t)(hi - lo + 1))) };
+
+        rc = db_exec_stmt(db, &free_port_scan, q, &res, err);
+        if (rc < 0)
+            return cond_db_fail(rc, err);
+        if (PQntuples(res) == 0) {
+            PQclear(res);
+            return api_fail(err, 409, "No ports available");
+        }
+        *port = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        rc = try_port(db, board, service, *port, err);
+        if (rc != -EEXIST)
+            return rc;
+    }
+    return api_fail(err, 409, "No ports available");
 }
 
 static int exposed_port(struct db *db, const char *board, const char *service, int64_t *port,

@@ -455,5 +455,33 @@ class PolicyTest(unittest.TestCase):
         self.assertEqual(s, 204)
 
 
+class KeystoneTest(unittest.TestCase):
+    """auth_strategy = keystone (4.1) with an unreachable Keystone: public
+    routes need no token, others answer 401 without one and 503 (nothing
+    done) when the token cannot be checked."""
+
+    @classmethod
+    def setUpClass(cls):
+        ks = "http://127.0.0.1:9/v3"
+        cls.st = Stack(conductors=1, api=True, noauth=False, extra={"keystone_authtoken": {
+            "www_authenticate_uri": ks, "auth_url": ks, "username": "iotronic",
+            "password": "secret", "project_name": "service", "http_request_timeout": 2}})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.st.close()
+
+    def test_tokens(self):
+        for path in ("/", "/v1", "/v1/"):
+            s, _, _, _ = self.st.http("GET", path)
+            self.assertEqual(s, 200, path)
+        s, h, j, _ = self.st.http("GET", "/v1/boards", headers={"X-Roles": "admin",
+                                                                "X-Project-Id": "p"})
+        self.assertEqual((s, fault(j)), (401, "The request you have made requires authentication."))
+        self.assertEqual(h["www-authenticate"], 'Keystone uri="http://127.0.0.1:9/v3"')
+        s, h, j, _ = self.st.http("GET", "/v1/boards", headers={"X-Auth-Token": "tok"})
+        self.assertEqual((s, fault(j)), (503, "Resource temporarily unavailable, please retry."))
+
+
 if __name__ == "__main__":
     iottest.main()

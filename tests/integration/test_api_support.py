@@ -191,12 +191,22 @@ class Stack:
         return r.status, dict((k.lower(), v) for k, v in r.getheaders()), parsed, data
 
     def close(self):
+        """Stops everything; fails when a daemon's log shows a sanitizer
+        report (SANITIZE=1 builds) or a crash."""
         if self.mq is not None:
             self.mq.close()
-        if self.api is not None:
-            self.api.stop()
-        for d in self.conductors:
-            d.stop()
+        daemons = ([self.api] if self.api is not None else []) + self.conductors
+        bad = []
+        for d in daemons:
+            rc = d.stop()
+            text = d.log_text()
+            for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+                if marker in text:
+                    bad.append("%s: %s\n%s" % (d.name, marker, d.tail(40)))
+            if rc is not None and rc < 0 and rc != -15:
+                bad.append("%s died with signal %d\n%s" % (d.name, -rc, d.tail(20)))
+        if bad:
+            raise AssertionError("\n".join(bad))
 
 
 def fault(parsed):
