@@ -4,7 +4,14 @@
  * libwebsockets-evlib-ev) with our ev_loop as the foreign loop; lws then
  * registers its own watchers there. Shutdown order matters: lws_context_destroy
  * must run while the ev_loop still exists, and lws needs the loop to run a few
- * more iterations to close its handles (lws's foreign-loop contract). */
+ * more iterations to close its handles (lws's foreign-loop contract).
+ *
+ * lws's libev plugin re-arms its one high-resolution timer only after it
+ * handled descriptor activity (its idle watcher) or when that timer fires. A
+ * shorter lws timer (lws_sul_schedule, lws_set_timeout) scheduled from one of
+ * our own libev callbacks is therefore not seen until then. loop_kick_lws()
+ * makes lws look again (its event pipe), and a once-a-second kick bounds the
+ * delay for anyone who forgets. Our own modules use libev timers. */
 #include "loop/loop.h"
 
 #include <errno.h>
@@ -20,7 +27,7 @@ struct loop {
     struct lws_context *lws;
     ev_async wake;
     ev_signal sigterm, sigint;
-    ev_idle lws_idle;
+    ev_timer kick;
     struct wq *wq;
     struct {                      /* the caller's wq thread hooks (loop_wq_hooks) */
         void *(*init)(void *);
@@ -39,6 +46,15 @@ static void on_wake(struct ev_loop *ev, ev_async *w, int revents)
     (void)revents;
     if (l->wq != NULL)
         wq_drain(l->wq);
+}
+
+static void on_kick(struct ev_loop *ev, ev_timer *w, int revents)
+{
+    struct loop *l = w->data;
+
+    (void)ev;
+    (void)revents;
+    loop_kick_lws(l);
 }
 
 static void on_stop_signal(struct ev_loop *ev, ev_signal *w, int revents)
@@ -100,8 +116,18 @@ int loop_new(const struct loop_opts *opts, struct loop **out, struct error *err)
         return error_set(err, -EIO, "cannot create the libwebsockets context on libev "
                                     "(is libwebsockets-evlib-ev installed?)");
     }
+    ev_timer_init(&l->kick, on_kick, 1.0, 1.0);
+    l->kick.data = l;
+    ev_timer_start(l->ev, &l->kick);
+    ev_unref(l->ev); /* the kick alone must not keep ev_run() alive */
     *out = l;
     return 0;
+}
+
+void loop_kick_lws(struct loop *l)
+{
+    if (l->lws != NULL)
+        lws_cancel_service(l->lws);
 }
 
 struct lws_context *loop_lws(struct loop *l)
@@ -181,6 +207,10 @@ void loop_free(struct loop *l)
         lws_context_destroy(l->lws);
         /* lws closes its libev handles asynchronously: let them finish. */
         ev_run(l->ev, EVRUN_NOWAIT);
+    }
+    if (ev_is_active(&l->kick)) {
+        ev_ref(l->ev);
+        ev_timer_stop(l->ev, &l->kick);
     }
     ev_async_stop(l->ev, &l->wake);
     if (ev_is_active(&l->sigterm))

@@ -55,6 +55,11 @@ struct wq_hooks loop_wq_hooks(struct loop *l, void *(*thread_init)(void *),
                               void (*thread_fini)(void *, void *), void *hook_arg);
 void loop_set_wq(struct loop *l, struct wq *wq);
 
+/* Makes lws re-read its timers after one of our own callbacks scheduled an
+ * lws timer or closed an lws connection from outside an lws callback (lws's
+ * libev plugin only looks after descriptor activity). Any thread. */
+void loop_kick_lws(struct loop *l);
+
 /* Thread-safe: wakes the loop so it drains the attached wq. */
 void loop_wake(struct loop *l);
 
