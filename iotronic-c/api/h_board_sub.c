@@ -173,8 +173,10 @@ API_HANDLER(board_plugin_remove)
         goto out;
     args = board_args(&b);
     cJSON_AddStringToObject(args, "plugin", api_row_field(&p, "uuid"));
-    if (api_conductor(&c, "plugin_remove", args, api_row_field(&b, "uuid"), &out) == 0)
+    if (api_conductor(&c, "plugin_remove", args, api_row_field(&b, "uuid"), &out) == 0) {
+        api_request_header(&c, out);
         http_resp_empty(r, 204);
+    }
 out:
     cJSON_Delete(out);
     api_row_clear(&p);
@@ -234,15 +236,12 @@ API_HANDLER(board_services_restore)
     struct api_call c;
     struct api_row b;
     cJSON *out = NULL;
-    const cJSON *rq;
 
     if (api_call_init(r, &c) < 0 || board_of(&c, "iot:service_action:post", &b) < 0)
         return;
     if (api_conductor(&c, "services_restore", board_args(&b), api_row_field(&b, "uuid"),
                       &out) == 0) {
-        rq = cJSON_GetObjectItemCaseSensitive(out, "request");
-        if (cJSON_IsString(rq) && http_resp_header(r, "X-Iotronic-Request-Uuid", rq->valuestring))
-            rq = NULL;
+        api_request_header(&c, out);
         api_send_sublist(&c, &api_kind_exposed, api_row_field(&b, "uuid"));
     }
     cJSON_Delete(out);

@@ -206,8 +206,10 @@ API_HANDLER(board_delete)
     if (api_authorize(&c, "iot:board:delete", 1, api_row_owner(&row), api_row_project(&row)) == 0) {
         args = api_args();
         cJSON_AddStringToObject(args, "uuid", api_row_field(&row, "uuid"));
-        if (api_conductor(&c, "board_delete", args, api_row_field(&row, "uuid"), &out) == 0)
+        if (api_conductor(&c, "board_delete", args, api_row_field(&row, "uuid"), &out) == 0) {
+            api_request_header(&c, out);
             http_resp_empty(r, 204);
+        }
     }
     cJSON_Delete(out);
     api_row_clear(&row);

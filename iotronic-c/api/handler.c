@@ -154,7 +154,7 @@ static cJSON *ctx_object(const struct api_call *c)
     return o;
 }
 
-static void request_header(struct api_call *c, const cJSON *obj)
+void api_request_header(struct api_call *c, const cJSON *obj)
 {
     const cJSON *rq = cJSON_GetObjectItemCaseSensitive(obj, "request");
 
@@ -182,7 +182,7 @@ int api_conductor(struct api_call *c, const char *method, cJSON *args, const cha
     }
     if (rc == -EREMOTE) {
         if (res.remote_data)
-            request_header(c, res.remote_data);
+            api_request_header(c, res.remote_data);
         http_resp_error(c->r, res.remote_status ? res.remote_status : 500, "%s", res.err.msg);
     } else if (mq_rc_unsent(rc)) {
         http_resp_error(c->r, 503, "Resource temporarily unavailable, please retry.");
@@ -226,7 +226,7 @@ void api_send_action(struct api_call *c, const cJSON *result)
     struct buf b;
     struct jw w;
 
-    request_header(c, result);
+    api_request_header(c, result);
     buf_init(&b, LIST_BUF_MAX);
     jw_init(&w, &b, 1);
     jw_str(&w, cJSON_IsString(m) ? m->valuestring : "");

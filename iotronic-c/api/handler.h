@@ -62,6 +62,9 @@ int api_fields(struct api_call *c, const struct api_kind *k, uint32_t *mask);
 int api_conductor(struct api_call *c, const char *method, cJSON *args, const char *board,
                   cJSON **out);
 
+/* Adds X-Iotronic-Request-Uuid when a conductor result names a request. */
+void api_request_header(struct api_call *c, const cJSON *result);
+
 /* Responses. */
 void api_send_row(struct api_call *c, int status, const struct api_row *row, uint32_t mask);
 /* The JSON string of an action (1.13) and its request header. */

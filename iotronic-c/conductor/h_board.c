@@ -284,9 +284,10 @@ void cond_h_board_delete(struct mq_req *req, const cJSON *args, void *ctx)
     struct cond *c = ctx;
     struct db *db = mq_req_worker_ctx(req);
     struct cond_board b;
-    struct cond_call_result r;
-    char uuid[UUID_STR_LEN];
+    struct cond_call_result r = { 0 };
+    char uuid[UUID_STR_LEN], request[UUID_STR_LEN] = "";
     const char *p[1] = { uuid };
+    cJSON *o;
     struct error err = { 0 }, cerr;
     int rc;
 
@@ -298,6 +299,7 @@ void cond_h_board_delete(struct mq_req *req, const cJSON *args, void *ctx)
         if (cond_board_call(c, db, &b, "DeviceFactoryReset", cJSON_CreateArray(), NULL, &r,
                             &cerr) < 0)
             log_warn("board %s: factory reset failed: %s", uuid, cerr.msg);
+        memcpy(request, r.request, sizeof(request));
         cond_call_result_free(&r);
     }
     if (rc == 0) {
@@ -311,7 +313,10 @@ void cond_h_board_delete(struct mq_req *req, const cJSON *args, void *ctx)
     }
     close_on_agent(c, &b);
     log_info("board %s deleted", uuid);
-    mq_reply(req, cJSON_CreateObject());
+    o = cJSON_CreateObject();
+    if (request[0] != '\0')
+        cJSON_AddStringToObject(o, "request", request);
+    mq_reply(req, o);
 }
 
 void cond_h_board_action(struct mq_req *req, const cJSON *args, void *ctx)

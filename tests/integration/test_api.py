@@ -276,7 +276,7 @@ class ApiTest(unittest.TestCase):
                     "'wss://iot.example.org:8181/') ON CONFLICT DO NOTHING")
         self.st.sql("UPDATE boards SET status='online', agent='wa-api', lr_version='lrc-0.1' "
                     "WHERE uuid = :'p1'", b["uuid"])
-        answers = iter([replied("act-1 @ now"), replied("bad", "ERROR")])
+        answers = iter([replied("act-1 @ now"), replied("bad", "ERROR"), replied("reset")])
         w = FakeWagent(self.st.vhost, "wa-api", lambda a: next(answers))
         w.start()
         w.ready.wait(10)
@@ -299,6 +299,13 @@ class ApiTest(unittest.TestCase):
         self.err("GET", "/v1/requests/" + req_uuid, 404, "Request %s could not be found." % req_uuid,
                  headers=P2)
         self.err("GET", "/v1/requests/nope", 400, "Expected a uuid but received nope.")
+        # Deleting an online board resets it first and names that request.
+        s, h, j, raw = self.req("DELETE", "/v1/boards/act-1")
+        self.assertEqual(s, 204)
+        r = self.ok("GET", "/v1/requests/" + h["x-iotronic-request-uuid"])
+        self.assertEqual(r["action"], "DeviceFactoryReset")
+        self.assertEqual(self.ok("GET", "/v1/requests?fields=action&sort_dir=desc&limit=1")
+                         ["requests"][0]["action"], "DeviceFactoryReset")
 
     # ----------------------------------------------------------- plugins
 
