@@ -26,11 +26,11 @@ struct api_config {
     char *host_ip;
     int64_t port;
     int64_t max_limit;
-    char *public_endpoint;       /* without a trailing slash once loaded */
+    char *public_endpoint; /* without a trailing slash once loaded */
     int64_t max_request_body_size;
     char *cert_file, *key_file;
     int64_t workers;
-    int64_t board_call_timeout;  /* [conductor]: the API waits this + 10 s for board calls */
+    int64_t board_call_timeout; /* [conductor]: the API waits this + 10 s for board calls */
     char *db_connection;
     char *cors_allowed_origin;
     int cors_allow_credentials;

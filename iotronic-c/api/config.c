@@ -5,8 +5,10 @@
 
 #include "api/api.h"
 
-#define OPT(sec, key, type, def, field, min, max) \
-    { sec, key, type, def, offsetof(struct api_config, field), min, max, NULL, 0 }
+#define OPT(sec, key, type, def, field, min, max)                                                  \
+    {                                                                                              \
+        sec, key, type, def, offsetof(struct api_config, field), min, max, NULL, 0                 \
+    }
 
 const struct cfg_opt api_cfg_opts[] = {
     OPT("DEFAULT", "transport_url", CFG_STR, NULL, transport_url, 0, 0),

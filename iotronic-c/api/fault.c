@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 /* One row per status: the errno that carries it and its reason phrase. The
  * first row with a given errno wins when mapping errno -> status. */
 static const struct {
@@ -14,23 +13,23 @@ static const struct {
     int err;
     const char *reason;
 } statuses[] = {
-    { 400, -EINVAL, "Bad Request" },
-    { 401, -EACCES, "Unauthorized" },
-    { 403, -EPERM, "Forbidden" },
-    { 404, -ENOENT, "Not Found" },
-    { 405, -EBADRQC, "Method Not Allowed" },
-    { 406, -ENOTSUP, "Not Acceptable" },
-    { 409, -EEXIST, "Conflict" },
-    { 409, -EBUSY, "Conflict" },
-    { 413, -E2BIG, "Request Entity Too Large" },
-    { 415, -EMEDIUMTYPE, "Unsupported Media Type" },
-    { 431, -EMSGSIZE, "Request Header Fields Too Large" },
-    { 500, -EIO, "Internal Server Error" },
-    { 502, -EREMOTEIO, "Bad Gateway" },
-    { 503, -EAGAIN, "Service Unavailable" },
-    { 503, -ENOTCONN, "Service Unavailable" },
-    { 503, -ECONNREFUSED, "Service Unavailable" },
-    { 504, -ETIMEDOUT, "Gateway Timeout" },
+    {400, -EINVAL, "Bad Request"},
+    {401, -EACCES, "Unauthorized"},
+    {403, -EPERM, "Forbidden"},
+    {404, -ENOENT, "Not Found"},
+    {405, -EBADRQC, "Method Not Allowed"},
+    {406, -ENOTSUP, "Not Acceptable"},
+    {409, -EEXIST, "Conflict"},
+    {409, -EBUSY, "Conflict"},
+    {413, -E2BIG, "Request Entity Too Large"},
+    {415, -EMEDIUMTYPE, "Unsupported Media Type"},
+    {431, -EMSGSIZE, "Request Header Fields Too Large"},
+    {500, -EIO, "Internal Server Error"},
+    {502, -EREMOTEIO, "Bad Gateway"},
+    {503, -EAGAIN, "Service Unavailable"},
+    {503, -ENOTCONN, "Service Unavailable"},
+    {503, -ECONNREFUSED, "Service Unavailable"},
+    {504, -ETIMEDOUT, "Gateway Timeout"},
 };
 #define NSTATUSES (sizeof(statuses) / sizeof(statuses[0]))
 
@@ -53,10 +52,14 @@ int api_errno_status(int neg_errno)
 const char *api_status_reason(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    default: break;
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    default:
+        break;
     }
     for (size_t i = 0; i < NSTATUSES; i++)
         if (statuses[i].status == status)

@@ -8,10 +8,10 @@
 #include "api/ident.h"
 #include "common/json.h"
 
-static const char *const plugin_actions[] = { "PluginCall", "PluginStop", "PluginStart",
-                                              "PluginStatus", "PluginReboot", NULL };
-static const char *const service_actions[] = { "ServiceEnable", "ServiceDisable",
-                                               "ServiceRestore", NULL };
+static const char *const plugin_actions[] = {"PluginCall",   "PluginStop",   "PluginStart",
+                                             "PluginStatus", "PluginReboot", NULL};
+static const char *const service_actions[] = {"ServiceEnable", "ServiceDisable", "ServiceRestore",
+                                              NULL};
 
 static int listed(const char *const *list, const char *s)
 {
@@ -74,10 +74,10 @@ static int plugin_of(struct api_call *c, const char *ref, const char *rule, stru
 API_HANDLER(board_plugin_inject)
 {
     const struct api_schema *s = &api_schema_injection;
-    struct api_row b = { 0 }, p = { 0 };
+    struct api_row b = {0}, p = {0};
     const struct api_val *plugin, *onboot;
     struct api_call c;
-    struct api_body body = { 0 };
+    struct api_body body = {0};
     cJSON *args, *out = NULL;
 
     if (api_call_init(r, &c) < 0 || api_check_ref(&c, http_req_param(r, "board"), 0) < 0 ||
@@ -110,9 +110,8 @@ static int params_match(const struct api_row *p, const cJSON *given)
     const cJSON *it;
     int ok = 1;
 
-    cJSON_ArrayForEach(it, stored)
-        if (given == NULL || !cJSON_HasObjectItem(given, it->string))
-            ok = 0;
+    cJSON_ArrayForEach(it, stored) if (given == NULL || !cJSON_HasObjectItem(given, it->string))
+        ok = 0;
     cJSON_Delete(stored);
     return ok;
 }
@@ -120,15 +119,15 @@ static int params_match(const struct api_row *p, const cJSON *given)
 API_HANDLER(board_plugin_action)
 {
     const struct api_schema *s = &api_schema_plugin_action;
-    struct api_row b = { 0 }, p = { 0 };
+    struct api_row b = {0}, p = {0};
     const struct api_val *action, *params;
     struct api_call c;
-    struct api_body body = { 0 };
+    struct api_body body = {0};
     cJSON *args, *out = NULL;
 
     if (api_call_init(r, &c) < 0 || api_check_ref(&c, http_req_param(r, "board"), 0) < 0 ||
-        api_check_ref(&c, http_req_param(r, "plugin"), 0) < 0 ||
-        api_parse_body(&c, s, &body) < 0 || board_of(&c, "iot:plugin_action:post", &b) < 0 ||
+        api_check_ref(&c, http_req_param(r, "plugin"), 0) < 0 || api_parse_body(&c, s, &body) < 0 ||
+        board_of(&c, "iot:plugin_action:post", &b) < 0 ||
         plugin_of(&c, http_req_param(r, "plugin"), "iot:plugin_action:post", &p) < 0)
         goto out;
     action = api_body_get(s, &body, "action");
@@ -150,8 +149,8 @@ API_HANDLER(board_plugin_action)
     args = board_args(&b);
     cJSON_AddStringToObject(args, "plugin", api_row_field(&p, "uuid"));
     cJSON_AddStringToObject(args, "action", action->s);
-    cJSON_AddItemToObject(args, "parameters", json_dup_or_object(params->present ? params->j
-                                                                                  : NULL));
+    cJSON_AddItemToObject(args, "parameters",
+                          json_dup_or_object(params->present ? params->j : NULL));
     if (api_conductor(&c, "plugin_action", args, api_row_field(&b, "uuid"), &out) == 0)
         api_send_action(&c, out);
 out:
@@ -163,7 +162,7 @@ out:
 
 API_HANDLER(board_plugin_remove)
 {
-    struct api_row b = { 0 }, p = { 0 };
+    struct api_row b = {0}, p = {0};
     struct api_call c;
     cJSON *args, *out = NULL;
 
@@ -199,10 +198,10 @@ API_HANDLER(board_services)
 API_HANDLER(board_service_action)
 {
     const struct api_schema *s = &api_schema_service_action;
-    struct api_row b = { 0 }, sv = { 0 };
+    struct api_row b = {0}, sv = {0};
     const struct api_val *action;
     struct api_call c;
-    struct api_body body = { 0 };
+    struct api_body body = {0};
     cJSON *args, *out = NULL;
 
     if (api_call_init(r, &c) < 0 || api_check_ref(&c, http_req_param(r, "board"), 0) < 0 ||
@@ -239,8 +238,8 @@ API_HANDLER(board_services_restore)
 
     if (api_call_init(r, &c) < 0 || board_of(&c, "iot:service_action:post", &b) < 0)
         return;
-    if (api_conductor(&c, "services_restore", board_args(&b), api_row_field(&b, "uuid"),
-                      &out) == 0) {
+    if (api_conductor(&c, "services_restore", board_args(&b), api_row_field(&b, "uuid"), &out) ==
+        0) {
         api_request_header(&c, out);
         api_send_sublist(&c, &api_kind_exposed, api_row_field(&b, "uuid"));
     }
@@ -256,8 +255,7 @@ API_HANDLER(board_services_status)
 
     if (api_call_init(r, &c) < 0 || board_of(&c, "iot:service_on_board:get", &b) < 0)
         return;
-    if (api_conductor(&c, "services_status", board_args(&b), api_row_field(&b, "uuid"),
-                      &out) == 0)
+    if (api_conductor(&c, "services_status", board_args(&b), api_row_field(&b, "uuid"), &out) == 0)
         api_send_action(&c, out);
     cJSON_Delete(out);
     api_row_clear(&b);
@@ -290,8 +288,8 @@ API_HANDLER(board_port_get)
     if (uuid_normalize(http_req_param(r, "port"), port) < 0)
         port[0] = '\0';
     buf_init(&out, 1 << 20);
-    if (api_store_boardport(c.a->store, c.db, api_row_field(&b, "uuid"), port, c.base, &out,
-                            &err) < 0) {
+    if (api_store_boardport(c.a->store, c.db, api_row_field(&b, "uuid"), port, c.base, &out, &err) <
+        0) {
         api_respond_error(&c, &err);
         buf_free(&out);
     } else {
@@ -307,9 +305,9 @@ API_HANDLER(board_port_attach)
 {
     const struct api_schema *s = &api_schema_network;
     const struct api_val *net, *sub, *sg;
-    struct api_row b = { 0 };
+    struct api_row b = {0};
     struct api_call c;
-    struct api_body body = { 0 };
+    struct api_body body = {0};
     cJSON *args, *out = NULL;
     const cJSON *u;
 
@@ -345,7 +343,7 @@ out:
 API_HANDLER(board_port_detach)
 {
     char port[UUID_STR_LEN];
-    struct api_row b = { 0 };
+    struct api_row b = {0};
     struct api_call c;
     struct error err;
     struct buf tmp;
@@ -357,8 +355,8 @@ API_HANDLER(board_port_detach)
     if (uuid_normalize(http_req_param(r, "port"), port) < 0)
         port[0] = '\0';
     buf_init(&tmp, 1 << 20);
-    if (api_store_boardport(c.a->store, c.db, api_row_field(&b, "uuid"), port, c.base, &tmp,
-                            &err) < 0) {
+    if (api_store_boardport(c.a->store, c.db, api_row_field(&b, "uuid"), port, c.base, &tmp, &err) <
+        0) {
         api_respond_error(&c, &err);
     } else {
         args = board_args(&b);
@@ -375,7 +373,7 @@ API_HANDLER(board_port_detach)
 
 API_HANDLER(board_webservices)
 {
-    struct api_scope sc = { 0 };
+    struct api_scope sc = {0};
     struct api_call c;
     struct api_row b;
     char *path;
@@ -388,80 +386,95 @@ API_HANDLER(board_webservices)
     api_row_clear(&b);
 }
 
+/* Semantic checks of PUT .../webservices (2.6) into args. 0 or -1. */
+static int expose_args(struct http_req *r, const struct api_body *body, cJSON *args)
+{
+    const struct api_schema *s = &api_schema_webservice;
+    const struct api_val *name = api_body_get(s, body, "name");
+    const struct api_val *port = api_body_get(s, body, "port");
+    const struct api_val *sec = api_body_get(s, body, "secure");
+    const struct api_val *ex = api_body_get(s, body, "extra");
+
+    if (!name->present || name->s[0] == '\0')
+        return http_resp_error(r, 400, "Name is not specified."), -1;
+    if (!api_is_dns_label(name->s, 45) || uuid_is_like(name->s))
+        return http_resp_error(r, 400, "Cannot create webservice with invalid name %s", name->s),
+               -1;
+    if (!port->present)
+        return http_resp_error(r, 400, "Port is not specified."), -1;
+    cJSON_AddStringToObject(args, "name", name->s);
+    json_add_int(args, "port", port->i);
+    cJSON_AddBoolToObject(args, "secure", sec->present ? sec->b : 1);
+    cJSON_AddItemToObject(args, "extra", json_dup_or_object(ex->present ? ex->j : NULL));
+    return 0;
+}
+
+/* Semantic checks of POST .../webservices/enable (2.6) into args. 0 or -1. */
+static int enable_args(struct http_req *r, const struct api_body *body, cJSON *args)
+{
+    static const char *const keys[] = {"dns", "zone", "email"};
+    static const char *const what[] = {"a DNS label", "a DNS name", "an email address"};
+    const struct api_schema *s = &api_schema_enable_ws;
+
+    for (size_t i = 0; i < 3; i++) {
+        const struct api_val *v = api_body_get(s, body, keys[i]);
+
+        if (!v->present || v->s[0] == '\0')
+            return http_resp_error(r, 400, "%s is not specified.", keys[i]), -1;
+    }
+    for (size_t i = 0; i < 3; i++) {
+        const struct api_val *v = api_body_get(s, body, keys[i]);
+        int valid = i == 0   ? api_is_dns_label(v->s, 63)
+                    : i == 1 ? api_is_dns_name(v->s, 100)
+                             : api_is_email(v->s, 254);
+
+        if (!valid)
+            return http_resp_error(r, 400,
+                                   "Invalid input for field/attribute %s. Value: '%s'. "
+                                   "Value should be %s",
+                                   keys[i], v->s, what[i]),
+                   -1;
+        cJSON_AddStringToObject(args, keys[i], v->s);
+    }
+    return 0;
+}
+
+/* The answer of a successful webservice write. */
+static void ws_answer(struct api_call *c, const struct api_schema *s, const struct api_row *b,
+                      const cJSON *out, int status)
+{
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(out, "uuid");
+
+    if (status != 201)
+        http_resp_empty(c->r, status);
+    else if (s == &api_schema_enable_ws)
+        api_send_fresh(c, 201, AC_ENABLEDWS, api_row_field(b, "uuid"));
+    else
+        api_send_fresh(c, 201, AC_WEBSERVICES, cJSON_IsString(u) ? u->valuestring : "");
+}
+
 /* A write of the webservice driver: the API's checks, then the conductor
  * (which answers 409 when the driver is not configured). */
 static void ws_write(struct http_req *r, const char *rule, const struct api_schema *s,
                      const char *method, int status)
 {
-    struct api_row b = { 0 };
+    struct api_row b = {0};
     struct api_call c;
-    struct api_body body = { 0 };
-    cJSON *args, *out = NULL;
-    int ok = 1;
+    struct api_body body = {0};
+    cJSON *args = NULL, *out = NULL;
 
     if (api_call_init(r, &c) < 0 || api_check_ref(&c, http_req_param(r, "board"), 0) < 0 ||
         (s && api_parse_body(&c, s, &body) < 0) || board_of(&c, rule, &b) < 0)
         goto out;
     args = board_args(&b);
-    if (s == &api_schema_webservice) {
-        const struct api_val *name = api_body_get(s, &body, "name");
-        const struct api_val *port = api_body_get(s, &body, "port");
-        const struct api_val *sec = api_body_get(s, &body, "secure");
-        const struct api_val *ex = api_body_get(s, &body, "extra");
-
-        if (!name->present || name->s[0] == '\0')
-            ok = (http_resp_error(r, 400, "Name is not specified."), 0);
-        else if (!api_is_dns_label(name->s, 45) || uuid_is_like(name->s))
-            ok = (http_resp_error(r, 400, "Cannot create webservice with invalid name %s",
-                                  name->s), 0);
-        else if (!port->present)
-            ok = (http_resp_error(r, 400, "Port is not specified."), 0);
-        if (ok) {
-            cJSON_AddStringToObject(args, "name", name->s);
-            json_add_int(args, "port", port->i);
-            cJSON_AddBoolToObject(args, "secure", sec->present ? sec->b : 1);
-            cJSON_AddItemToObject(args, "extra", json_dup_or_object(ex->present ? ex->j : NULL));
-        }
-    } else if (s == &api_schema_enable_ws) {
-        static const char *const keys[] = { "dns", "zone", "email" };
-        static const char *const what[] = { "a DNS label", "a DNS name", "an email address" };
-
-        for (size_t i = 0; i < 3 && ok; i++) {
-            const struct api_val *v = api_body_get(s, &body, keys[i]);
-            int valid;
-
-            if (!v->present || v->s[0] == '\0') {
-                ok = (http_resp_error(r, 400, "%s is not specified.", keys[i]), 0);
-                break;
-            }
-            valid = i == 0 ? api_is_dns_label(v->s, 63)
-                    : i == 1 ? api_is_dns_name(v->s, 100)
-                             : api_is_email(v->s, 254);
-            if (!valid)
-                ok = (http_resp_error(r, 400, "Invalid input for field/attribute %s. Value: "
-                                      "'%s'. Value should be %s", keys[i], v->s, what[i]), 0);
-            else
-                cJSON_AddStringToObject(args, keys[i], v->s);
-        }
-    }
-    if (!ok) {
-        cJSON_Delete(args);
+    if ((s == &api_schema_webservice && expose_args(r, &body, args) < 0) ||
+        (s == &api_schema_enable_ws && enable_args(r, &body, args) < 0))
         goto out;
-    }
-    if (api_conductor(&c, method, args, api_row_field(&b, "uuid"), &out) == 0) {
-        if (status == 204)
-            http_resp_empty(r, 204);
-        else if (status == 200)
-            http_resp_empty(r, 200);
-        else if (s == &api_schema_enable_ws)
-            api_send_fresh(&c, 201, AC_ENABLEDWS, api_row_field(&b, "uuid"));
-        else
-            api_send_fresh(&c, 201, AC_WEBSERVICES,
-                           cJSON_GetObjectItemCaseSensitive(out, "uuid")
-                               ? cJSON_GetObjectItemCaseSensitive(out, "uuid")->valuestring
-                               : "");
-    }
+    if (api_conductor(&c, method, args, api_row_field(&b, "uuid"), &out) == 0)
+        ws_answer(&c, s, &b, out, status);
+    args = NULL; /* taken by api_conductor */
 out:
+    cJSON_Delete(args);
     cJSON_Delete(out);
     api_row_clear(&b);
     api_body_free(&body);

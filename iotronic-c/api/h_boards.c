@@ -8,16 +8,26 @@
 #define BOARD_Q (API_Q_PAGING | API_Q_STATUS | API_Q_PROJECT | API_Q_ALL_PROJECTS)
 
 static const char *const board_actions[] = {
-    "DevicePing", "DeviceReboot", "DeviceRestartLR", "DeviceNetConfig", "DeviceEcho",
-    "DeviceUpgradeLR", "DevicePkgOperation", "DeviceRestSubmit",
+    "DevicePing",
+    "DeviceReboot",
+    "DeviceRestartLR",
+    "DeviceNetConfig",
+    "DeviceEcho",
+    "DeviceUpgradeLR",
+    "DevicePkgOperation",
+    "DeviceRestSubmit",
     /* [ext] the project's own agent (board-protocol.md 6.5) */
-    "DeviceCaps", "GpioRead", "GpioWrite", "SensorRead", NULL,
+    "DeviceCaps",
+    "GpioRead",
+    "GpioWrite",
+    "SensorRead",
+    NULL,
 };
 
 API_HANDLER(boards_list)
 {
     struct api_call c;
-    struct api_scope sc = { 0 };
+    struct api_scope sc = {0};
 
     if (api_call_init(r, &c) == 0)
         api_send_list(&c, AC_BOARDS, BOARD_Q, 0, "iot:board:get", &sc, "/v1/boards");
@@ -26,7 +36,7 @@ API_HANDLER(boards_list)
 API_HANDLER(boards_detail)
 {
     struct api_call c;
-    struct api_scope sc = { 0 };
+    struct api_scope sc = {0};
 
     if (api_call_init(r, &c) == 0)
         api_send_list(&c, AC_BOARDS, BOARD_Q, 1, "iot:board:get", &sc, "/v1/boards/detail");
@@ -67,15 +77,16 @@ static int fleet_ref(struct api_call *c, const struct api_val *v, char out[UUID_
 /* The first element of a location array as {latitude, longitude, altitude}. */
 static cJSON *location_arg(const struct api_val *v)
 {
-    static const char *const keys[] = { "latitude", "longitude", "altitude" };
+    static const char *const keys[] = {"latitude", "longitude", "altitude"};
     const cJSON *first = cJSON_GetArrayItem(v->j, 0);
     cJSON *o = cJSON_CreateObject();
 
     for (size_t i = 0; i < 3; i++) {
         const cJSON *it = cJSON_GetObjectItemCaseSensitive(first, keys[i]);
 
-        cJSON_AddItemToObject(o, keys[i], cJSON_IsString(it) ? cJSON_CreateString(it->valuestring)
-                                                              : cJSON_CreateNull());
+        cJSON_AddItemToObject(o, keys[i],
+                              cJSON_IsString(it) ? cJSON_CreateString(it->valuestring)
+                                                 : cJSON_CreateNull());
     }
     return o;
 }
@@ -86,8 +97,8 @@ static int empty_location(const struct api_val *v)
 }
 
 /* Semantic checks of a board body (step 8). create: POST rules. */
-static int board_semantics(struct api_call *c, const struct api_schema *s,
-                           const struct api_body *b, int create)
+static int board_semantics(struct api_call *c, const struct api_schema *s, const struct api_body *b,
+                           int create)
 {
     const struct api_val *name = api_body_get(s, b, "name");
     const struct api_val *code = api_body_get(s, b, "code");
@@ -97,7 +108,8 @@ static int board_semantics(struct api_call *c, const struct api_schema *s,
         return http_resp_error(c->r, 400, "Name is not specified."), -1;
     if (name->present && !api_name_allowed("board", name->s))
         return http_resp_error(c->r, 400, "Cannot %s board with invalid name %s",
-                               create ? "create" : "update", name->s), -1;
+                               create ? "create" : "update", name->s),
+               -1;
     if ((create && !code->present) || (code->present && code->s[0] == '\0'))
         return http_resp_error(c->r, 400, "Code is not specified."), -1;
     if ((create && !loc->present) || (loc->present && empty_location(loc)))
@@ -108,15 +120,15 @@ static int board_semantics(struct api_call *c, const struct api_schema *s,
 /* The board object of board_create / changes of board_update. */
 static cJSON *board_arg(const struct api_schema *s, const struct api_body *b, const char *fleet)
 {
-    static const char *const strs[] = { "name", "code", "type" };
+    static const char *const strs[] = {"name", "code", "type"};
     const struct api_val *v;
     cJSON *o = cJSON_CreateObject();
 
     for (size_t i = 0; i < 3; i++) {
         v = api_body_get(s, b, strs[i]);
         if (v->present)
-            cJSON_AddItemToObject(o, strs[i], v->null ? cJSON_CreateNull()
-                                                      : cJSON_CreateString(v->s));
+            cJSON_AddItemToObject(o, strs[i],
+                                  v->null ? cJSON_CreateNull() : cJSON_CreateString(v->s));
     }
     if ((v = api_body_get(s, b, "mobile"))->present)
         cJSON_AddBoolToObject(o, "mobile", v->b);
@@ -125,8 +137,8 @@ static cJSON *board_arg(const struct api_schema *s, const struct api_body *b, co
     if ((v = api_body_get(s, b, "location"))->present)
         cJSON_AddItemToObject(o, "location", location_arg(v));
     if (api_body_get(s, b, "fleet")->present)
-        cJSON_AddItemToObject(o, "fleet", fleet[0] ? cJSON_CreateString(fleet)
-                                                   : cJSON_CreateNull());
+        cJSON_AddItemToObject(o, "fleet",
+                              fleet[0] ? cJSON_CreateString(fleet) : cJSON_CreateNull());
     if ((v = api_body_get(s, b, "uuid")) != NULL && v->present)
         cJSON_AddStringToObject(o, "uuid", v->s);
     return o;
@@ -144,8 +156,7 @@ API_HANDLER(board_create)
     if (api_call_init(r, &c) < 0)
         return;
     if (api_parse_body(&c, s, &b) < 0 || api_authorize(&c, "iot:board:create", 0, NULL, NULL) < 0 ||
-        fleet_ref(&c, api_body_get(s, &b, "fleet"), fleet) < 0 ||
-        board_semantics(&c, s, &b, 1) < 0)
+        fleet_ref(&c, api_body_get(s, &b, "fleet"), fleet) < 0 || board_semantics(&c, s, &b, 1) < 0)
         goto out;
     args = api_args();
     cJSON_AddItemToObject(args, "board", board_arg(s, &b, fleet));
@@ -163,17 +174,16 @@ API_HANDLER(board_update)
     const struct api_schema *s = &api_schema_board_patch;
     const char *ref = http_req_param(r, "board");
     char fleet[UUID_STR_LEN], uuid[UUID_STR_LEN];
-    struct api_row row = { 0 };
+    struct api_row row = {0};
     struct api_call c;
-    struct api_body b = { 0 };
+    struct api_body b = {0};
     cJSON *args, *changes, *out = NULL;
 
     if (api_call_init(r, &c) < 0 || api_check_ref(&c, ref, 0) < 0)
         return;
     if (api_parse_body(&c, s, &b) < 0 || api_find(&c, AC_BOARDS, ref, 0, &row) < 0 ||
         api_authorize(&c, "iot:board:update", 1, api_row_owner(&row), api_row_project(&row)) < 0 ||
-        fleet_ref(&c, api_body_get(s, &b, "fleet"), fleet) < 0 ||
-        board_semantics(&c, s, &b, 0) < 0)
+        fleet_ref(&c, api_body_get(s, &b, "fleet"), fleet) < 0 || board_semantics(&c, s, &b, 0) < 0)
         goto out;
     snprintf(uuid, sizeof(uuid), "%s", api_row_field(&row, "uuid"));
     changes = board_arg(s, &b, fleet);
@@ -229,16 +239,16 @@ API_HANDLER(board_action)
     const struct api_schema *s = &api_schema_board_action;
     const char *ref = http_req_param(r, "board");
     const struct api_val *action, *params;
-    struct api_row row = { 0 };
+    struct api_row row = {0};
     struct api_call c;
-    struct api_body b = { 0 };
+    struct api_body b = {0};
     cJSON *args, *out = NULL;
 
     if (api_call_init(r, &c) < 0 || api_check_ref(&c, ref, 0) < 0)
         return;
     if (api_parse_body(&c, s, &b) < 0 || api_find(&c, AC_BOARDS, ref, 0, &row) < 0 ||
-        api_authorize(&c, "iot:board_action:post", 1, api_row_owner(&row),
-                      api_row_project(&row)) < 0)
+        api_authorize(&c, "iot:board_action:post", 1, api_row_owner(&row), api_row_project(&row)) <
+            0)
         goto out;
     action = api_body_get(s, &b, "action");
     params = api_body_get(s, &b, "parameters");
@@ -253,8 +263,8 @@ API_HANDLER(board_action)
     args = api_args();
     cJSON_AddStringToObject(args, "uuid", api_row_field(&row, "uuid"));
     cJSON_AddStringToObject(args, "action", action->s);
-    cJSON_AddItemToObject(args, "parameters", json_dup_or_object(params->present ? params->j
-                                                                                  : NULL));
+    cJSON_AddItemToObject(args, "parameters",
+                          json_dup_or_object(params->present ? params->j : NULL));
     if (api_conductor(&c, "board_action", args, api_row_field(&row, "uuid"), &out) == 0)
         api_send_action(&c, out);
 out:

@@ -10,7 +10,7 @@
 static void list(struct http_req *r, enum api_coll_id coll, int detail, const char *rule,
                  const char *path)
 {
-    struct api_scope sc = { 0 };
+    struct api_scope sc = {0};
     struct api_call c;
 
     if (api_call_init(r, &c) == 0)
@@ -33,9 +33,18 @@ API_HANDLER(enabledws_detail)
 {
     list(r, AC_ENABLEDWS, 1, "iot:enabledwebservice:get", "/v1/enabledwebservices/detail");
 }
-API_HANDLER(ports_list) { list(r, AC_PORTS, 0, "iot:port_on_board:get", "/v1/ports"); }
-API_HANDLER(ports_detail) { list(r, AC_PORTS, 1, "iot:port_on_board:get", "/v1/ports/detail"); }
-API_HANDLER(requests_list) { list(r, AC_REQUESTS, 0, "iot:request:get", "/v1/requests"); }
+API_HANDLER(ports_list)
+{
+    list(r, AC_PORTS, 0, "iot:port_on_board:get", "/v1/ports");
+}
+API_HANDLER(ports_detail)
+{
+    list(r, AC_PORTS, 1, "iot:port_on_board:get", "/v1/ports/detail");
+}
+API_HANDLER(requests_list)
+{
+    list(r, AC_REQUESTS, 0, "iot:request:get", "/v1/requests");
+}
 API_HANDLER(requests_detail)
 {
     list(r, AC_REQUESTS, 1, "iot:request:get", "/v1/requests/detail");
@@ -77,8 +86,14 @@ API_HANDLER(webservice_get)
 {
     get(r, AC_WEBSERVICES, "webservice", "iot:webservice:get_one", 1);
 }
-API_HANDLER(port_get) { get(r, AC_PORTS, "port", "iot:port_on_board:get", 0); }
-API_HANDLER(request_get) { get(r, AC_REQUESTS, "request", "iot:request:get_one", 1); }
+API_HANDLER(port_get)
+{
+    get(r, AC_PORTS, "port", "iot:port_on_board:get", 0);
+}
+API_HANDLER(request_get)
+{
+    get(r, AC_REQUESTS, "request", "iot:request:get_one", 1);
+}
 
 static void del(struct http_req *r, enum api_coll_id coll, const char *param, const char *rule,
                 const char *method)
@@ -104,7 +119,10 @@ API_HANDLER(webservice_delete)
 {
     del(r, AC_WEBSERVICES, "webservice", "iot:webservice:delete", "webservice_unexpose");
 }
-API_HANDLER(port_delete) { del(r, AC_PORTS, "port", "iot:port_on_board:delete", "port_detach"); }
+API_HANDLER(port_delete)
+{
+    del(r, AC_PORTS, "port", "iot:port_on_board:delete", "port_detach");
+}
 
 API_HANDLER(request_results)
 {
@@ -125,8 +143,9 @@ API_HANDLER(request_results)
         p[i].name = http_req_query_at(r, i)->name;
         p[i].value = http_req_query_at(r, i)->value;
     }
-    if (api_listq_parse(&api_kind_result, API_Q_LIMIT | API_Q_SORT_KEY | API_Q_SORT_DIR |
-                        API_Q_FIELDS, 0, c.id.is_admin, c.a->cfg.max_limit, p, n, &q, &err) < 0) {
+    if (api_listq_parse(&api_kind_result,
+                        API_Q_LIMIT | API_Q_SORT_KEY | API_Q_SORT_DIR | API_Q_FIELDS, 0,
+                        c.id.is_admin, c.a->cfg.max_limit, p, n, &q, &err) < 0) {
         api_respond_error(&c, &err);
         return;
     }
@@ -134,8 +153,8 @@ API_HANDLER(request_results)
         return;
     if (api_authorize(&c, "iot:result:get", 1, api_row_owner(&row), api_row_project(&row)) == 0) {
         buf_init(&b, 256u << 20);
-        if (api_store_results(c.a->store, c.db, api_row_field(&row, "uuid"), &q, c.base, &b,
-                              &err) < 0) {
+        if (api_store_results(c.a->store, c.db, api_row_field(&row, "uuid"), &q, c.base, &b, &err) <
+            0) {
             buf_free(&b);
             api_respond_error(&c, &err);
         } else {

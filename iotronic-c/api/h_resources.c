@@ -7,15 +7,15 @@
 #include "common/json.h"
 
 #define PLUGIN_Q (API_Q_PAGING | API_Q_WITH_PUBLIC | API_Q_ALL_PLUGINS | API_Q_ALL_PROJECTS)
-#define SERVICE_Q (API_Q_PAGING | API_Q_PROJECT | API_Q_ALL_PROJECTS | API_Q_WITH_PUBLIC | \
-                   API_Q_ALL_SERVICES)
+#define SERVICE_Q                                                                                  \
+    (API_Q_PAGING | API_Q_PROJECT | API_Q_ALL_PROJECTS | API_Q_WITH_PUBLIC | API_Q_ALL_SERVICES)
 #define FLEET_Q (API_Q_PAGING | API_Q_PROJECT | API_Q_ALL_PROJECTS)
 
 /* A resource kind's routes: its collection, rules, bodies and methods. */
 struct res {
     enum api_coll_id coll;
-    const char *param;  /* path parameter */
-    const char *kind;   /* "plugin": names and messages */
+    const char *param; /* path parameter */
+    const char *kind;  /* "plugin": names and messages */
     const char *rule_get, *rule_get_one, *rule_create, *rule_update, *rule_delete;
     const struct api_schema *post, *patch;
     const char *m_create, *m_update, *m_delete;
@@ -23,25 +23,58 @@ struct res {
 };
 
 static const struct res plugins = {
-    AC_PLUGINS, "plugin", "plugin", "iot:plugin:get", "iot:plugin:get_one", "iot:plugin:create",
-    "iot:plugin:update", "iot:plugin:delete", &api_schema_plugin_post, &api_schema_plugin_patch,
-    "plugin_create", "plugin_update", "plugin_delete", "plugin",
+    AC_PLUGINS,
+    "plugin",
+    "plugin",
+    "iot:plugin:get",
+    "iot:plugin:get_one",
+    "iot:plugin:create",
+    "iot:plugin:update",
+    "iot:plugin:delete",
+    &api_schema_plugin_post,
+    &api_schema_plugin_patch,
+    "plugin_create",
+    "plugin_update",
+    "plugin_delete",
+    "plugin",
 };
 static const struct res services = {
-    AC_SERVICES, "service", "service", "iot:service:get", "iot:service:get_one",
-    "iot:service:create", "iot:service:update", "iot:service:delete", &api_schema_service_post,
-    &api_schema_service_patch, "service_create", "service_update", "service_delete", "service",
+    AC_SERVICES,
+    "service",
+    "service",
+    "iot:service:get",
+    "iot:service:get_one",
+    "iot:service:create",
+    "iot:service:update",
+    "iot:service:delete",
+    &api_schema_service_post,
+    &api_schema_service_patch,
+    "service_create",
+    "service_update",
+    "service_delete",
+    "service",
 };
 static const struct res fleets = {
-    AC_FLEETS, "fleet", "fleet", "iot:fleet:get", "iot:fleet:get_one", "iot:fleet:create",
-    "iot:fleet:update", "iot:fleet:delete", &api_schema_fleet_post, &api_schema_fleet_patch,
-    "fleet_create", "fleet_update", "fleet_delete", "fleet",
+    AC_FLEETS,
+    "fleet",
+    "fleet",
+    "iot:fleet:get",
+    "iot:fleet:get_one",
+    "iot:fleet:create",
+    "iot:fleet:update",
+    "iot:fleet:delete",
+    &api_schema_fleet_post,
+    &api_schema_fleet_patch,
+    "fleet_create",
+    "fleet_update",
+    "fleet_delete",
+    "fleet",
 };
 
 static void list(struct http_req *r, enum api_coll_id coll, unsigned q, int detail,
                  const char *rule, const char *path, int public_only)
 {
-    struct api_scope sc = { 0 };
+    struct api_scope sc = {0};
     struct api_call c;
 
     sc.public_only = public_only;
@@ -49,7 +82,10 @@ static void list(struct http_req *r, enum api_coll_id coll, unsigned q, int deta
         api_send_list(&c, coll, q, detail, rule, &sc, path);
 }
 
-API_HANDLER(plugins_list) { list(r, AC_PLUGINS, PLUGIN_Q, 0, plugins.rule_get, "/v1/plugins", 0); }
+API_HANDLER(plugins_list)
+{
+    list(r, AC_PLUGINS, PLUGIN_Q, 0, plugins.rule_get, "/v1/plugins", 0);
+}
 API_HANDLER(plugins_detail)
 {
     list(r, AC_PLUGINS, PLUGIN_Q, 1, plugins.rule_get, "/v1/plugins/detail", 0);
@@ -70,7 +106,10 @@ API_HANDLER(services_public)
 {
     list(r, AC_SERVICES, SERVICE_Q, 0, services.rule_get, "/v1/services/public", 0);
 }
-API_HANDLER(fleets_list) { list(r, AC_FLEETS, FLEET_Q, 0, fleets.rule_get, "/v1/fleets", 0); }
+API_HANDLER(fleets_list)
+{
+    list(r, AC_FLEETS, FLEET_Q, 0, fleets.rule_get, "/v1/fleets", 0);
+}
 API_HANDLER(fleets_detail)
 {
     list(r, AC_FLEETS, FLEET_Q, 1, fleets.rule_get, "/v1/fleets/detail", 0);
@@ -94,9 +133,18 @@ static void get_one(struct http_req *r, const struct res *rs)
     api_row_clear(&row);
 }
 
-API_HANDLER(plugin_get) { get_one(r, &plugins); }
-API_HANDLER(service_get) { get_one(r, &services); }
-API_HANDLER(fleet_get) { get_one(r, &fleets); }
+API_HANDLER(plugin_get)
+{
+    get_one(r, &plugins);
+}
+API_HANDLER(service_get)
+{
+    get_one(r, &services);
+}
+API_HANDLER(fleet_get)
+{
+    get_one(r, &fleets);
+}
 
 /* Semantic checks of a create or update body (step 8). */
 static int semantics(struct api_call *c, const struct res *rs, const struct api_schema *s,
@@ -108,7 +156,8 @@ static int semantics(struct api_call *c, const struct res *rs, const struct api_
         return http_resp_error(c->r, 400, "Name is not specified."), -1;
     if (name->present && !api_name_allowed(rs->kind, name->s))
         return http_resp_error(c->r, 400, "Cannot %s %s with invalid name %s",
-                               create ? "create" : "update", rs->kind, name->s), -1;
+                               create ? "create" : "update", rs->kind, name->s),
+               -1;
     if (create && rs->coll == AC_SERVICES) {
         if (!api_body_get(s, b, "port")->present)
             return http_resp_error(c->r, 400, "Port is not specified."), -1;
@@ -146,7 +195,7 @@ static cJSON *writable(const struct api_schema *s, const struct api_body *b)
 static void create(struct http_req *r, const struct res *rs)
 {
     struct api_call c;
-    struct api_body b = { 0 };
+    struct api_body b = {0};
     cJSON *args, *out = NULL;
     const cJSON *u;
 
@@ -167,17 +216,26 @@ out:
     api_body_free(&b);
 }
 
-API_HANDLER(plugin_create) { create(r, &plugins); }
-API_HANDLER(service_create) { create(r, &services); }
-API_HANDLER(fleet_create) { create(r, &fleets); }
+API_HANDLER(plugin_create)
+{
+    create(r, &plugins);
+}
+API_HANDLER(service_create)
+{
+    create(r, &services);
+}
+API_HANDLER(fleet_create)
+{
+    create(r, &fleets);
+}
 
 static void update(struct http_req *r, const struct res *rs)
 {
     const char *ref = http_req_param(r, rs->param);
     char uuid[UUID_STR_LEN];
-    struct api_row row = { 0 };
+    struct api_row row = {0};
     struct api_call c;
-    struct api_body b = { 0 };
+    struct api_body b = {0};
     cJSON *args, *changes, *out = NULL;
 
     if (api_call_init(r, &c) < 0 || api_check_ref(&c, ref, 0) < 0)
@@ -204,11 +262,20 @@ out:
     api_body_free(&b);
 }
 
-API_HANDLER(plugin_update) { update(r, &plugins); }
-API_HANDLER(service_update) { update(r, &services); }
-API_HANDLER(fleet_update) { update(r, &fleets); }
+API_HANDLER(plugin_update)
+{
+    update(r, &plugins);
+}
+API_HANDLER(service_update)
+{
+    update(r, &services);
+}
+API_HANDLER(fleet_update)
+{
+    update(r, &fleets);
+}
 
-static void delete(struct http_req *r, const struct res *rs)
+static void delete (struct http_req *r, const struct res *rs)
 {
     const char *ref = http_req_param(r, rs->param);
     struct api_row row;
@@ -228,14 +295,23 @@ static void delete(struct http_req *r, const struct res *rs)
     api_row_clear(&row);
 }
 
-API_HANDLER(plugin_delete) { delete(r, &plugins); }
-API_HANDLER(service_delete) { delete(r, &services); }
-API_HANDLER(fleet_delete) { delete(r, &fleets); }
+API_HANDLER(plugin_delete)
+{
+    delete (r, &plugins);
+}
+API_HANDLER(service_delete)
+{
+    delete (r, &services);
+}
+API_HANDLER(fleet_delete)
+{
+    delete (r, &fleets);
+}
 
 static void fleet_boards(struct http_req *r, int detail)
 {
     const char *ref = http_req_param(r, "fleet");
-    struct api_scope sc = { 0 };
+    struct api_scope sc = {0};
     struct api_call c;
     struct api_row f;
     char *path;
@@ -250,5 +326,11 @@ static void fleet_boards(struct http_req *r, int detail)
     api_row_clear(&f);
 }
 
-API_HANDLER(fleet_boards) { fleet_boards(r, 0); }
-API_HANDLER(fleet_boards_detail) { fleet_boards(r, 1); }
+API_HANDLER(fleet_boards)
+{
+    fleet_boards(r, 0);
+}
+API_HANDLER(fleet_boards_detail)
+{
+    fleet_boards(r, 1);
+}

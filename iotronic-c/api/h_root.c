@@ -72,9 +72,8 @@ void api_h_root(struct http_req *r)
 
 void api_h_v1(struct http_req *r)
 {
-    static const char *const colls[] = { "boards", "plugins", "services", "ports",
-                                         "webservices", "fleets", "enabledwebservices",
-                                         "requests" };
+    static const char *const colls[] = {"boards",      "plugins", "services",           "ports",
+                                        "webservices", "fleets",  "enabledwebservices", "requests"};
     struct api_call c;
     struct buf b;
     struct jw w;

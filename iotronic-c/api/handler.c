@@ -54,12 +54,12 @@ int api_authorize(struct api_call *c, const char *rule, int resource, const char
     size_t n = 0;
 
     if (resource) {
-        t[n++] = (struct policy_target){ "owner", owner };
-        t[n++] = (struct policy_target){ "project_id", project };
-        t[n++] = (struct policy_target){ "project", project };
+        t[n++] = (struct policy_target){"owner", owner};
+        t[n++] = (struct policy_target){"project_id", project};
+        t[n++] = (struct policy_target){"project", project};
     } else {
-        t[n++] = (struct policy_target){ "user_id", c->id.user_id };
-        t[n++] = (struct policy_target){ "project_id", c->id.project_id };
+        t[n++] = (struct policy_target){"user_id", c->id.user_id};
+        t[n++] = (struct policy_target){"project_id", c->id.project_id};
     }
     if (policy_authorize(c->a->policy, rule, c->cred, t, n) == 0)
         return 0;
@@ -94,12 +94,11 @@ int api_find(struct api_call *c, enum api_coll_id coll, const char *ref, int uui
     memset(row, 0, sizeof(*row));
     if (ref == NULL)
         ref = "";
-    is_uuid = uuid_only ? (api_parse_uuid(ref, u, &err) == 0 ? 1 : -1)
-                        : api_parse_ref(ref, u, &err);
+    is_uuid =
+        uuid_only ? (api_parse_uuid(ref, u, &err) == 0 ? 1 : -1) : api_parse_ref(ref, u, &err);
     if (is_uuid < 0)
         return api_respond_error(c, &err);
-    if (api_store_find(c->a->store, c->db, coll, &c->id, is_uuid ? u : ref, is_uuid, row,
-                       &err) < 0)
+    if (api_store_find(c->a->store, c->db, coll, &c->id, is_uuid ? u : ref, is_uuid, row, &err) < 0)
         return api_respond_error(c, &err);
     return 0;
 }
@@ -143,10 +142,10 @@ static cJSON *ctx_object(const struct api_call *c)
     cJSON *o = cJSON_CreateObject(), *roles = cJSON_CreateArray();
     const struct auth_identity *id = c->cred->id;
 
-    cJSON_AddItemToObject(o, "user_id", id->user_id ? cJSON_CreateString(id->user_id)
-                                                    : cJSON_CreateNull());
-    cJSON_AddItemToObject(o, "project_id", id->project_id ? cJSON_CreateString(id->project_id)
-                                                          : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "user_id",
+                          id->user_id ? cJSON_CreateString(id->user_id) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "project_id",
+                          id->project_id ? cJSON_CreateString(id->project_id) : cJSON_CreateNull());
     for (size_t i = 0; i < id->nroles; i++)
         cJSON_AddItemToArray(roles, cJSON_CreateString(id->roles[i]));
     cJSON_AddItemToObject(o, "roles", roles);
@@ -285,8 +284,8 @@ void api_send_list(struct api_call *c, enum api_coll_id coll, unsigned allowed, 
         p[i].name = http_req_query_at(c->r, i)->name;
         p[i].value = http_req_query_at(c->r, i)->value;
     }
-    if (api_listq_parse(k, allowed, detail, c->id.is_admin, c->a->cfg.max_limit, p, n, &q,
-                        &err) < 0) {
+    if (api_listq_parse(k, allowed, detail, c->id.is_admin, c->a->cfg.max_limit, p, n, &q, &err) <
+        0) {
         api_respond_error(c, &err);
         return;
     }

@@ -22,7 +22,7 @@ struct api_call {
     struct db *db;
     const struct auth_cred *cred;
     struct api_ident id;
-    const char *base;        /* <base> of links */
+    const char *base; /* <base> of links */
 };
 
 /* Fills c; -1 (503 set) when the worker has no database connection.

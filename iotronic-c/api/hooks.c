@@ -46,8 +46,7 @@ static void headers(struct http_req *r, void *arg)
     (void)arg;
     /* The server sends Openstack-Request-Id (1.5); clients derived from
      * ironicclient look for X-OpenStack-Request-Id, so both carry the id. */
-    if (http_req_id(r) != NULL &&
-        http_resp_header(r, "X-OpenStack-Request-Id", http_req_id(r)) < 0)
+    if (http_req_id(r) != NULL && http_resp_header(r, "X-OpenStack-Request-Id", http_req_id(r)) < 0)
         return;
     if (is_root(path))
         return;

@@ -17,19 +17,24 @@ static const struct {
     const char *name;
     unsigned bit;
 } known[] = {
-    { "marker", API_Q_MARKER },       { "limit", API_Q_LIMIT },
-    { "sort_key", API_Q_SORT_KEY },   { "sort_dir", API_Q_SORT_DIR },
-    { "fields", API_Q_FIELDS },       { "status", API_Q_STATUS },
-    { "project", API_Q_PROJECT },     { "all_projects", API_Q_ALL_PROJECTS },
-    { "with_public", API_Q_WITH_PUBLIC }, { "all_plugins", API_Q_ALL_PLUGINS },
-    { "all_services", API_Q_ALL_SERVICES },
+    {"marker", API_Q_MARKER},
+    {"limit", API_Q_LIMIT},
+    {"sort_key", API_Q_SORT_KEY},
+    {"sort_dir", API_Q_SORT_DIR},
+    {"fields", API_Q_FIELDS},
+    {"status", API_Q_STATUS},
+    {"project", API_Q_PROJECT},
+    {"all_projects", API_Q_ALL_PROJECTS},
+    {"with_public", API_Q_WITH_PUBLIC},
+    {"all_plugins", API_Q_ALL_PLUGINS},
+    {"all_services", API_Q_ALL_SERVICES},
 };
 #define NKNOWN (sizeof(known) / sizeof(known[0]))
 
 int api_parse_bool(const char *s)
 {
-    static const char *const yes[] = { "1", "t", "true", "on", "y", "yes" };
-    static const char *const no[] = { "0", "f", "false", "off", "n", "no" };
+    static const char *const yes[] = {"1", "t", "true", "on", "y", "yes"};
+    static const char *const no[] = {"0", "f", "false", "off", "n", "no"};
     char tmp[8];
     size_t n;
 
@@ -55,7 +60,8 @@ int api_bad_bool(struct error *err, const char *field, const char *v)
 {
     return api_fail(err, 400,
                     "Invalid input for field/attribute %s. Value: '%s'. Unrecognized value '%s', "
-                    "acceptable values are: " BOOL_VALUES, field, v, v);
+                    "acceptable values are: " BOOL_VALUES,
+                    field, v, v);
 }
 
 /* Python's int(): blanks around, optional sign, digits. Overflow saturates. */
@@ -128,7 +134,8 @@ static int parse_limit(const char *v, int64_t max_limit, int64_t *out, struct er
     if (parse_int(v, &l) < 0)
         return api_fail(err, 400,
                         "Invalid input for field/attribute limit. Value: '%s'. unable to convert "
-                        "to int", v);
+                        "to int",
+                        v);
     if (l <= 0)
         return api_fail(err, 400, "Limit must be positive");
     *out = l > max_limit ? max_limit : l;
@@ -141,9 +148,8 @@ static int parse_sort(const struct api_kind *k, const char *key, const char *dir
     q->desc = 0;
     if (dir != NULL) {
         if (strcmp(dir, "asc") != 0 && strcmp(dir, "desc") != 0)
-            return api_fail(err, 400,
-                            "Invalid sort direction: %s. Acceptable values are 'asc' or 'desc'",
-                            dir);
+            return api_fail(
+                err, 400, "Invalid sort direction: %s. Acceptable values are 'asc' or 'desc'", dir);
         q->desc = dir[1] == 'e';
     }
     q->sort = 0;
@@ -154,8 +160,7 @@ static int parse_sort(const struct api_kind *k, const char *key, const char *dir
         return 0;
     for (int i = 0; k->sort_bad[i] != NULL; i++)
         if (strcmp(k->sort_bad[i], key) == 0)
-            return api_fail(err, 400, "The sort_key value %s is an invalid field for sorting",
-                            key);
+            return api_fail(err, 400, "The sort_key value %s is an invalid field for sorting", key);
     return api_fail(err, 400, "The sort_key value \"%s\" is an invalid field for sorting", key);
 }
 
@@ -190,8 +195,8 @@ static int parse_fields(const struct api_kind *k, const char *raw, struct api_li
         if (i < k->nfields) {
             q->fields |= UINT32_C(1) << i;
         } else if (!k->lenient_fields && used < sizeof(bad)) {
-            used += (size_t)snprintf(bad + used, sizeof(bad) - used, "%s%.*s",
-                                     nbad ? ", " : "", (int)(t - s), s);
+            used += (size_t)snprintf(bad + used, sizeof(bad) - used, "%s%.*s", nbad ? ", " : "",
+                                     (int)(t - s), s);
             nbad++;
         }
     }
@@ -226,8 +231,7 @@ static int admin_only(const struct api_listq *q, const char *vals[NKNOWN], int i
     if (vals[9] != NULL && api_parse_bool(vals[9]) == 1)
         return api_fail(err, 400, "all_plugins parameter can only be used  by the administrator.");
     if (vals[10] != NULL && api_parse_bool(vals[10]) == 1)
-        return api_fail(err, 400,
-                        "all_services parameter can only be used  by the administrator.");
+        return api_fail(err, 400, "all_services parameter can only be used  by the administrator.");
     return 0;
 }
 
@@ -286,7 +290,7 @@ int api_pct_encode(struct buf *out, const char *s)
         if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
             rc = buf_append(out, p, 1);
         } else {
-            char e[3] = { '%', hex[c >> 4], hex[c & 15] };
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
 
             rc = buf_append(out, e, 3);
         }
@@ -304,8 +308,8 @@ static int add_param(struct buf *out, const char *name, const char *value)
     return rc < 0 ? rc : api_pct_encode(out, value);
 }
 
-int api_next_link(struct buf *out, const char *base, const char *path,
-                  const struct api_kind *k, const struct api_listq *q, const char *last_marker)
+int api_next_link(struct buf *out, const char *base, const char *path, const struct api_kind *k,
+                  const struct api_listq *q, const char *last_marker)
 {
     int rc;
 

@@ -37,12 +37,12 @@ struct api_qparam {
 };
 
 struct api_listq {
-    int64_t limit;          /* effective: capped, defaulted to max_limit */
+    int64_t limit; /* effective: capped, defaulted to max_limit */
     int has_marker;
     char marker[UUID_STR_LEN];
-    int sort;               /* index into kind->sort_keys */
+    int sort; /* index into kind->sort_keys */
     int desc;
-    uint32_t fields;        /* mask to emit (always-fields are added by the renderer) */
+    uint32_t fields; /* mask to emit (always-fields are added by the renderer) */
     int fields_given;
     const char *fields_raw; /* the parameter as sent, for `next` */
     const char *status;     /* NULL: no filter */
@@ -71,9 +71,8 @@ int api_bad_bool(struct error *err, const char *field, const char *v);
 
 /* Appends `next`: <base><path>?sort_key=..&sort_dir=..[&filters]&limit=..&marker=..
  * (path without trailing slash; values percent-encoded). */
-int api_next_link(struct buf *out, const char *base, const char *path,
-                  const struct api_kind *k, const struct api_listq *q,
-                  const char *last_marker) IOT_WUR;
+int api_next_link(struct buf *out, const char *base, const char *path, const struct api_kind *k,
+                  const struct api_listq *q, const char *last_marker) IOT_WUR;
 
 /* Appends s percent-encoded (everything but RFC 3986 unreserved). */
 int api_pct_encode(struct buf *out, const char *s) IOT_WUR;

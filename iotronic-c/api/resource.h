@@ -48,10 +48,9 @@ struct api_kind {
     int lenient_fields;           /* unknown `fields` names are ignored (boards) */
 };
 
-extern const struct api_kind api_kind_board, api_kind_plugin, api_kind_service,
-    api_kind_fleet, api_kind_webservice, api_kind_enabledws, api_kind_port,
-    api_kind_boardport, api_kind_request, api_kind_result, api_kind_injection,
-    api_kind_exposed;
+extern const struct api_kind api_kind_board, api_kind_plugin, api_kind_service, api_kind_fleet,
+    api_kind_webservice, api_kind_enabledws, api_kind_port, api_kind_boardport, api_kind_request,
+    api_kind_result, api_kind_injection, api_kind_exposed;
 
 /* Mask of every field / of the default list set (always-fields included). */
 uint32_t api_kind_all(const struct api_kind *k);
@@ -66,12 +65,11 @@ int api_kind_sort(const struct api_kind *k, const char *name);
 /* Writes one item as a JSON object: the fields of mask whose value vals[i]
  * (NULL = SQL NULL) is given per field index. base is the link base
  * ("http://host:8812"). Errors are left in w. */
-void api_render_item(struct jw *w, const struct api_kind *k, const char *const *vals,
-                     uint32_t mask, const char *base);
+void api_render_item(struct jw *w, const struct api_kind *k, const char *const *vals, uint32_t mask,
+                     const char *base);
 
 /* Writes the self/bookmark link pair of <base>/v1/<collection>/<uuid>. */
-void api_render_links(struct jw *w, const char *base, const char *collection,
-                      const char *uuid);
+void api_render_links(struct jw *w, const char *base, const char *collection, const char *uuid);
 
 /* The host part of a WebSocket URL (no scheme, userinfo, port; IPv6 without
  * brackets) into out. Returns out ("" when url has no host). */

@@ -6,8 +6,14 @@
 #include "api/api.h"
 #include "api/handlers.h"
 
-#define R(m, pat, h) { HTTP_##m, pat, api_h_##h, 0, 0, NULL, NULL }
-#define PUBLIC(m, pat, h) { HTTP_##m, pat, api_h_##h, HTTP_ROUTE_PUBLIC, 0, NULL, NULL }
+#define R(m, pat, h)                                                                               \
+    {                                                                                              \
+        HTTP_##m, pat, api_h_##h, 0, 0, NULL, NULL                                                 \
+    }
+#define PUBLIC(m, pat, h)                                                                          \
+    {                                                                                              \
+        HTTP_##m, pat, api_h_##h, HTTP_ROUTE_PUBLIC, 0, NULL, NULL                                 \
+    }
 
 const struct http_route api_routes[] = {
     PUBLIC(GET, "/", root),

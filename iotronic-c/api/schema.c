@@ -135,8 +135,8 @@ static int check_bool(const struct api_attr *a, const cJSON *it, struct api_val 
     return 0;
 }
 
-static int check_dict(const struct api_attr *a, const cJSON *it, struct api_val *v,
-                      cJSON **owned, struct error *err)
+static int check_dict(const struct api_attr *a, const cJSON *it, struct api_val *v, cJSON **owned,
+                      struct error *err)
 {
     cJSON *tree = NULL;
 
@@ -153,12 +153,11 @@ static int check_dict(const struct api_attr *a, const cJSON *it, struct api_val 
         return 0;
     }
     cJSON_Delete(tree);
-    return invalid(err, a->name, it, "Wrong type. Expected 'object', got '%s'",
-                   api_json_type(it));
+    return invalid(err, a->name, it, "Wrong type. Expected 'object', got '%s'", api_json_type(it));
 }
 
-static int check_list(const struct api_attr *a, const char *arg, const cJSON *it,
-                      struct api_val *v, struct error *err)
+static int check_list(const struct api_attr *a, const char *arg, const cJSON *it, struct api_val *v,
+                      struct error *err)
 {
     const cJSON *e;
     char path[128];
@@ -168,9 +167,10 @@ static int check_list(const struct api_attr *a, const char *arg, const cJSON *it
                        api_json_type(it));
     v->j = it;
     snprintf(path, sizeof(path), "%s.%s", arg, a->name);
-    cJSON_ArrayForEach(e, it) {
+    cJSON_ArrayForEach(e, it)
+    {
         struct api_val sub[API_MAX_ATTRS];
-        cJSON *owned[API_MAX_ATTRS] = { 0 };
+        cJSON *owned[API_MAX_ATTRS] = {0};
         int rc;
 
         if (a->type == AT_STRLIST) {
@@ -203,10 +203,14 @@ static int check_attr(const struct api_schema *s, const char *arg, const struct 
         return invalid(err, a->name, it, "Value must not be null");
     }
     switch (a->type) {
-    case AT_STR: return check_str(a, it, v, err);
-    case AT_INT: return check_int(a, it, v, err);
-    case AT_BOOL: return check_bool(a, it, v, err);
-    case AT_DICT: return check_dict(a, it, v, owned, err);
+    case AT_STR:
+        return check_str(a, it, v, err);
+    case AT_INT:
+        return check_int(a, it, v, err);
+    case AT_BOOL:
+        return check_bool(a, it, v, err);
+    case AT_DICT:
+        return check_dict(a, it, v, owned, err);
     case AT_UUID:
         if (!cJSON_IsString(it))
             return invalid(err, a->name, it, "Wrong type. Expected 'string', got '%s'",
@@ -216,7 +220,8 @@ static int check_attr(const struct api_schema *s, const char *arg, const struct 
         v->s = v->uuid;
         return 0;
     case AT_OBJLIST:
-    case AT_STRLIST: return check_list(a, arg, it, v, err);
+    case AT_STRLIST:
+        return check_list(a, arg, it, v, err);
     }
     return -EINVAL;
 }
@@ -230,7 +235,8 @@ static int unknown_attrs(const struct api_schema *s, const char *arg, const cJSO
     const cJSON *it;
 
     names[0] = '\0';
-    cJSON_ArrayForEach(it, obj) {
+    cJSON_ArrayForEach(it, obj)
+    {
         unsigned i;
 
         for (i = 0; i < s->n; i++)
@@ -239,8 +245,8 @@ static int unknown_attrs(const struct api_schema *s, const char *arg, const cJSO
         if (i < s->n)
             continue;
         if (used < sizeof(names))
-            used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
-                                     n ? ", " : "", it->string);
+            used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s", n ? ", " : "",
+                                     it->string);
         n++;
     }
     if (n == 0)
@@ -268,8 +274,8 @@ int api_object_check(const struct api_schema *s, const char *arg, const cJSON *o
     return rc;
 }
 
-int api_body_parse(const struct api_schema *s, const char *text, size_t len,
-                   struct api_body *out, struct error *err)
+int api_body_parse(const struct api_schema *s, const char *text, size_t len, struct api_body *out,
+                   struct error *err)
 {
     size_t i = 0;
 
@@ -305,61 +311,93 @@ const struct api_val *api_body_get(const struct api_schema *s, const struct api_
 /* ------------------------------------------------------------ the bodies */
 
 #define N(a) (unsigned)(sizeof(a) / sizeof((a)[0]))
-#define STR(n, max) { n, AT_STR, 0, 0, max, NULL, NULL }
-#define NSTR(n, max) { n, AT_STR, AA_NULLABLE, 0, max, NULL, NULL }
-#define RO(n) { n, AT_STR, AA_RO, 0, 0, NULL, NULL }
-#define BOOL(n) { n, AT_BOOL, 0, 0, 0, NULL, NULL }
-#define DICT(n) { n, AT_DICT, 0, 0, 0, NULL, NULL }
-#define UUID(n) { n, AT_UUID, 0, 0, 0, NULL, NULL }
-#define LOCKED(n) { n, AT_UUID, AA_UUID_LOCKED, 0, 0, NULL, NULL }
-#define PORT(n) { n, AT_INT, 0, 1, 65535, NULL, NULL }
+#define STR(n, max)                                                                                \
+    {                                                                                              \
+        n, AT_STR, 0, 0, max, NULL, NULL                                                           \
+    }
+#define NSTR(n, max)                                                                               \
+    {                                                                                              \
+        n, AT_STR, AA_NULLABLE, 0, max, NULL, NULL                                                 \
+    }
+#define RO(n)                                                                                      \
+    {                                                                                              \
+        n, AT_STR, AA_RO, 0, 0, NULL, NULL                                                         \
+    }
+#define BOOL(n)                                                                                    \
+    {                                                                                              \
+        n, AT_BOOL, 0, 0, 0, NULL, NULL                                                            \
+    }
+#define DICT(n)                                                                                    \
+    {                                                                                              \
+        n, AT_DICT, 0, 0, 0, NULL, NULL                                                            \
+    }
+#define UUID(n)                                                                                    \
+    {                                                                                              \
+        n, AT_UUID, 0, 0, 0, NULL, NULL                                                            \
+    }
+#define LOCKED(n)                                                                                  \
+    {                                                                                              \
+        n, AT_UUID, AA_UUID_LOCKED, 0, 0, NULL, NULL                                               \
+    }
+#define PORT(n)                                                                                    \
+    {                                                                                              \
+        n, AT_INT, 0, 1, 65535, NULL, NULL                                                         \
+    }
 
 static const struct api_attr location_attrs[] = {
-    NSTR("latitude", 18), NSTR("longitude", 18), NSTR("altitude", 18),
+    NSTR("latitude", 18),
+    NSTR("longitude", 18),
+    NSTR("altitude", 18),
 };
-const struct api_schema api_schema_location = { "location", NULL, location_attrs,
-                                                N(location_attrs) };
+const struct api_schema api_schema_location = {"location", NULL, location_attrs, N(location_attrs)};
 
-#define BOARD_RO RO("status"), RO("agent"), RO("wstun_ip"), RO("owner"), RO("session"), \
-    RO("project"), RO("lr_version"), RO("connectivity"), RO("config"), RO("links"),       \
-    RO("created_at"), RO("updated_at")
+#define BOARD_RO                                                                                   \
+    RO("status"), RO("agent"), RO("wstun_ip"), RO("owner"), RO("session"), RO("project"),          \
+        RO("lr_version"), RO("connectivity"), RO("config"), RO("links"), RO("created_at"),         \
+        RO("updated_at")
 
-#define LOCATION { "location", AT_OBJLIST, 0, 0, 0, NULL, &api_schema_location }
-#define SCHEMA(var, arg, kind, attrs) \
-    const struct api_schema var = { arg, kind, attrs, N(attrs) }
+#define LOCATION                                                                                   \
+    {                                                                                              \
+        "location", AT_OBJLIST, 0, 0, 0, NULL, &api_schema_location                                \
+    }
+#define SCHEMA(var, arg, kind, attrs) const struct api_schema var = {arg, kind, attrs, N(attrs)}
 
 /* Read-only names come after the writable ones (their check comes first
  * anyway: it is the first check of an attribute). */
 static const struct api_attr board_post[] = {
-    STR("name", 255), STR("code", 36), LOCATION, NSTR("type", 255), BOOL("mobile"),
-    NSTR("fleet", 255), DICT("extra"), UUID("uuid"), BOARD_RO,
+    STR("name", 255),   STR("code", 36), LOCATION,     NSTR("type", 255), BOOL("mobile"),
+    NSTR("fleet", 255), DICT("extra"),   UUID("uuid"), BOARD_RO,
 };
 static const struct api_attr board_patch[] = {
-    STR("name", 255), STR("code", 36), LOCATION, NSTR("type", 255), BOOL("mobile"),
-    NSTR("fleet", 255), DICT("extra"), LOCKED("uuid"), BOARD_RO,
+    STR("name", 255),   STR("code", 36), LOCATION,       NSTR("type", 255), BOOL("mobile"),
+    NSTR("fleet", 255), DICT("extra"),   LOCKED("uuid"), BOARD_RO,
 };
 SCHEMA(api_schema_board_post, "Board", "Board", board_post);
 SCHEMA(api_schema_board_patch, "val_Board", "Board", board_patch);
 
 #define TS_RO RO("links"), RO("created_at"), RO("updated_at")
 static const struct api_attr plugin_post[] = {
-    STR("name", 36), STR("code", 0), BOOL("public"), BOOL("callable"), DICT("parameters"),
-    DICT("extra"), UUID("uuid"), RO("owner"), TS_RO,
+    STR("name", 36),  STR("code", 0),     BOOL("public"),
+    BOOL("callable"), DICT("parameters"), DICT("extra"),
+    UUID("uuid"),     RO("owner"),        TS_RO,
 };
 static const struct api_attr plugin_patch[] = {
-    STR("name", 36), STR("code", 0), BOOL("public"), BOOL("callable"), DICT("parameters"),
-    DICT("extra"), LOCKED("uuid"), RO("owner"), TS_RO,
+    STR("name", 36),  STR("code", 0),     BOOL("public"),
+    BOOL("callable"), DICT("parameters"), DICT("extra"),
+    LOCKED("uuid"),   RO("owner"),        TS_RO,
 };
 SCHEMA(api_schema_plugin_post, "Plugin", "Plugin", plugin_post);
 SCHEMA(api_schema_plugin_patch, "val_Plugin", "Plugin", plugin_patch);
 
-#define PROTOCOL { "protocol", AT_STR, 0, 0, 0, "TCP|UDP|ANY", NULL }
+#define PROTOCOL                                                                                   \
+    {                                                                                              \
+        "protocol", AT_STR, 0, 0, 0, "TCP|UDP|ANY", NULL                                           \
+    }
 static const struct api_attr service_post[] = {
     STR("name", 36), PORT("port"), PROTOCOL, DICT("extra"), UUID("uuid"), RO("project"), TS_RO,
 };
 static const struct api_attr service_patch[] = {
-    STR("name", 36), PORT("port"), PROTOCOL, DICT("extra"), LOCKED("uuid"), RO("project"),
-    TS_RO,
+    STR("name", 36), PORT("port"), PROTOCOL, DICT("extra"), LOCKED("uuid"), RO("project"), TS_RO,
 };
 SCHEMA(api_schema_service_post, "Service", "Service", service_post);
 SCHEMA(api_schema_service_patch, "val_Service", "Service", service_patch);
@@ -368,32 +406,31 @@ static const struct api_attr fleet_post[] = {
     STR("name", 36), STR("description", 300), DICT("extra"), UUID("uuid"), RO("project"), TS_RO,
 };
 static const struct api_attr fleet_patch[] = {
-    STR("name", 36), STR("description", 300), DICT("extra"), LOCKED("uuid"), RO("project"),
-    TS_RO,
+    STR("name", 36), STR("description", 300), DICT("extra"), LOCKED("uuid"), RO("project"), TS_RO,
 };
 SCHEMA(api_schema_fleet_post, "Fleet", "Fleet", fleet_post);
 SCHEMA(api_schema_fleet_patch, "val_Fleet", "Fleet", fleet_patch);
 
-static const struct api_attr action_attrs[] = { STR("action", 0), DICT("parameters") };
+static const struct api_attr action_attrs[] = {STR("action", 0), DICT("parameters")};
 SCHEMA(api_schema_board_action, "BoardAction", NULL, action_attrs);
 SCHEMA(api_schema_plugin_action, "PluginAction", NULL, action_attrs);
 SCHEMA(api_schema_service_action, "ServiceAction", NULL, action_attrs);
 
-static const struct api_attr injection_attrs[] = { STR("plugin", 255), BOOL("onboot") };
+static const struct api_attr injection_attrs[] = {STR("plugin", 255), BOOL("onboot")};
 SCHEMA(api_schema_injection, "Injection", NULL, injection_attrs);
 
 static const struct api_attr network_attrs[] = {
-    STR("network", 255), STR("subnet", 255),
-    { "security_groups", AT_STRLIST, 0, 0, 0, NULL, NULL },
+    STR("network", 255),
+    STR("subnet", 255),
+    {"security_groups", AT_STRLIST, 0, 0, 0, NULL, NULL},
 };
 SCHEMA(api_schema_network, "Network", NULL, network_attrs);
 
 static const struct api_attr webservice_attrs[] = {
-    STR("name", 0), PORT("port"), BOOL("secure"), DICT("extra"), RO("uuid"), RO("board_uuid"),
-    TS_RO,
+    STR("name", 0), PORT("port"),     BOOL("secure"), DICT("extra"),
+    RO("uuid"),     RO("board_uuid"), TS_RO,
 };
 SCHEMA(api_schema_webservice, "Webservice", NULL, webservice_attrs);
 
-static const struct api_attr enable_ws_attrs[] = { STR("dns", 0), STR("zone", 0),
-                                                   STR("email", 0) };
+static const struct api_attr enable_ws_attrs[] = {STR("dns", 0), STR("zone", 0), STR("email", 0)};
 SCHEMA(api_schema_enable_ws, "EnabledWebserverData", NULL, enable_ws_attrs);

@@ -50,17 +50,17 @@ struct api_schema {
     const char *arg;  /* the argument name used in messages: "Board", "val_Board" */
     const char *Kind; /* for AA_UUID_LOCKED: "Board" */
     const struct api_attr *attrs;
-    unsigned n;       /* <= API_MAX_ATTRS */
+    unsigned n; /* <= API_MAX_ATTRS */
 };
 
 struct api_val {
-    int present;         /* the key was in the body */
-    int null;            /* its value was null */
-    const char *s;       /* AT_STR; AT_UUID: points at uuid */
+    int present;   /* the key was in the body */
+    int null;      /* its value was null */
+    const char *s; /* AT_STR; AT_UUID: points at uuid */
     char uuid[UUID_STR_LEN];
-    int64_t i;           /* AT_INT */
-    int b;               /* AT_BOOL */
-    const cJSON *j;      /* AT_DICT (always an object), AT_OBJLIST, AT_STRLIST */
+    int64_t i;      /* AT_INT */
+    int b;          /* AT_BOOL */
+    const cJSON *j; /* AT_DICT (always an object), AT_OBJLIST, AT_STRLIST */
 };
 
 /* A parsed body: owns the trees; vals[i] belongs to schema attribute i. */
@@ -73,8 +73,8 @@ struct api_body {
 /* Parses text (len bytes) against s into out (always free it with
  * api_body_free, also on failure). Returns 0, or -EINVAL with the 400 message
  * in err. */
-int api_body_parse(const struct api_schema *s, const char *text, size_t len,
-                   struct api_body *out, struct error *err) IOT_WUR;
+int api_body_parse(const struct api_schema *s, const char *text, size_t len, struct api_body *out,
+                   struct error *err) IOT_WUR;
 void api_body_free(struct api_body *b);
 
 /* The value of attribute name (NULL if the schema has none). */
@@ -90,11 +90,10 @@ int api_object_check(const struct api_schema *s, const char *arg, const cJSON *o
 const char *api_json_type(const cJSON *item);
 
 /* The bodies of section 2. */
-extern const struct api_schema api_schema_board_post, api_schema_board_patch,
-    api_schema_location, api_schema_plugin_post, api_schema_plugin_patch,
-    api_schema_service_post, api_schema_service_patch, api_schema_fleet_post,
-    api_schema_fleet_patch, api_schema_board_action, api_schema_injection,
-    api_schema_plugin_action, api_schema_service_action, api_schema_network,
-    api_schema_webservice, api_schema_enable_ws;
+extern const struct api_schema api_schema_board_post, api_schema_board_patch, api_schema_location,
+    api_schema_plugin_post, api_schema_plugin_patch, api_schema_service_post,
+    api_schema_service_patch, api_schema_fleet_post, api_schema_fleet_patch,
+    api_schema_board_action, api_schema_injection, api_schema_plugin_action,
+    api_schema_service_action, api_schema_network, api_schema_webservice, api_schema_enable_ws;
 
 #endif

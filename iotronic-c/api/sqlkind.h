@@ -19,7 +19,7 @@
 #include "api/resource.h"
 
 /* TS(col): a timestamptz as the API prints it (1.6). */
-#define API_SQL_TS(col) \
+#define API_SQL_TS(col)                                                                            \
     "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
 
 enum api_coll_id {
@@ -35,17 +35,17 @@ enum api_coll_id {
 };
 
 struct api_sqlkind {
-    const char *tag;            /* statement names: "api_<tag>_..." */
+    const char *tag; /* statement names: "api_<tag>_..." */
     const struct api_kind *kind;
-    const char *alias;          /* of the main table in FROM */
-    const char *select;         /* representation columns, then _owner, _project */
-    const char *from;           /* "boards b LEFT JOIN ..." */
-    const char *list_where;     /* uses $1, $2 and the extras */
-    int nextra;                 /* list parameters after $2 */
-    const char *find_vis;       /* visibility of one row for a non-admin: uses $3 */
-    const char *find_pref;      /* preferred match of a name (own first): uses $3 */
-    const char *uuid_col;       /* the marker / uuid column ("b.uuid") */
-    const char *name_col;       /* NULL: no lookup by name */
+    const char *alias;            /* of the main table in FROM */
+    const char *select;           /* representation columns, then _owner, _project */
+    const char *from;             /* "boards b LEFT JOIN ..." */
+    const char *list_where;       /* uses $1, $2 and the extras */
+    int nextra;                   /* list parameters after $2 */
+    const char *find_vis;         /* visibility of one row for a non-admin: uses $3 */
+    const char *find_pref;        /* preferred match of a name (own first): uses $3 */
+    const char *uuid_col;         /* the marker / uuid column ("b.uuid") */
+    const char *name_col;         /* NULL: no lookup by name */
     const char *const *sort_cols; /* SQL column per kind->sort_keys entry */
 };
 

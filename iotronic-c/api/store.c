@@ -30,30 +30,30 @@ struct api_store {
 #define TS API_SQL_TS
 static const struct db_stmt sub_injections = {
     "api_sub_injections",
-    "SELECT plugin_uuid, status, onboot, " TS("created_at") ", " TS("updated_at")
-    " FROM injection_plugins WHERE board_uuid = $1::uuid ORDER BY id",
+    "SELECT plugin_uuid, status, onboot, " TS("created_at") ", " TS(
+        "updated_at") " FROM injection_plugins WHERE board_uuid = $1::uuid ORDER BY id",
     1,
 };
 static const struct db_stmt sub_exposed = {
     "api_sub_exposed",
-    "SELECT service_uuid, public_port, " TS("created_at") ", " TS("updated_at")
-    " FROM exposed_services WHERE board_uuid = $1::uuid ORDER BY id",
+    "SELECT service_uuid, public_port, " TS("created_at") ", " TS(
+        "updated_at") " FROM exposed_services WHERE board_uuid = $1::uuid ORDER BY id",
     1,
 };
 static const struct db_stmt sub_ports = {
     "api_sub_ports",
-    "SELECT uuid, vif_name, mac_add, ip, network, " TS("created_at") ", " TS("updated_at")
-    " FROM ports_on_boards WHERE board_uuid = $1::uuid ORDER BY id",
+    "SELECT uuid, vif_name, mac_add, ip, network, " TS("created_at") ", " TS(
+        "updated_at") " FROM ports_on_boards WHERE board_uuid = $1::uuid ORDER BY id",
     1,
 };
 static const struct db_stmt one_port = {
     "api_one_boardport",
-    "SELECT uuid, vif_name, mac_add, ip, network, " TS("created_at") ", " TS("updated_at")
-    " FROM ports_on_boards WHERE board_uuid = $1::uuid AND uuid = $2::uuid",
+    "SELECT uuid, vif_name, mac_add, ip, network, " TS("created_at") ", " TS(
+        "updated_at") " FROM ports_on_boards WHERE board_uuid = $1::uuid AND uuid = $2::uuid",
     2,
 };
-static const char *const result_cols[] = { "x.id", "x.board_uuid", "x.request_uuid",
-                                           "x.result", "x.created_at", "x.updated_at" };
+static const char *const result_cols[] = {"x.id",     "x.board_uuid", "x.request_uuid",
+                                          "x.result", "x.created_at", "x.updated_at"};
 
 /* Concatenates constant fragments (NULL-terminated) into a new string. */
 static char *join(const char *first, ...)
@@ -83,12 +83,11 @@ static void set_stmt(struct db_stmt *st, char *name, char *sql, int nparams)
 static char *after_cond(const char *col, const char *id, const char *mp, int desc)
 {
     if (!desc)
-        return join("(", mp, "::uuid IS NULL OR (m.k IS NULL AND (", col, " IS NOT NULL OR ",
-                    id, " > m.id)) OR ", col, " > m.k OR (", col, " = m.k AND ", id,
-                    " > m.id))", NULL);
+        return join("(", mp, "::uuid IS NULL OR (m.k IS NULL AND (", col, " IS NOT NULL OR ", id,
+                    " > m.id)) OR ", col, " > m.k OR (", col, " = m.k AND ", id, " > m.id))", NULL);
     return join("(", mp, "::uuid IS NULL OR (m.k IS NULL AND ", col, " IS NULL AND ", id,
-                " < m.id) OR (m.k IS NOT NULL AND (", col, " IS NULL OR ", col, " < m.k OR (",
-                col, " = m.k AND ", id, " < m.id))))", NULL);
+                " < m.id) OR (m.k IS NOT NULL AND (", col, " IS NULL OR ", col, " < m.k OR (", col,
+                " = m.k AND ", id, " < m.id))))", NULL);
 }
 
 static void gen_list(const struct api_sqlkind *sk, struct kind_stmts *ks, int sort, int desc)
@@ -105,9 +104,9 @@ static void gen_list(const struct api_sqlkind *sk, struct kind_stmts *ks, int so
     set_stmt(&ks->list[sort][desc], xstrdup(name),
              join("WITH m AS (SELECT ", col, " AS k, ", id, " AS id FROM ", sk->from, " WHERE ",
                   sk->uuid_col, " = ", mp, "::uuid) SELECT ", sk->select, " FROM ", sk->from,
-                  " LEFT JOIN m ON true WHERE ", sk->list_where, " AND ", after, " ORDER BY ",
-                  col, desc ? " DESC NULLS LAST, " : " ASC NULLS FIRST, ", id,
-                  desc ? " DESC" : " ASC", " LIMIT ", lp, NULL),
+                  " LEFT JOIN m ON true WHERE ", sk->list_where, " AND ", after, " ORDER BY ", col,
+                  desc ? " DESC NULLS LAST, " : " ASC NULLS FIRST, ", id, desc ? " DESC" : " ASC",
+                  " LIMIT ", lp, NULL),
              4 + sk->nextra);
     free(after);
 }
@@ -153,8 +152,9 @@ static void gen_results(struct api_store *st)
                           TS("x.created_at"), ", ", TS("x.updated_at"),
                           " FROM results x WHERE x.request_uuid = $1::uuid OR x.request_uuid IN "
                           "(SELECT r.uuid FROM requests r WHERE r.main_request_uuid = $1::uuid) "
-                          "ORDER BY ", result_cols[s], d ? " DESC NULLS LAST, x.id DESC"
-                                                         : " ASC NULLS FIRST, x.id ASC",
+                          "ORDER BY ",
+                          result_cols[s],
+                          d ? " DESC NULLS LAST, x.id DESC" : " ASC NULLS FIRST, x.id ASC",
                           " LIMIT $2", NULL),
                      2);
         }
@@ -208,8 +208,7 @@ int api_store_fail(struct db *db, int rc, struct error *err)
 }
 
 /* Fills the list parameters $1.. of collection sk; returns how many. */
-static int list_params(const struct api_sqlkind *sk, const struct api_scope *sc,
-                       const char **p)
+static int list_params(const struct api_sqlkind *sk, const struct api_scope *sc, const char **p)
 {
     int n = 0;
 
@@ -227,8 +226,8 @@ static int list_params(const struct api_sqlkind *sk, const struct api_scope *sc,
     return n;
 }
 
-static int check_marker(const struct kind_stmts *ks, const struct api_sqlkind *sk,
-                        struct db *db, const char **p, const char *marker, struct error *err)
+static int check_marker(const struct kind_stmts *ks, const struct api_sqlkind *sk, struct db *db,
+                        const char **p, const char *marker, struct error *err)
 {
     PGresult *res = NULL;
     int rc, n = 3 + sk->nextra;
@@ -246,8 +245,8 @@ static int check_marker(const struct kind_stmts *ks, const struct api_sqlkind *s
     return api_fail(err, 404, "%s %s could not be found.", sk->kind->Name, marker);
 }
 
-static void render_rows(const struct api_sqlkind *sk, PGresult *res, struct jw *w,
-                        uint32_t mask, const char *base)
+static void render_rows(const struct api_sqlkind *sk, PGresult *res, struct jw *w, uint32_t mask,
+                        const char *base)
 {
     const char *vals[32];
     int nf = (int)sk->kind->nfields;
@@ -314,13 +313,13 @@ int api_store_list(const struct api_store *st, struct db *db, enum api_coll_id c
 }
 
 int api_store_find(const struct api_store *st, struct db *db, enum api_coll_id c,
-                   const struct api_ident *id, const char *ref, int is_uuid,
-                   struct api_row *out, struct error *err)
+                   const struct api_ident *id, const char *ref, int is_uuid, struct api_row *out,
+                   struct error *err)
 {
     const struct api_sqlkind *sk = &api_sqlkinds[c];
     const struct kind_stmts *ks = &st->k[c];
     const char *who = sk->kind == &api_kind_plugin ? id->user_id : id->project_id;
-    const char *p[3] = { ref, db_param_bool(id->is_admin), who };
+    const char *p[3] = {ref, db_param_bool(id->is_admin), who};
     PGresult *res = NULL;
     int rc, n, pref = (int)sk->kind->nfields + 2;
 
@@ -334,8 +333,7 @@ int api_store_find(const struct api_store *st, struct db *db, enum api_coll_id c
     /* Several matches: fine only when exactly one is preferred (own). */
     if (n > 1 && (PQgetvalue(res, 1, pref)[0] == 't' || PQgetvalue(res, 0, pref)[0] != 't')) {
         PQclear(res);
-        return api_fail(err, 400, "Multiple %ss are named %s; use the UUID.", sk->kind->name,
-                        ref);
+        return api_fail(err, 400, "Multiple %ss are named %s; use the UUID.", sk->kind->name, ref);
     }
     if (n == 0) {
         PQclear(res);
@@ -423,10 +421,9 @@ static int plain_list(struct db *db, const struct db_stmt *stmt, const char *con
 }
 
 int api_store_sublist(const struct api_store *st, struct db *db, const struct api_kind *k,
-                      const char *board_uuid, const char *base, struct buf *out,
-                      struct error *err)
+                      const char *board_uuid, const char *base, struct buf *out, struct error *err)
 {
-    const char *p[1] = { board_uuid };
+    const char *p[1] = {board_uuid};
     const struct db_stmt *stmt = k == &api_kind_injection ? &sub_injections
                                  : k == &api_kind_exposed ? &sub_exposed
                                                           : &sub_ports;
@@ -436,10 +433,9 @@ int api_store_sublist(const struct api_store *st, struct db *db, const struct ap
 }
 
 int api_store_boardport(const struct api_store *st, struct db *db, const char *board_uuid,
-                        const char *port_uuid, const char *base, struct buf *out,
-                        struct error *err)
+                        const char *port_uuid, const char *base, struct buf *out, struct error *err)
 {
-    const char *p[2] = { board_uuid, port_uuid };
+    const char *p[2] = {board_uuid, port_uuid};
 
     (void)st;
     return plain_list(db, &one_port, p, &api_kind_boardport, base, 1, out, err);
@@ -450,7 +446,7 @@ int api_store_results(const struct api_store *st, struct db *db, const char *req
                       struct error *err)
 {
     char limit[DB_INT_LEN];
-    const char *p[2] = { req_uuid, db_param_int(limit, q->limit) };
+    const char *p[2] = {req_uuid, db_param_int(limit, q->limit)};
     const char *vals[8];
     PGresult *res = NULL;
     struct jw w;

@@ -30,13 +30,13 @@ struct api_ident {
 
 /* The scope of one list request. */
 struct api_scope {
-    int all;             /* every project (admin: all_projects, all_plugins, ...) */
-    const char *who;     /* project (user for plugins) to list; NULL matches NULL */
-    const char *status;  /* boards: status filter, NULL: none */
-    const char *fleet;   /* boards: fleet uuid filter, NULL: none */
-    const char *board;   /* board-children collections: one board's rows, NULL: all */
-    int with_public;     /* plugins */
-    int public_only;     /* plugins: /v1/plugins/public */
+    int all;            /* every project (admin: all_projects, all_plugins, ...) */
+    const char *who;    /* project (user for plugins) to list; NULL matches NULL */
+    const char *status; /* boards: status filter, NULL: none */
+    const char *fleet;  /* boards: fleet uuid filter, NULL: none */
+    const char *board;  /* board-children collections: one board's rows, NULL: all */
+    int with_public;    /* plugins */
+    int public_only;    /* plugins: /v1/plugins/public */
 };
 
 struct api_store;
@@ -66,8 +66,8 @@ struct api_row {
  * name. 0 and *out (api_row_clear()), or 404 "<Kind> <ref> could not be
  * found.", or 400 "Multiple <kind>s are named <ref>; use the UUID.". */
 int api_store_find(const struct api_store *st, struct db *db, enum api_coll_id c,
-                   const struct api_ident *id, const char *ref, int is_uuid,
-                   struct api_row *out, struct error *err) IOT_WUR;
+                   const struct api_ident *id, const char *ref, int is_uuid, struct api_row *out,
+                   struct error *err) IOT_WUR;
 void api_row_clear(struct api_row *r);
 
 /* Field i of the row (NULL for SQL NULL); the hidden owner and project. */

@@ -58,10 +58,12 @@ int api_version_check(const char *value, struct error *err)
     if (strcmp(major, "1") != 0)
         return api_fail(err, 406,
                         "Mutually exclusive versions requested. Version %s.%s requested but not "
-                        "supported by this service. " RANGE, major, minor);
+                        "supported by this service. " RANGE,
+                        major, minor);
     if (strcmp(minor, "0") != 0)
         return api_fail(err, 406,
                         "Version %s.%s was requested but the minor version is not supported by "
-                        "this service. " RANGE, major, minor);
+                        "this service. " RANGE,
+                        major, minor);
     return 0;
 }

@@ -60,8 +60,8 @@ static int load_config(int *argc, char **argv, struct main_state *m, struct erro
     struct cfg *cfg = cfg_new();
     int rc;
 
-    m->tables[0] = (struct cfg_table){ api_cfg_opts, api_cfg_nopts, c };
-    m->tables[1] = (struct cfg_table){ auth_cfg_opts, auth_cfg_nopts, &m->a.auth_cfg };
+    m->tables[0] = (struct cfg_table){api_cfg_opts, api_cfg_nopts, c};
+    m->tables[1] = (struct cfg_table){auth_cfg_opts, auth_cfg_nopts, &m->a.auth_cfg};
     rc = cfg_load_args(cfg, argc, argv, "/etc/iotronic/iotronic.conf", err);
     if (rc == 0)
         rc = cfg_bind(cfg, m->tables, 2, err);
@@ -69,8 +69,10 @@ static int load_config(int *argc, char **argv, struct main_state *m, struct erro
     if (rc < 0)
         return rc;
     if (*argc > 1)
-        return error_set(err, -EINVAL, "unexpected argument %s (usage: iotronic-api "
-                                       "[--config-file FILE ...] | --dump-routes)", argv[1]);
+        return error_set(err, -EINVAL,
+                         "unexpected argument %s (usage: iotronic-api "
+                         "[--config-file FILE ...] | --dump-routes)",
+                         argv[1]);
     if (c->db_connection == NULL)
         return error_set(err, -EINVAL, "[database] connection is required");
     if (c->transport_url == NULL)
@@ -112,11 +114,11 @@ static int start(struct main_state *m, struct error *err)
         "is_admin",
     };
     struct api *a = &m->a;
-    struct policy_opts po = { 0 };
-    struct loop_opts lo = { "iotronic-api", 0, 0, 1 };
-    struct http_server_opts so = { 0 };
+    struct policy_opts po = {0};
+    struct loop_opts lo = {"iotronic-api", 0, 0, 1};
+    struct http_server_opts so = {0};
     struct http_service svc;
-    struct mq_opts mo = { 0 };
+    struct mq_opts mo = {0};
     struct wq_hooks hooks;
     int rc;
 
@@ -136,12 +138,14 @@ static int start(struct main_state *m, struct error *err)
     hooks = loop_wq_hooks(m->loop, worker_init, worker_fini, a);
     m->wq = wq_new((int)a->cfg.workers, (size_t)a->cfg.workers * 256, &hooks);
     loop_set_wq(m->loop, m->wq);
-    m->cors = (struct http_cors){ a->cfg.cors_allowed_origin, a->cfg.cors_allow_credentials,
-                                  a->cfg.cors_max_age, NULL,
-                                  "X-Auth-Token, X-OpenStack-Iotronic-API-Version",
-                                  "X-OpenStack-Iotronic-API-Version, "
-                                  "X-OpenStack-Iotronic-API-Minimum-Version, "
-                                  "X-OpenStack-Iotronic-API-Maximum-Version" };
+    m->cors = (struct http_cors){a->cfg.cors_allowed_origin,
+                                 a->cfg.cors_allow_credentials,
+                                 a->cfg.cors_max_age,
+                                 NULL,
+                                 "X-Auth-Token, X-OpenStack-Iotronic-API-Version",
+                                 "X-OpenStack-Iotronic-API-Version, "
+                                 "X-OpenStack-Iotronic-API-Minimum-Version, "
+                                 "X-OpenStack-Iotronic-API-Maximum-Version"};
     m->metrics = metrics_new();
     so.name = "api";
     so.host = a->cfg.host_ip;
@@ -175,7 +179,7 @@ static void stop(struct main_state *m)
 int main(int argc, char **argv)
 {
     static struct main_state m;
-    struct error err = { 0 };
+    struct error err = {0};
     enum log_level lvl = LOG_INFO;
     int rc;
 

@@ -24,7 +24,7 @@
 
 static int load_config(int *argc, char **argv, struct cond *c, struct error *err)
 {
-    struct cfg_table t = { cond_cfg_opts, cond_cfg_nopts, &c->cfg };
+    struct cfg_table t = {cond_cfg_opts, cond_cfg_nopts, &c->cfg};
     struct cfg *cfg = cfg_new();
     int rc = cfg_load_args(cfg, argc, argv, "/etc/iotronic/iotronic.conf", err);
 
@@ -34,8 +34,10 @@ static int load_config(int *argc, char **argv, struct cond *c, struct error *err
     if (rc < 0)
         return rc;
     if (*argc > 1)
-        return error_set(err, -EINVAL, "unexpected argument %s (usage: iotronic-conductor "
-                                       "[--config-file FILE ...])", argv[1]);
+        return error_set(err, -EINVAL,
+                         "unexpected argument %s (usage: iotronic-conductor "
+                         "[--config-file FILE ...])",
+                         argv[1]);
     if (c->cfg.db_connection == NULL)
         return error_set(err, -EINVAL, "[database] connection is required");
     if (c->cfg.transport_url == NULL)
@@ -52,7 +54,7 @@ static int load_config(int *argc, char **argv, struct cond *c, struct error *err
 /* Sleeps up to seconds; returns the signal that arrived, or 0. */
 static int wait_signal(const sigset_t *set, int64_t seconds)
 {
-    struct timespec ts = { (time_t)seconds, 0 };
+    struct timespec ts = {(time_t)seconds, 0};
     int sig = sigtimedwait(set, NULL, &ts);
 
     return sig > 0 ? sig : 0;
@@ -79,11 +81,11 @@ static void run(struct cond *c, struct db *db, const sigset_t *set)
 int main(int argc, char **argv)
 {
     struct cond c;
-    struct cfg_table t = { cond_cfg_opts, cond_cfg_nopts, &c.cfg };
-    struct mq_opts mo = { 0 };
+    struct cfg_table t = {cond_cfg_opts, cond_cfg_nopts, &c.cfg};
+    struct mq_opts mo = {0};
     struct wq *wq = NULL;
     struct db *db = NULL;
-    struct error err = { 0 };
+    struct error err = {0};
     enum log_level lvl = LOG_INFO;
     sigset_t set;
     int rc;

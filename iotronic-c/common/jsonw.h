@@ -24,11 +24,11 @@
 
 struct jw {
     struct buf *b;
-    int err;                       /* 0 or the first negated errno */
+    int err; /* 0 or the first negated errno */
     unsigned depth;
     unsigned char need_comma[JW_MAX_DEPTH];
-    unsigned char after_key;       /* a key was written: the value needs no comma */
-    unsigned char spaced;          /* ", " and ": " separators (Python's json.dumps) */
+    unsigned char after_key; /* a key was written: the value needs no comma */
+    unsigned char spaced;    /* ", " and ": " separators (Python's json.dumps) */
 };
 
 /* Starts writing at the end of b (which the caller owns). spaced selects

@@ -42,11 +42,15 @@ static const struct db_stmt finish_request = {
 };
 
 static const struct db_stmt get_request = {
-    "cond_req_get", "SELECT destination_uuid FROM requests WHERE uuid = $1::uuid", 1,
+    "cond_req_get",
+    "SELECT destination_uuid FROM requests WHERE uuid = $1::uuid",
+    1,
 };
 
 static const struct db_stmt get_agent = {
-    "cond_board_agent", "SELECT agent, status FROM boards WHERE uuid = $1::uuid", 1,
+    "cond_board_agent",
+    "SELECT agent, status FROM boards WHERE uuid = $1::uuid",
+    1,
 };
 
 int cond_lr_without_req(const char *v)
@@ -72,7 +76,7 @@ char *cond_message_text(const cJSON *m)
 int cond_request_finish(struct db *db, const char *req_id, const char *board_uuid,
                         const char *result, const char *message, struct error *err)
 {
-    const char *p[4] = { req_id, board_uuid, result, message };
+    const char *p[4] = {req_id, board_uuid, result, message};
     PGresult *res = NULL;
     int rc;
 
@@ -93,10 +97,10 @@ int cond_request_finish(struct db *db, const char *req_id, const char *board_uui
 }
 
 /* Inserts the request and result rows; builds the `req` object. */
-static int record(struct db *db, const struct cond_board *b, const char *method,
-                  const char *parent, const char *uuid, cJSON **req, struct error *err)
+static int record(struct db *db, const struct cond_board *b, const char *method, const char *parent,
+                  const char *uuid, cJSON **req, struct error *err)
 {
-    const char *p[5] = { uuid, parent, b->uuid, b->project_null ? NULL : b->project, method };
+    const char *p[5] = {uuid, parent, b->uuid, b->project_null ? NULL : b->project, method};
     PGresult *res = NULL;
     cJSON *r;
     int rc = db_exec_stmt(db, &insert_request, p, &res, err);
@@ -120,9 +124,8 @@ static int record(struct db *db, const struct cond_board *b, const char *method,
 }
 
 /* Sends invoke to agent; fills *reply with the wagent's result object. */
-static int invoke(struct cond *c, const char *agent, const struct cond_board *b,
-                  const char *method, const cJSON *args, const cJSON *req, cJSON **reply,
-                  struct error *err)
+static int invoke(struct cond *c, const char *agent, const struct cond_board *b, const char *method,
+                  const cJSON *args, const cJSON *req, cJSON **reply, struct error *err)
 {
     char queue[300];
     int64_t timeout_ms = c->cfg.board_call_timeout * 1000;
@@ -182,12 +185,11 @@ static int outcome(const cJSON *reply, const struct cond_board *b, const char *m
 }
 
 /* One invoke with the not_connected retry of board-protocol 8.1. */
-static int call_agent(struct cond *c, struct db *db, const struct cond_board *b,
-                      const char *method, const cJSON *args, const cJSON *req,
-                      cJSON **reply, struct error *err)
+static int call_agent(struct cond *c, struct db *db, const struct cond_board *b, const char *method,
+                      const cJSON *args, const cJSON *req, cJSON **reply, struct error *err)
 {
     char agent[256];
-    const char *p[1] = { b->uuid };
+    const char *p[1] = {b->uuid};
     PGresult *res = NULL;
     int rc, attempt;
 
@@ -224,8 +226,8 @@ static int call_agent(struct cond *c, struct db *db, const struct cond_board *b,
 }
 
 /* Maps a failed call to the REST answer and the message stored as result. */
-static int call_failed(int rc, const struct cond_board *b, const char *method,
-                       char **errmsg, struct error *err)
+static int call_failed(int rc, const struct cond_board *b, const char *method, char **errmsg,
+                       struct error *err)
 {
     switch (rc) {
     case -ENOTCONN:
@@ -245,9 +247,9 @@ static int call_failed(int rc, const struct cond_board *b, const char *method,
     }
 }
 
-int cond_board_call(struct cond *c, struct db *db, const struct cond_board *b,
-                    const char *method, cJSON *args, const char *parent,
-                    struct cond_call_result *out, struct error *err)
+int cond_board_call(struct cond *c, struct db *db, const struct cond_board *b, const char *method,
+                    cJSON *args, const char *parent, struct cond_call_result *out,
+                    struct error *err)
 {
     cJSON *req = NULL, *reply = NULL;
     char *errmsg = NULL;
@@ -266,8 +268,8 @@ int cond_board_call(struct cond *c, struct db *db, const struct cond_board *b,
         goto done;
     }
     log_info("board call %s on %s request=%s", method, b->uuid, out->request);
-    rc = call_agent(c, db, b, method, args, cond_lr_without_req(b->lr_version) ? NULL : req,
-                    &reply, err);
+    rc = call_agent(c, db, b, method, args, cond_lr_without_req(b->lr_version) ? NULL : req, &reply,
+                    err);
     if (rc == 0)
         rc = outcome(reply, b, method, out, &errmsg, err);
     if (rc == -ENOTCONN || rc == -ETIMEDOUT || (rc < 0 && errmsg == NULL))

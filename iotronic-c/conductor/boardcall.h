@@ -29,9 +29,9 @@ struct cond_call_result {
  * is not connected.", 502 "Error in the execution of <method> on <uuid>:
  * <message>", 504 "Board <uuid> did not answer in time.", 503. out->request
  * is set whenever a request row exists, also on failure. */
-int cond_board_call(struct cond *c, struct db *db, const struct cond_board *b,
-                    const char *method, cJSON *args, const char *parent,
-                    struct cond_call_result *out, struct error *err) IOT_WUR;
+int cond_board_call(struct cond *c, struct db *db, const struct cond_board *b, const char *method,
+                    cJSON *args, const char *parent, struct cond_call_result *out,
+                    struct error *err) IOT_WUR;
 
 void cond_call_result_free(struct cond_call_result *r);
 

@@ -9,8 +9,10 @@
 #include "common/json.h"
 #include "common/log.h"
 
-#define OPT(sec, key, type, def, field, min, max) \
-    { sec, key, type, def, offsetof(struct cond_config, field), min, max, NULL, 0 }
+#define OPT(sec, key, type, def, field, min, max)                                                  \
+    {                                                                                              \
+        sec, key, type, def, offsetof(struct cond_config, field), min, max, NULL, 0                \
+    }
 
 const struct cfg_opt cond_cfg_opts[] = {
     OPT("DEFAULT", "host", CFG_STR, NULL, host, 0, 0),
@@ -83,7 +85,7 @@ int cond_board_load(struct db *db, const char *uuid, struct cond_board *out, str
         "SELECT uuid, name, status, agent, lr_version, project FROM boards WHERE uuid = $1::uuid",
         1,
     };
-    const char *p[1] = { uuid };
+    const char *p[1] = {uuid};
     PGresult *res = NULL;
     int rc = db_exec_stmt(db, &get, p, &res, err);
 

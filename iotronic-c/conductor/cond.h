@@ -22,18 +22,18 @@
 
 /* Filled by cfg_bind() from cond_cfg_opts (appendix A and board-protocol 7.3). */
 struct cond_config {
-    char *host;                  /* [DEFAULT] host: this conductor's name */
-    char *transport_url;         /* [DEFAULT] transport_url */
+    char *host;          /* [DEFAULT] host: this conductor's name */
+    char *transport_url; /* [DEFAULT] transport_url */
     int64_t rpc_response_timeout;
     char *log_level;
-    char *db_connection;         /* [database] connection */
-    int64_t port_min, port_max;  /* [conductor] service_port_min / _max */
-    int64_t board_call_timeout;  /* [conductor] seconds */
+    char *db_connection;        /* [database] connection */
+    int64_t port_min, port_max; /* [conductor] service_port_min / _max */
+    int64_t board_call_timeout; /* [conductor] seconds */
     int64_t workers;
-    int64_t heartbeat_interval;  /* seconds between dead-wagent checks */
-    int64_t agent_timeout;       /* seconds without heartbeat = dead wagent */
-    char *neutron_url;           /* [neutron] url: NULL = no driver */
-    char *designate_url;         /* [designate] url: NULL = no driver */
+    int64_t heartbeat_interval; /* seconds between dead-wagent checks */
+    int64_t agent_timeout;      /* seconds without heartbeat = dead wagent */
+    char *neutron_url;          /* [neutron] url: NULL = no driver */
+    char *designate_url;        /* [designate] url: NULL = no driver */
 };
 
 extern const struct cfg_opt cond_cfg_opts[];
@@ -57,8 +57,8 @@ struct cond_board {
     char uuid[UUID_STR_LEN];
     char name[256];
     char status[16];
-    char agent[256];        /* "" when null */
-    char lr_version[32];    /* "" when null */
+    char agent[256];     /* "" when null */
+    char lr_version[32]; /* "" when null */
     char project[72];
     int project_null;
 };

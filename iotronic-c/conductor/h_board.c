@@ -63,16 +63,19 @@ static const struct db_stmt location_update = {
 };
 
 static const struct db_stmt board_delete = {
-    "cond_board_delete", "DELETE FROM boards WHERE uuid = $1::uuid", 1,
+    "cond_board_delete",
+    "DELETE FROM boards WHERE uuid = $1::uuid",
+    1,
 };
 
 static const struct db_stmt board_project = {
-    "cond_board_project", "SELECT project FROM boards WHERE uuid = $1::uuid", 1,
+    "cond_board_project",
+    "SELECT project FROM boards WHERE uuid = $1::uuid",
+    1,
 };
 
 /* The contract's 409/404 for a failed write of a board. */
-static int board_write_fail(struct db *db, int rc, const struct board_in *in,
-                            struct error *err)
+static int board_write_fail(struct db *db, int rc, const struct board_in *in, struct error *err)
 {
     const char *con = db_last_constraint(db);
 
@@ -93,7 +96,7 @@ static int board_write_fail(struct db *db, int rc, const struct board_in *in,
 static int check_name(struct db *db, const char *project, const struct board_in *in,
                       struct error *err)
 {
-    const char *p[3] = { project, in->name, in->uuid };
+    const char *p[3] = {project, in->name, in->uuid};
     PGresult *res = NULL;
     int rc = db_exec_stmt(db, &name_taken, p, &res, err), n;
 
@@ -110,9 +113,12 @@ static int check_name(struct db *db, const char *project, const struct board_in 
 static int create_tx(struct db *db, void *arg, struct error *err)
 {
     struct board_in *in = arg;
-    const char *p[12] = { in->uuid, in->code, in->name, in->type, in->who->user_id,
-                          in->who->project_id, in->fleet, db_param_bool(in->mobile), in->extra,
-                          in->lat, in->lon, in->alt };
+    const char *p[12] = {in->uuid,         in->code,
+                         in->name,         in->type,
+                         in->who->user_id, in->who->project_id,
+                         in->fleet,        db_param_bool(in->mobile),
+                         in->extra,        in->lat,
+                         in->lon,          in->alt};
     int rc = check_name(db, in->who->project_id, in, err);
 
     if (rc < 0)
@@ -153,9 +159,9 @@ void cond_h_board_create(struct mq_req *req, const cJSON *args, void *ctx)
 {
     struct db *db = mq_req_worker_ctx(req);
     struct cond_caller who;
-    struct board_in in = { 0 };
+    struct board_in in = {0};
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(args, "board");
-    struct error err = { 0 };
+    struct error err = {0};
     cJSON *out;
     int rc;
 
@@ -186,14 +192,20 @@ void cond_h_board_create(struct mq_req *req, const cJSON *args, void *ctx)
 static int update_tx(struct db *db, void *arg, struct error *err)
 {
     struct board_in *in = arg;
-    const char *p[13] = { in->uuid,
-                          db_param_bool(in->has_name), in->name,
-                          db_param_bool(in->has_code), in->code,
-                          db_param_bool(in->has_type), in->type,
-                          db_param_bool(in->has_mobile), db_param_bool(in->mobile),
-                          db_param_bool(in->has_fleet), in->fleet,
-                          db_param_bool(in->has_extra), in->extra };
-    const char *lp[4] = { in->uuid, in->lat, in->lon, in->alt };
+    const char *p[13] = {in->uuid,
+                         db_param_bool(in->has_name),
+                         in->name,
+                         db_param_bool(in->has_code),
+                         in->code,
+                         db_param_bool(in->has_type),
+                         in->type,
+                         db_param_bool(in->has_mobile),
+                         db_param_bool(in->mobile),
+                         db_param_bool(in->has_fleet),
+                         in->fleet,
+                         db_param_bool(in->has_extra),
+                         in->extra};
+    const char *lp[4] = {in->uuid, in->lat, in->lon, in->alt};
     PGresult *res = NULL;
     int rc;
 
@@ -230,9 +242,9 @@ void cond_h_board_update(struct mq_req *req, const cJSON *args, void *ctx)
 {
     struct db *db = mq_req_worker_ctx(req);
     struct cond_caller who;
-    struct board_in in = { 0 };
+    struct board_in in = {0};
     const cJSON *ch = cJSON_GetObjectItemCaseSensitive(args, "changes");
-    struct error err = { 0 };
+    struct error err = {0};
     cJSON *out;
     int rc;
 
@@ -284,11 +296,11 @@ void cond_h_board_delete(struct mq_req *req, const cJSON *args, void *ctx)
     struct cond *c = ctx;
     struct db *db = mq_req_worker_ctx(req);
     struct cond_board b;
-    struct cond_call_result r = { 0 };
+    struct cond_call_result r = {0};
     char uuid[UUID_STR_LEN], request[UUID_STR_LEN] = "";
-    const char *p[1] = { uuid };
+    const char *p[1] = {uuid};
     cJSON *o;
-    struct error err = { 0 }, cerr;
+    struct error err = {0}, cerr;
     int rc;
 
     rc = cond_arg_uuid(args, "uuid", uuid, &err);
@@ -296,8 +308,8 @@ void cond_h_board_delete(struct mq_req *req, const cJSON *args, void *ctx)
         rc = cond_board_load(db, uuid, &b, &err);
     if (rc == 0 && strcmp(b.status, "online") == 0) {
         /* The deletion goes ahead whatever the board answers [fix]. */
-        if (cond_board_call(c, db, &b, "DeviceFactoryReset", cJSON_CreateArray(), NULL, &r,
-                            &cerr) < 0)
+        if (cond_board_call(c, db, &b, "DeviceFactoryReset", cJSON_CreateArray(), NULL, &r, &cerr) <
+            0)
             log_warn("board %s: factory reset failed: %s", uuid, cerr.msg);
         memcpy(request, r.request, sizeof(request));
         cond_call_result_free(&r);
@@ -324,11 +336,11 @@ void cond_h_board_action(struct mq_req *req, const cJSON *args, void *ctx)
     struct cond *c = ctx;
     struct db *db = mq_req_worker_ctx(req);
     struct cond_board b;
-    struct cond_call_result r = { 0 };
+    struct cond_call_result r = {0};
     char uuid[UUID_STR_LEN];
     const char *action = NULL;
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(args, "parameters");
-    struct error err = { 0 };
+    struct error err = {0};
     cJSON *call;
     int rc;
 

@@ -12,7 +12,7 @@
 static void driver_write(struct mq_req *req, const char *url, const char *absent,
                          const char *failed)
 {
-    struct error err = { 0 };
+    struct error err = {0};
 
     if (url == NULL || url[0] == '\0')
         api_fail(&err, 409, "%s", absent);
@@ -36,6 +36,5 @@ void cond_h_webservice_write(struct mq_req *req, const cJSON *args, void *ctx)
 
     (void)args;
     driver_write(req, c->cfg.designate_url,
-                 "Webservices are not available: no Designate/nginx driver is configured.",
-                 "DNS");
+                 "Webservices are not available: no Designate/nginx driver is configured.", "DNS");
 }

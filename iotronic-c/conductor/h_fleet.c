@@ -24,7 +24,9 @@ static const struct db_stmt fleet_update = {
 };
 
 static const struct db_stmt fleet_delete = {
-    "cond_fleet_delete", "DELETE FROM fleets WHERE uuid = $1::uuid", 1,
+    "cond_fleet_delete",
+    "DELETE FROM fleets WHERE uuid = $1::uuid",
+    1,
 };
 
 static void reply_uuid(struct mq_req *req, int rc, const char *uuid, struct error *err)
@@ -47,7 +49,7 @@ void cond_h_fleet_create(struct mq_req *req, const cJSON *args, void *ctx)
     const char *name = NULL, *desc = NULL, *u = NULL;
     char uuid[UUID_STR_LEN] = "", *extra = NULL;
     struct cond_caller who;
-    struct error err = { 0 };
+    struct error err = {0};
     int rc;
 
     (void)ctx;
@@ -65,7 +67,7 @@ void cond_h_fleet_create(struct mq_req *req, const cJSON *args, void *ctx)
     if (rc == 0 && uuid[0] == '\0')
         uuid_v4(uuid);
     if (rc == 0) {
-        const char *p[6] = { uuid, name, who.project_id, who.user_id, desc, extra };
+        const char *p[6] = {uuid, name, who.project_id, who.user_id, desc, extra};
 
         rc = db_exec_stmt(db, &fleet_insert, p, NULL, &err);
         if (rc == -EEXIST)
@@ -84,7 +86,7 @@ void cond_h_fleet_update(struct mq_req *req, const cJSON *args, void *ctx)
     const char *name = NULL, *desc = NULL;
     char uuid[UUID_STR_LEN], *extra = NULL;
     int hn = 0, hd = 0, he = 0;
-    struct error err = { 0 };
+    struct error err = {0};
     PGresult *res = NULL;
     int rc;
 
@@ -97,8 +99,8 @@ void cond_h_fleet_update(struct mq_req *req, const cJSON *args, void *ctx)
                     (he = cond_opt_json(o, "extra", &extra, &err)) < 0))
         rc = -EINVAL;
     if (rc == 0 && (hn || hd || he)) {
-        const char *p[7] = { uuid, db_param_bool(hn), name, db_param_bool(hd), desc,
-                             db_param_bool(he), extra };
+        const char *p[7] = {uuid, db_param_bool(hn), name, db_param_bool(hd),
+                            desc, db_param_bool(he), extra};
 
         rc = db_exec_stmt(db, &fleet_update, p, &res, &err);
         if (rc < 0)
@@ -116,8 +118,8 @@ void cond_h_fleet_delete(struct mq_req *req, const cJSON *args, void *ctx)
 {
     struct db *db = mq_req_worker_ctx(req);
     char uuid[UUID_STR_LEN];
-    const char *p[1] = { uuid };
-    struct error err = { 0 };
+    const char *p[1] = {uuid};
+    struct error err = {0};
     int rc;
 
     (void)ctx;

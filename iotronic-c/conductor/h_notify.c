@@ -14,7 +14,7 @@ void cond_h_notify_result(struct mq_req *req, const cJSON *args, void *ctx)
     struct db *db = mq_req_worker_ctx(req);
     char board[UUID_STR_LEN], reqid[UUID_STR_LEN];
     const char *result = NULL;
-    struct error err = { 0 };
+    struct error err = {0};
     char *message = NULL;
     int rc;
 

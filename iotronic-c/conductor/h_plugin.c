@@ -34,7 +34,9 @@ static const struct db_stmt plugin_update = {
 };
 
 static const struct db_stmt plugin_delete = {
-    "cond_plugin_delete", "DELETE FROM plugins WHERE uuid = $1::uuid", 1,
+    "cond_plugin_delete",
+    "DELETE FROM plugins WHERE uuid = $1::uuid",
+    1,
 };
 
 static const struct db_stmt plugin_get = {
@@ -104,9 +106,9 @@ void cond_h_plugin_create(struct mq_req *req, const cJSON *args, void *ctx)
 {
     struct db *db = mq_req_worker_ctx(req);
     const cJSON *o = cJSON_GetObjectItemCaseSensitive(args, "plugin");
-    struct plugin_in in = { 0 };
+    struct plugin_in in = {0};
     struct cond_caller who;
-    struct error err = { 0 };
+    struct error err = {0};
     const char *u = NULL;
     int rc;
 
@@ -123,8 +125,10 @@ void cond_h_plugin_create(struct mq_req *req, const cJSON *args, void *ctx)
     if (rc == 0 && in.uuid[0] == '\0')
         uuid_v4(in.uuid);
     if (rc == 0) {
-        const char *p[8] = { in.uuid, in.name, who.user_id, db_param_bool(in.pub), in.code,
-                             db_param_bool(in.callable), in.params, in.extra };
+        const char *p[8] = {in.uuid,     in.name,
+                            who.user_id, db_param_bool(in.pub),
+                            in.code,     db_param_bool(in.callable),
+                            in.params,   in.extra};
 
         rc = db_exec_stmt(db, &plugin_insert, p, NULL, &err);
         if (rc == -EEXIST)
@@ -141,8 +145,8 @@ void cond_h_plugin_update(struct mq_req *req, const cJSON *args, void *ctx)
 {
     struct db *db = mq_req_worker_ctx(req);
     const cJSON *o = cJSON_GetObjectItemCaseSensitive(args, "changes");
-    struct plugin_in in = { 0 };
-    struct error err = { 0 };
+    struct plugin_in in = {0};
+    struct error err = {0};
     PGresult *res = NULL;
     int rc;
 
@@ -154,12 +158,19 @@ void cond_h_plugin_update(struct mq_req *req, const cJSON *args, void *ctx)
         rc = plugin_in_parse(o, &in, &err);
     if (rc == 0 && (in.has_name || in.has_code || in.has_public || in.has_callable ||
                     in.has_params || in.has_extra)) {
-        const char *p[13] = { in.uuid, db_param_bool(in.has_name), in.name,
-                              db_param_bool(in.has_code), in.code,
-                              db_param_bool(in.has_public), db_param_bool(in.pub),
-                              db_param_bool(in.has_callable), db_param_bool(in.callable),
-                              db_param_bool(in.has_params), in.params,
-                              db_param_bool(in.has_extra), in.extra };
+        const char *p[13] = {in.uuid,
+                             db_param_bool(in.has_name),
+                             in.name,
+                             db_param_bool(in.has_code),
+                             in.code,
+                             db_param_bool(in.has_public),
+                             db_param_bool(in.pub),
+                             db_param_bool(in.has_callable),
+                             db_param_bool(in.callable),
+                             db_param_bool(in.has_params),
+                             in.params,
+                             db_param_bool(in.has_extra),
+                             in.extra};
 
         rc = db_exec_stmt(db, &plugin_update, p, &res, &err);
         if (rc < 0)
@@ -178,8 +189,8 @@ void cond_h_plugin_delete(struct mq_req *req, const cJSON *args, void *ctx)
 {
     struct db *db = mq_req_worker_ctx(req);
     char uuid[UUID_STR_LEN];
-    const char *p[1] = { uuid };
-    struct error err = { 0 };
+    const char *p[1] = {uuid};
+    struct error err = {0};
     int rc;
 
     (void)ctx;
@@ -198,10 +209,10 @@ void cond_h_plugin_delete(struct mq_req *req, const cJSON *args, void *ctx)
 }
 
 /* The plugin object of PluginInject, its code encoded for the agent. */
-static int plugin_object(struct db *db, const char *uuid, const struct cond_board *b,
-                         cJSON **out, struct error *err)
+static int plugin_object(struct db *db, const char *uuid, const struct cond_board *b, cJSON **out,
+                         struct error *err)
 {
-    const char *p[1] = { uuid };
+    const char *p[1] = {uuid};
     PGresult *res = NULL;
     cJSON *o, *j;
     int rc = db_exec_stmt(db, &plugin_get, p, &res, err);
@@ -240,9 +251,9 @@ void cond_h_plugin_inject(struct mq_req *req, const cJSON *args, void *ctx)
     struct cond *c = ctx;
     struct db *db = mq_req_worker_ctx(req);
     char buuid[UUID_STR_LEN], puuid[UUID_STR_LEN];
-    struct cond_call_result r = { 0 };
+    struct cond_call_result r = {0};
     struct cond_board b;
-    struct error err = { 0 };
+    struct error err = {0};
     cJSON *plugin = NULL, *call;
     int onboot = 0, rc;
 
@@ -263,7 +274,7 @@ void cond_h_plugin_inject(struct mq_req *req, const cJSON *args, void *ctx)
         rc = cond_board_call(c, db, &b, "PluginInject", call, NULL, &r, &err);
     }
     if (rc == 0 && strcmp(r.result, "RUNNING") != 0) {
-        const char *p[3] = { buuid, puuid, db_param_bool(onboot) };
+        const char *p[3] = {buuid, puuid, db_param_bool(onboot)};
 
         rc = db_exec_stmt(db, &injection_upsert, p, NULL, &err);
         if (rc < 0)
@@ -278,10 +289,10 @@ void cond_h_plugin_action(struct mq_req *req, const cJSON *args, void *ctx)
     struct db *db = mq_req_worker_ctx(req);
     char buuid[UUID_STR_LEN], puuid[UUID_STR_LEN];
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(args, "parameters");
-    struct cond_call_result r = { 0 };
+    struct cond_call_result r = {0};
     const char *action = NULL;
     struct cond_board b;
-    struct error err = { 0 };
+    struct error err = {0};
     cJSON *call;
     int rc;
 
@@ -296,8 +307,7 @@ void cond_h_plugin_action(struct mq_req *req, const cJSON *args, void *ctx)
         call = cJSON_CreateArray();
         cJSON_AddItemToArray(call, cJSON_CreateString(puuid));
         if (strcmp(action, "PluginStatus") != 0)
-            cJSON_AddItemToArray(call, json_dup_or_object(cJSON_IsObject(params) ? params
-                                                                                   : NULL));
+            cJSON_AddItemToArray(call, json_dup_or_object(cJSON_IsObject(params) ? params : NULL));
         rc = cond_board_call(c, db, &b, action, call, NULL, &r, &err);
     }
     cond_reply_call(req, rc, &r, &err);
@@ -308,10 +318,10 @@ void cond_h_plugin_remove(struct mq_req *req, const cJSON *args, void *ctx)
     struct cond *c = ctx;
     struct db *db = mq_req_worker_ctx(req);
     char buuid[UUID_STR_LEN], puuid[UUID_STR_LEN];
-    const char *p[2] = { buuid, puuid };
-    struct cond_call_result r = { 0 };
+    const char *p[2] = {buuid, puuid};
+    struct cond_call_result r = {0};
     struct cond_board b;
-    struct error err = { 0 };
+    struct error err = {0};
     PGresult *res = NULL;
     cJSON *call;
     int rc;

@@ -37,7 +37,9 @@ static const struct db_stmt service_update = {
 };
 
 static const struct db_stmt service_delete = {
-    "cond_service_delete", "DELETE FROM services WHERE uuid = $1::uuid", 1,
+    "cond_service_delete",
+    "DELETE FROM services WHERE uuid = $1::uuid",
+    1,
 };
 
 static const struct db_stmt service_get = {
@@ -128,9 +130,9 @@ void cond_h_service_create(struct mq_req *req, const cJSON *args, void *ctx)
 {
     struct db *db = mq_req_worker_ctx(req);
     const cJSON *o = cJSON_GetObjectItemCaseSensitive(args, "service");
-    struct service_in in = { 0 };
+    struct service_in in = {0};
     struct cond_caller who;
-    struct error err = { 0 };
+    struct error err = {0};
     char port[DB_INT_LEN];
     const char *u = NULL;
     int rc;
@@ -148,8 +150,9 @@ void cond_h_service_create(struct mq_req *req, const cJSON *args, void *ctx)
     if (rc == 0 && in.uuid[0] == '\0')
         uuid_v4(in.uuid);
     if (rc == 0) {
-        const char *p[7] = { in.uuid, in.name, who.project_id, who.user_id,
-                             db_param_int(port, in.port), in.protocol, in.extra };
+        const char *p[7] = {
+            in.uuid,     in.name, who.project_id, who.user_id, db_param_int(port, in.port),
+            in.protocol, in.extra};
 
         rc = db_exec_stmt(db, &service_insert, p, NULL, &err);
         if (rc == -EEXIST)
@@ -167,8 +170,8 @@ void cond_h_service_update(struct mq_req *req, const cJSON *args, void *ctx)
 {
     struct db *db = mq_req_worker_ctx(req);
     const cJSON *o = cJSON_GetObjectItemCaseSensitive(args, "changes");
-    struct service_in in = { 0 };
-    struct error err = { 0 };
+    struct service_in in = {0};
+    struct error err = {0};
     char port[DB_INT_LEN];
     PGresult *res = NULL;
     int rc;
@@ -180,10 +183,15 @@ void cond_h_service_update(struct mq_req *req, const cJSON *args, void *ctx)
     if (rc == 0)
         rc = service_in_parse(o, &in, &err);
     if (rc == 0 && (in.has_name || in.has_port || in.has_protocol || in.has_extra)) {
-        const char *p[9] = { in.uuid, db_param_bool(in.has_name), in.name,
-                             db_param_bool(in.has_port), db_param_int(port, in.port),
-                             db_param_bool(in.has_protocol), in.protocol,
-                             db_param_bool(in.has_extra), in.extra };
+        const char *p[9] = {in.uuid,
+                            db_param_bool(in.has_name),
+                            in.name,
+                            db_param_bool(in.has_port),
+                            db_param_int(port, in.port),
+                            db_param_bool(in.has_protocol),
+                            in.protocol,
+                            db_param_bool(in.has_extra),
+                            in.extra};
 
         rc = db_exec_stmt(db, &service_update, p, &res, &err);
         if (rc == -EINVAL)
@@ -203,8 +211,8 @@ void cond_h_service_delete(struct mq_req *req, const cJSON *args, void *ctx)
 {
     struct db *db = mq_req_worker_ctx(req);
     char uuid[UUID_STR_LEN];
-    const char *p[1] = { uuid };
-    struct error err = { 0 };
+    const char *p[1] = {uuid};
+    struct error err = {0};
     int rc;
 
     (void)ctx;
@@ -225,7 +233,7 @@ void cond_h_service_delete(struct mq_req *req, const cJSON *args, void *ctx)
 /* The service object sent to boards (2.4). */
 static int service_object(struct db *db, const char *uuid, cJSON **out, struct error *err)
 {
-    const char *p[1] = { uuid };
+    const char *p[1] = {uuid};
     PGresult *res = NULL;
     cJSON *o, *j;
     int64_t port = 0;
@@ -261,7 +269,7 @@ static int try_port(struct db *db, const char *board, const char *service, int64
                     struct error *err)
 {
     char pb[DB_INT_LEN];
-    const char *p[3] = { board, service, db_param_int(pb, port) };
+    const char *p[3] = {board, service, db_param_int(pb, port)};
     int rc = db_exec_stmt(db, &exposed_insert, p, NULL, err);
 
     if (rc == -EEXIST && strcmp(db_last_constraint(db), "exposed_services_public_port_key") == 0)
@@ -292,8 +300,9 @@ static int allocate_port(struct cond *c, struct db *db, const char *board, const
             return rc;
     }
     for (int i = 0; i < PORT_SCAN_TRIES; i++) {
-        const char *q[3] = { db_param_int(lob, lo), db_param_int(hib, hi),
-                             db_param_int(startb, lo + (int64_t)rand_below((uint64_t)(hi - lo + 1))) };
+        const char *q[3] = {
+            db_param_int(lob, lo), db_param_int(hib, hi),
+            db_param_int(startb, lo + (int64_t)rand_below((uint64_t)(hi - lo + 1)))};
 
         rc = db_exec_stmt(db, &free_port_scan, q, &res, err);
         if (rc < 0)
@@ -314,7 +323,7 @@ static int allocate_port(struct cond *c, struct db *db, const char *board, const
 static int exposed_port(struct db *db, const char *board, const char *service, int64_t *port,
                         struct error *err)
 {
-    const char *p[2] = { board, service };
+    const char *p[2] = {board, service};
     PGresult *res = NULL;
     int rc = db_exec_stmt(db, &exposed_get, p, &res, err);
 
@@ -337,11 +346,10 @@ static cJSON *call_args(cJSON *service, int64_t port)
     return a;
 }
 
-static int do_enable(struct cond *c, struct db *db, const struct cond_board *b,
-                     const char *suuid, cJSON *svc, struct cond_call_result *r,
-                     struct error *err)
+static int do_enable(struct cond *c, struct db *db, const struct cond_board *b, const char *suuid,
+                     cJSON *svc, struct cond_call_result *r, struct error *err)
 {
-    const char *p[2] = { b->uuid, suuid };
+    const char *p[2] = {b->uuid, suuid};
     struct error derr;
     int64_t port = 0;
     int rc;
@@ -356,8 +364,8 @@ static int do_enable(struct cond *c, struct db *db, const struct cond_board *b,
     rc = allocate_port(c, db, b->uuid, suuid, &port, err);
     if (rc < 0)
         return rc;
-    rc = cond_board_call(c, db, b, "ServiceEnable", call_args(cJSON_Duplicate(svc, 1), port),
-                         NULL, r, err);
+    rc = cond_board_call(c, db, b, "ServiceEnable", call_args(cJSON_Duplicate(svc, 1), port), NULL,
+                         r, err);
     if (rc < 0 && db_exec_stmt(db, &exposed_delete, p, NULL, &derr) < 0)
         log_error("cannot free public port %lld of %s: %s", (long long)port, b->uuid, derr.msg);
     return rc;
@@ -367,7 +375,7 @@ static int do_disable_restore(struct cond *c, struct db *db, const struct cond_b
                               const char *suuid, cJSON *svc, int restore,
                               struct cond_call_result *r, struct error *err)
 {
-    const char *p[2] = { b->uuid, suuid };
+    const char *p[2] = {b->uuid, suuid};
     int64_t port = 0;
     int rc;
 
@@ -393,10 +401,10 @@ void cond_h_service_action(struct mq_req *req, const cJSON *args, void *ctx)
     struct cond *c = ctx;
     struct db *db = mq_req_worker_ctx(req);
     char buuid[UUID_STR_LEN], suuid[UUID_STR_LEN];
-    struct cond_call_result r = { 0 };
+    struct cond_call_result r = {0};
     const char *action = NULL;
     struct cond_board b;
-    struct error err = { 0 };
+    struct error err = {0};
     cJSON *svc = NULL;
     int rc;
 
@@ -411,8 +419,8 @@ void cond_h_service_action(struct mq_req *req, const cJSON *args, void *ctx)
         rc = service_object(db, suuid, &svc, &err);
     if (rc == 0 && strcmp(action, "ServiceEnable") == 0)
         rc = do_enable(c, db, &b, suuid, svc, &r, &err);
-    else if (rc == 0 && (strcmp(action, "ServiceDisable") == 0 ||
-                         strcmp(action, "ServiceRestore") == 0))
+    else if (rc == 0 &&
+             (strcmp(action, "ServiceDisable") == 0 || strcmp(action, "ServiceRestore") == 0))
         rc = do_disable_restore(c, db, &b, suuid, svc, action[7] == 'R', &r, &err);
     else if (rc == 0)
         rc = api_fail(&err, 400, "Invalid Action %s for the service.", action);
@@ -425,9 +433,9 @@ void cond_h_services_restore(struct mq_req *req, const cJSON *args, void *ctx)
     struct cond *c = ctx;
     struct db *db = mq_req_worker_ctx(req);
     char buuid[UUID_STR_LEN], last[UUID_STR_LEN] = "";
-    const char *p[1] = { buuid };
+    const char *p[1] = {buuid};
     struct cond_board b;
-    struct error err = { 0 };
+    struct error err = {0};
     PGresult *res = NULL;
     cJSON *o;
     int rc;
@@ -440,14 +448,14 @@ void cond_h_services_restore(struct mq_req *req, const cJSON *args, void *ctx)
     if (rc == 0 && (rc = db_exec_stmt(db, &exposed_list, p, &res, &err)) < 0)
         rc = cond_db_fail(rc, &err);
     for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
-        struct cond_call_result r = { 0 };
+        struct cond_call_result r = {0};
         cJSON *svc = NULL;
 
         rc = service_object(db, PQgetvalue(res, i, 0), &svc, &err);
         if (rc == 0)
             rc = cond_board_call(c, db, &b, "ServiceRestore",
-                                 call_args(svc, strtoll(PQgetvalue(res, i, 1), NULL, 10)), NULL,
-                                 &r, &err);
+                                 call_args(svc, strtoll(PQgetvalue(res, i, 1), NULL, 10)), NULL, &r,
+                                 &err);
         if (r.request[0])
             memcpy(last, r.request, sizeof(last));
         cond_call_result_free(&r);
@@ -468,9 +476,9 @@ void cond_h_services_status(struct mq_req *req, const cJSON *args, void *ctx)
     struct cond *c = ctx;
     struct db *db = mq_req_worker_ctx(req);
     char buuid[UUID_STR_LEN];
-    struct cond_call_result r = { 0 };
+    struct cond_call_result r = {0};
     struct cond_board b;
-    struct error err = { 0 };
+    struct error err = {0};
     int rc;
 
     rc = cond_arg_uuid(args, "board", buuid, &err);

@@ -10,8 +10,7 @@ int cond_lr_is_python(const char *lr_version)
 {
     if (lr_version == NULL)
         return 0;
-    return (lr_version[0] >= '0' && lr_version[0] <= '9') ||
-           strstr(lr_version, "freedom") != NULL;
+    return (lr_version[0] >= '0' && lr_version[0] <= '9') || strstr(lr_version, "freedom") != NULL;
 }
 
 /* Decodes one UTF-8 character at p (n bytes left) into *cp; returns its
@@ -80,7 +79,7 @@ static int hexval(const char *s, int n, uint32_t *out)
 
     for (int i = 0; i < n; i++) {
         char c = s[i];
-        int d = c >= '0' && c <= '9' ? c - '0'
+        int d = c >= '0' && c <= '9'   ? c - '0'
                 : c >= 'a' && c <= 'f' ? c - 'a' + 10
                 : c >= 'A' && c <= 'F' ? c - 'A' + 10
                                        : -1;

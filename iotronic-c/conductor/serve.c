@@ -16,7 +16,10 @@
 #include "conductor/rpc.h"
 #include "conductor/serve.h"
 
-#define H(m, f) { m, f, 0 }
+#define H(m, f)                                                                                    \
+    {                                                                                              \
+        m, f, 0                                                                                    \
+    }
 
 const struct mq_handler cond_handlers[] = {
     H("board_create", cond_h_board_create),
@@ -93,7 +96,7 @@ static void worker_fini(void *thread_ctx, void *arg)
 
 int cond_register(struct db *db, const char *host, int online, struct error *err)
 {
-    const char *p[2] = { host, db_param_bool(online) };
+    const char *p[2] = {host, db_param_bool(online)};
 
     return db_exec_stmt(db, &register_self, p, NULL, err);
 }
@@ -118,7 +121,7 @@ static void publish_offline(struct cond *c, const char *board, const char *agent
 int cond_reap(struct cond *c, struct db *db, struct error *err)
 {
     char secs[DB_INT_LEN];
-    const char *p[1] = { db_param_int(secs, c->cfg.agent_timeout) };
+    const char *p[1] = {db_param_int(secs, c->cfg.agent_timeout)};
     PGresult *res = NULL;
     int rc = db_exec_stmt(db, &reap_wagents, p, &res, err), n;
 
@@ -136,8 +139,8 @@ int cond_reap(struct cond *c, struct db *db, struct error *err)
 
 int cond_start(struct cond *c, struct wq **wq_out, struct error *err)
 {
-    struct wq_hooks hooks = { worker_init, worker_fini, NULL, c };
-    struct mq_serve_opts so = { 0 };
+    struct wq_hooks hooks = {worker_init, worker_fini, NULL, c};
+    struct mq_serve_opts so = {0};
     struct wq *wq;
     int rc;
 

@@ -18,25 +18,26 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const struct api_schema *const schemas[] = {
-    &api_schema_board_post, &api_schema_board_patch, &api_schema_plugin_post,
-    &api_schema_plugin_patch, &api_schema_service_post, &api_schema_service_patch,
-    &api_schema_fleet_post, &api_schema_fleet_patch, &api_schema_board_action,
-    &api_schema_injection, &api_schema_plugin_action, &api_schema_service_action,
-    &api_schema_network, &api_schema_webservice, &api_schema_enable_ws,
+    &api_schema_board_post,   &api_schema_board_patch,   &api_schema_plugin_post,
+    &api_schema_plugin_patch, &api_schema_service_post,  &api_schema_service_patch,
+    &api_schema_fleet_post,   &api_schema_fleet_patch,   &api_schema_board_action,
+    &api_schema_injection,    &api_schema_plugin_action, &api_schema_service_action,
+    &api_schema_network,      &api_schema_webservice,    &api_schema_enable_ws,
 };
 static const struct api_kind *const kinds[] = {
-    &api_kind_board, &api_kind_plugin, &api_kind_service, &api_kind_fleet,
-    &api_kind_webservice, &api_kind_enabledws, &api_kind_port, &api_kind_request,
-    &api_kind_result,
+    &api_kind_board, &api_kind_plugin,     &api_kind_service,
+    &api_kind_fleet, &api_kind_webservice, &api_kind_enabledws,
+    &api_kind_port,  &api_kind_request,    &api_kind_result,
 };
 
 static void fuzz_body(uint8_t sel, const char *text, size_t len)
 {
     struct api_body b;
-    struct error err = { 0 };
+    struct error err = {0};
 
-    if (api_body_parse(schemas[sel % (sizeof(schemas) / sizeof(schemas[0]))], text, len, &b,
-                       &err) < 0 && err.msg[0] == '\0')
+    if (api_body_parse(schemas[sel % (sizeof(schemas) / sizeof(schemas[0]))], text, len, &b, &err) <
+            0 &&
+        err.msg[0] == '\0')
         abort();
     api_body_free(&b);
 }
@@ -46,7 +47,7 @@ static void fuzz_query(uint8_t sel, char *text)
 {
     struct api_qparam p[16];
     struct api_listq q;
-    struct error err = { 0 };
+    struct error err = {0};
     struct buf out;
     size_t n = 0;
     char *save = NULL;
@@ -81,9 +82,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     text = xstrndup((const char *)data + 1, size - 1);
     switch (data[0] % 4) {
-    case 0: fuzz_body(data[0] >> 2, (const char *)data + 1, size - 1); break;
-    case 1: fuzz_query(data[0] >> 2, text); break;
-    case 2: (void)!api_version_check(text, &err); break;
+    case 0:
+        fuzz_body(data[0] >> 2, (const char *)data + 1, size - 1);
+        break;
+    case 1:
+        fuzz_query(data[0] >> 2, text);
+        break;
+    case 2:
+        (void)!api_version_check(text, &err);
+        break;
     default:
         (void)!api_parse_ref(text, uuid, &err);
         (void)api_name_allowed("plugin", text);

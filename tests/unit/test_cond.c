@@ -32,10 +32,10 @@ static void test_message_text(void **state)
     static const struct {
         const char *json, *text;
     } v[] = {
-        { "\"bench-07 @ now\"", "bench-07 @ now" },
-        { "null", "" },
-        { "{\"a\": [1, true]}", "{\"a\":[1,true]}" },
-        { "42", "42" },
+        {"\"bench-07 @ now\"", "bench-07 @ now"},
+        {"null", ""},
+        {"{\"a\": [1, true]}", "{\"a\":[1,true]}"},
+        {"42", "42"},
     };
 
     (void)state;

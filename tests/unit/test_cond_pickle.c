@@ -19,15 +19,15 @@ static void test_pickle_vectors(void **state)
         const char *in, *out;
     } v[] = {
         /* The contract's example: 31 characters. */
-        { "print(\"h\xc3\xa9\")\nx=1", "Vprint(\"h\\u00e9\")\\u000ax=1\np0\n." },
-        { "", "V\np0\n." },
-        { "a\\b", "Va\\u005cb\np0\n." },
-        { "cr\rsub\x1a", "Vcr\\u000dsub\\u001a\np0\n." },
-        { "tab\tok", "Vtab\tok\np0\n." },
-        { "\xe2\x82\xac", "V\\u20ac\np0\n." },              /* U+20AC */
-        { "\xf0\x9f\x98\x80", "V\\U0001f600\np0\n." },      /* U+1F600 */
-        { "\xc3\xbf", "V\\u00ff\np0\n." },                   /* U+00FF */
-        { "bad\xff", "Vbad\\ufffd\np0\n." },                 /* invalid byte */
+        {"print(\"h\xc3\xa9\")\nx=1", "Vprint(\"h\\u00e9\")\\u000ax=1\np0\n."},
+        {"", "V\np0\n."},
+        {"a\\b", "Va\\u005cb\np0\n."},
+        {"cr\rsub\x1a", "Vcr\\u000dsub\\u001a\np0\n."},
+        {"tab\tok", "Vtab\tok\np0\n."},
+        {"\xe2\x82\xac", "V\\u20ac\np0\n."},         /* U+20AC */
+        {"\xf0\x9f\x98\x80", "V\\U0001f600\np0\n."}, /* U+1F600 */
+        {"\xc3\xbf", "V\\u00ff\np0\n."},             /* U+00FF */
+        {"bad\xff", "Vbad\\ufffd\np0\n."},           /* invalid byte */
     };
 
     (void)state;
@@ -56,8 +56,8 @@ static void test_pickle_example_is_31_chars(void **state)
 
 static void test_unpickle_roundtrip(void **state)
 {
-    static const char *const src[] = { "", "print(\"h\xc3\xa9\")\nx=1\r\n\\n",
-                                       "\xf0\x9f\x98\x80 and \xe2\x82\xac" };
+    static const char *const src[] = {"", "print(\"h\xc3\xa9\")\nx=1\r\n\\n",
+                                      "\xf0\x9f\x98\x80 and \xe2\x82\xac"};
 
     (void)state;
     for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
