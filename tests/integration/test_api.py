@@ -415,6 +415,123 @@ class ApiTest(unittest.TestCase):
                  "Webservice module not enabled for %s device." % u)
 
 
+class ReadPathsTest(unittest.TestCase):
+    """Rows the optional drivers would write, inserted directly: the read
+    side of webservices, enabled webservices and ports (2.5, 2.10-2.12),
+    request trees (2.13) and ambiguous names (1.9)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.st = Stack(conductors=1, api=True)
+        st = cls.st
+        for name, hdr in (("rp-a", P1), ("rp-b", P2)):
+            s, _, j, raw = st.http("POST", "/v1/boards", body=board_body(name), headers=hdr)
+            assert s == 201, raw
+        cls.a = st.sql("SELECT uuid FROM boards WHERE name = 'rp-a'")[0][0]
+        cls.b = st.sql("SELECT uuid FROM boards WHERE name = 'rp-b'")[0][0]
+        cls.port_a, cls.port_b = str(uuid.uuid4()), str(uuid.uuid4())
+        for port, board, n in ((cls.port_a, cls.a, 10001), (cls.port_b, cls.b, 10002)):
+            st.sql("INSERT INTO ports_on_boards (board_uuid, uuid, vif_name, mac_add, ip, network) "
+                   "VALUES (:'p1', :'p2', :'p3', 'aa:bb', '10.0.0.1', 'sub')", board, port,
+                   "iotronic%d" % n)
+        for i, board in enumerate((cls.a, cls.a, cls.b)):
+            st.sql("INSERT INTO webservices (uuid, port, name, board_uuid) VALUES "
+                   "(gen_random_uuid(), :'p1', :'p2', :'p3')", str(80 + i), "ws%d" % i, board)
+        st.sql("INSERT INTO enabled_webservices (board_uuid, http_port, https_port, dns, zone) "
+               "VALUES (:'p1', 50001, 50002, 'rpa', 'example.org')", cls.a)
+        cls.parent, cls.child = str(uuid.uuid4()), str(uuid.uuid4())
+        st.sql("INSERT INTO requests (uuid, destination_uuid, project, status, action, "
+               "pending_requests) VALUES (:'p1', :'p2', 'p1', 'PENDING', 'enable_webservice', 1)",
+               cls.parent, cls.a)
+        st.sql("INSERT INTO requests (uuid, main_request_uuid, destination_uuid, project, status, "
+               "action) VALUES (:'p1', :'p2', :'p3', 'p1', 'COMPLETED', 'ServiceEnable')",
+               cls.child, cls.parent, cls.a)
+        st.sql("INSERT INTO results (board_uuid, request_uuid, result, message) VALUES "
+               "(:'p1', :'p2', 'WARNING', 'w'), (:'p1', :'p3', 'SUCCESS', 's')",
+               cls.a, cls.parent, cls.child)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.st.close()
+
+    def get(self, path, headers=P1, status=200):
+        s, h, j, raw = self.st.http("GET", path, headers=headers)
+        self.assertEqual(s, status, raw)
+        return j
+
+    def test_ports(self):
+        j = self.get("/v1/ports")
+        self.assertEqual([p["uuid"] for p in j["ports"]], [self.port_a])
+        self.assertEqual(list(j["ports"][0].keys()), ["uuid", "board_uuid", "MAC_add", "VIF_name",
+                                                      "network", "ip", "links"])
+        j = self.get("/v1/ports?fields=mac_add,vif_NAME")
+        self.assertEqual(list(j["ports"][0].keys()), ["MAC_add", "VIF_name", "links"])
+        bp = self.get("/v1/boards/rp-a/ports/" + self.port_a)
+        self.assertEqual(list(bp.keys()), ["uuid", "VIF_name", "MAC_add", "ip", "network",
+                                           "created_at", "updated_at"])
+        j = self.get("/v1/boards/rp-a/ports/" + self.port_b, status=404)
+        self.assertEqual(fault(j), "Port %s could not be found." % self.port_b)
+        self.assertEqual([p["uuid"] for p in self.get("/v1/boards/rp-a/ports")["ports"]],
+                         [self.port_a])
+        j = self.get("/v1/ports/" + self.port_b, status=404)
+        self.assertEqual(fault(j), "Port %s could not be found." % self.port_b)
+        s, _, j, _ = self.st.http("DELETE", "/v1/ports/" + self.port_a, headers=P1)
+        self.assertEqual((s, fault(j)), (409, "Board ports are not available: no Neutron driver "
+                                               "is configured."))
+
+    def test_webservices_and_pages(self):
+        j = self.get("/v1/boards/rp-a/webservices?limit=1&sort_key=port&sort_dir=desc")
+        self.assertEqual([w["name"] for w in j["webservices"]], ["ws1"])
+        nxt = urllib.parse.urlsplit(j["next"])
+        self.assertEqual(nxt.path, "/v1/boards/%s/webservices" % self.a)
+        j = self.get(nxt.path + "?" + nxt.query)
+        self.assertEqual([w["name"] for w in j["webservices"]], ["ws0"])
+        self.assertEqual(sorted(w["name"] for w in self.get("/v1/webservices")["webservices"]),
+                         ["ws0", "ws1"])
+        self.assertEqual([w["name"] for w in self.get("/v1/webservices", headers=P2)["webservices"]],
+                         ["ws2"])
+        ws = self.get("/v1/webservices/detail")["webservices"][0]
+        self.assertEqual(list(ws.keys()), ["uuid", "name", "port", "board_uuid", "secure", "extra",
+                                           "links", "created_at", "updated_at"])
+        self.get("/v1/webservices/" + ws["uuid"])
+        self.get("/v1/webservices/" + ws["uuid"], headers=P2, status=404)
+        e = self.get("/v1/enabledwebservices")["EnabledWebservices"]
+        self.assertEqual(e[0], {"board_uuid": self.a, "http_port": 50001, "https_port": 50002,
+                                "dns": "rpa", "zone": "example.org", "extra": {}} | e[0])
+        self.assertNotIn("links", e[0])
+        self.assertEqual(self.get("/v1/enabledwebservices?limit=1&marker=" + self.a)
+                         ["EnabledWebservices"], [])
+        self.assertEqual(self.get("/v1/enabledwebservices", headers=P2)["EnabledWebservices"], [])
+
+    def test_request_tree(self):
+        res = self.get("/v1/requests/%s/results?sort_key=result" % self.parent)["results"]
+        self.assertEqual([(r["result"], r["message"]) for r in res], [("SUCCESS", "s"),
+                                                                      ("WARNING", "w")])
+        self.assertEqual(list(res[0].keys()), ["board_uuid", "request_uuid", "result", "message"])
+        res = self.get("/v1/requests/%s/results?limit=1&fields=result,created_at" % self.parent)
+        self.assertEqual(list(res["results"][0].keys()), ["result", "created_at"])
+        self.assertNotIn("next", res)
+        j = self.get("/v1/requests/%s/results?marker=%s" % (self.parent, self.child), status=400)
+        self.assertEqual(fault(j), 'Unknown argument: "marker"')
+        self.get("/v1/requests/%s/results" % self.parent, headers=P2, status=404)
+        r = self.get("/v1/requests/" + self.child)
+        self.assertEqual((r["main_request_uuid"], r["type"], r["pending_requests"]),
+                         (self.parent, 0, 0))
+        lst = self.get("/v1/requests?sort_key=action")["requests"]
+        self.assertEqual([x["action"] for x in lst], ["ServiceEnable", "enable_webservice"])
+
+    def test_admin_ambiguous_names(self):
+        s, _, _, _ = self.st.http("POST", "/v1/boards", body=board_body("rp-dup", code="D1"),
+                                  headers=P1)
+        s, _, _, _ = self.st.http("POST", "/v1/boards", body=board_body("rp-dup", code="D2"),
+                                  headers=P2)
+        third = {"X-User-Id": "adm", "X-Project-Id": "p9", "X-Roles": "admin"}
+        j = self.get("/v1/boards/rp-dup", headers=third, status=400)
+        self.assertEqual(fault(j), "Multiple boards are named rp-dup; use the UUID.")
+        # An admin's own project wins.
+        self.assertEqual(self.get("/v1/boards/rp-dup", headers=ADMIN)["project"], "p1")
+
+
 class PolicyTest(unittest.TestCase):
     """noauth_enforce_policy = true: the roles of 4.2 and the rules of 4.4."""
 
