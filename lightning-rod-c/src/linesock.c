@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -311,37 +312,66 @@ static void on_accept(struct ev_loop *ev, ev_io *w, int revents)
     }
 }
 
+/* 1 when something accepts connections at sa (a Unix connect answers at
+ * once: refused for a stale node). */
+static int socket_live(const struct sockaddr_un *sa)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int live;
+
+    if (fd < 0)
+        return 0;
+    live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 || errno == EAGAIN;
+    close(fd);
+    return live;
+}
+
+/* Checks what is at path: nothing, or a stale socket (removed), is fine. */
+static int clear_path(const char *path, const struct sockaddr_un *sa, struct error *err)
+{
+    struct stat st;
+
+    if (lstat(path, &st) < 0)
+        return 0;
+    if (!S_ISSOCK(st.st_mode))
+        return error_set(err, -EEXIST, "%s exists and is not a socket", path);
+    if (socket_live(sa))
+        return error_set(err, -EADDRINUSE, "%s: another process is listening there", path);
+    unlink(path); /* left over by a process that died */
+    return 0;
+}
+
+/* Binds fd under a temporary name, sets mode and owner, listens, then
+ * renames the node into place: whoever sees o->path can connect, and
+ * nobody else can before the mode is right. */
 static int make_node(const struct linesock_opts *o, int fd, struct error *err)
 {
-    struct sockaddr_un sa;
-    struct stat st;
+    struct sockaddr_un sa, tmp;
+    size_t len = strlen(o->path);
+    int rc;
 
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
-    if (strlen(o->path) >= sizeof(sa.sun_path))
+    if (len + 4 >= sizeof(sa.sun_path))
         return error_set(err, -ENAMETOOLONG, "%s: path too long for a socket", o->path);
-    memcpy(sa.sun_path, o->path, strlen(o->path) + 1);
-    if (lstat(o->path, &st) == 0) {
-        if (!S_ISSOCK(st.st_mode))
-            return error_set(err, -EEXIST, "%s exists and is not a socket", o->path);
-        unlink(o->path);
-    }
-    /* Linux gives the bound node the socket inode's mode (less the umask),
-     * so nobody else can connect in the window before the chmod below. */
-    if (fchmod(fd, o->mode) < 0 ||
-        bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(o->path, o->mode) < 0)
+    memcpy(sa.sun_path, o->path, len + 1);
+    tmp = sa;
+    memcpy(tmp.sun_path + len, ".new", 5);
+    rc = clear_path(o->path, &sa, err);
+    if (rc < 0)
+        return rc;
+    unlink(tmp.sun_path);
+    /* Linux gives the bound node the socket inode's mode (less the umask). */
+    if (fchmod(fd, o->mode) < 0 || bind(fd, (struct sockaddr *)&tmp, sizeof(tmp)) < 0)
         return error_set(err, -errno, "%s: %s", o->path, strerror(errno));
-    if ((o->uid != (uid_t)-1 || o->gid != (gid_t)-1) && chown(o->path, o->uid, o->gid) < 0) {
+    if (chmod(tmp.sun_path, o->mode) < 0 ||
+        ((o->uid != (uid_t)-1 || o->gid != (gid_t)-1) &&
+         chown(tmp.sun_path, o->uid, o->gid) < 0) ||
+        listen(fd, 64) < 0 || rename(tmp.sun_path, o->path) < 0) {
         int e = errno;
 
-        unlink(o->path);
-        return error_set(err, -e, "%s: chown: %s", o->path, strerror(e));
-    }
-    if (listen(fd, 16) < 0) {
-        int e = errno;
-
-        unlink(o->path);
-        return error_set(err, -e, "%s: listen: %s", o->path, strerror(e));
+        unlink(tmp.sun_path);
+        return error_set(err, -e, "%s: %s", o->path, strerror(e));
     }
     return 0;
 }

@@ -408,6 +408,36 @@ static void test_socket_is_private(void **state)
     assert_int_equal(st.st_mode & 0777, 0600);
 }
 
+static void test_live_socket_is_not_replaced_but_a_stale_one_is(void **state)
+{
+    struct fixture *f = *state;
+    struct ctl *second = (struct ctl *)1;
+    struct sockaddr_un sa;
+    char stale[128], file[128];
+    struct error err;
+    int fd;
+
+    assert_int_equal(ctl_new(f->loop, f->path, &second, &err), -EADDRINUSE);
+    assert_null(second);
+    assert_non_null(strstr(err.msg, "another process is listening there"));
+    spin(f); /* the probe connection comes and goes */
+    /* A node left by a dead process: bound, nobody listening. */
+    snprintf(stale, sizeof(stale), "%s/stale.sock", f->dir);
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%.100s", stale);
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    close(fd);
+    assert_int_equal(ctl_new(f->loop, stale, &second, &err), 0);
+    ctl_free(second);
+    /* Any other file is never removed. */
+    snprintf(file, sizeof(file), "%s/file.sock", f->dir);
+    fclose(fopen(file, "w"));
+    assert_int_equal(ctl_new(f->loop, file, &second, &err), -EEXIST);
+    assert_int_equal(unlink(file), 0);
+}
+
 /* ---- the blocking client and the CLI, against the loop in a thread ---- */
 
 static void on_stop(struct ev_loop *ev, ev_async *w, int revents)
@@ -541,6 +571,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_overlong_line_is_answered_then_closed, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_socket_is_private, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_live_socket_is_not_replaced_but_a_stale_one_is,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_call_and_timeout, setup, teardown),
     };
