@@ -255,7 +255,10 @@ static int make_link(struct ux *u, struct archive_entry *e, int dirfd, const cha
     if (target[0] == '/' && u->kind == FN_ARCHIVE_PACKAGE)
         return refuse(u, name, "link leads outside the package", err);
     if (target[0] != '/' && !target_inside(target, depth_of_parent(clean)))
-        return refuse(u, name, "link leads outside the root", err);
+        return refuse(u, name,
+                      u->kind == FN_ARCHIVE_PACKAGE ? "link leads outside the package"
+                                                    : "link leads outside the root",
+                      err);
     rc = symlinkat(target, dirfd, base);
     if (rc < 0 && errno == EEXIST && unlinkat(dirfd, base, 0) == 0)
         rc = symlinkat(target, dirfd, base);
