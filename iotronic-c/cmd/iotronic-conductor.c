@@ -73,6 +73,8 @@ static void run(struct cond *c, struct db *db, const sigset_t *set)
         }
         if (cond_reap(c, db, &err) < 0)
             log_warn("dead-wagent check failed: %s", err.msg);
+        if (cond_expire_calls(c, db, &err) < 0)
+            log_warn("stale-call check failed: %s", err.msg);
         if (wait_signal(set, c->cfg.heartbeat_interval) != 0)
             return;
     }

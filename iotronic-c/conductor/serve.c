@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "common/wq.h"
+#include "conductor/boardcall.h"
 #include "conductor/handlers.h"
 #include "conductor/rpc.h"
 #include "conductor/serve.h"
@@ -75,6 +76,14 @@ static const struct db_stmt reap_wagents = {
     1,
 };
 
+static const struct db_stmt stale_calls = {
+    "cond_stale_calls",
+    "SELECT s.request_uuid, s.board_uuid FROM results s JOIN requests r ON r.uuid = "
+    "s.request_uuid WHERE s.result = 'RUNNING' AND s.updated_at IS NULL AND r.status = "
+    "'PENDING' AND r.created_at < now() - make_interval(secs => $1::integer) LIMIT 100",
+    1,
+};
+
 static void *worker_init(void *arg)
 {
     struct cond *c = arg;
@@ -132,6 +141,30 @@ int cond_reap(struct cond *c, struct db *db, struct error *err)
         log_info("board %s offline: its wagent %s stopped beating", PQgetvalue(res, i, 0),
                  PQgetvalue(res, i, 1));
         publish_offline(c, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+    }
+    PQclear(res);
+    return n;
+}
+
+int cond_expire_calls(struct cond *c, struct db *db, struct error *err)
+{
+    char secs[DB_INT_LEN];
+    const char *p[1] = {db_param_int(secs, c->cfg.board_call_timeout + 60)};
+    PGresult *res = NULL;
+    int rc = db_exec_stmt(db, &stale_calls, p, &res, err), n;
+
+    if (rc < 0)
+        return rc;
+    n = PQntuples(res);
+    for (int i = 0; i < n; i++) {
+        /* Idempotent: two conductors closing the same call do no harm. */
+        if (cond_request_finish(db, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), "ERROR",
+                                "interrupted: the conductor stopped before the board answered",
+                                err) < 0)
+            log_warn("request %s: %s", PQgetvalue(res, i, 0), err->msg);
+        else
+            log_info("request %s closed: its conductor stopped during the call",
+                     PQgetvalue(res, i, 0));
     }
     PQclear(res);
     return n;

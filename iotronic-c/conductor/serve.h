@@ -18,4 +18,11 @@ int cond_register(struct db *db, const char *host, int online, struct error *err
  * boards went offline, or a database error. Any thread but the loop. */
 int cond_reap(struct cond *c, struct db *db, struct error *err) IOT_WUR;
 
+/* Completes, as ERROR, board calls whose conductor died before the board's
+ * answer was recorded: requests PENDING with a result still RUNNING and
+ * never updated (a RUNNING answer updates it), older than the board call
+ * timeout plus a margin. The redelivered RPC runs again as a new request,
+ * so these only need closing. Returns how many. Any thread but the loop. */
+int cond_expire_calls(struct cond *c, struct db *db, struct error *err) IOT_WUR;
+
 #endif

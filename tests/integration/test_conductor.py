@@ -284,6 +284,25 @@ class ConductorTest(unittest.TestCase):
         self.assertEqual(self.st.sql("SELECT valid FROM sessions WHERE board_uuid = :'p1'", u), [["f"]])
 
 
+    def test_calls_interrupted_by_a_dead_conductor_are_closed(self):
+        ok, res = new_board(self.st, "stale-1")
+        u, stale, running = res["uuid"], str(uuid.uuid4()), str(uuid.uuid4())
+        for r, upd in ((stale, "NULL"), (running, "now()")):
+            self.st.sql("INSERT INTO requests (uuid, destination_uuid, status, action, created_at) "
+                        "VALUES (:'p1', :'p2', 'PENDING', 'DevicePing', now() - interval '1 hour')",
+                        r, u)
+            self.st.sql("INSERT INTO results (board_uuid, request_uuid, result, message, updated_at) "
+                        "VALUES (:'p1', :'p2', 'RUNNING', '', %s)" % upd, u, r)
+        iottest.wait_until(lambda: self.st.sql("SELECT status FROM requests WHERE uuid = :'p1'",
+                                               stale) == [["COMPLETED"]], timeout=10,
+                           what="stale call closed")
+        self.assertEqual(self.st.sql("SELECT result FROM results WHERE request_uuid = :'p1'", stale),
+                         [["ERROR"]])
+        # A long operation that answered RUNNING stays open for its notify_result.
+        self.assertEqual(self.st.sql("SELECT status FROM requests WHERE uuid = :'p1'", running),
+                         [["PENDING"]])
+
+
 class TwoConductorsTest(unittest.TestCase):
     def test_parallel_exposes_never_collide(self):
         st = Stack(conductors=2, api=False, extra={"conductor": {"service_port_min": 51000,
