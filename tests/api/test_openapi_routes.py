@@ -21,6 +21,8 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 
 def server_routes():
+    if not os.access(iottest.bin_path("iotronic-api"), os.X_OK):
+        raise unittest.SkipTest("iotronic-api is not built (its libraries are not in the tree yet)")
     out = subprocess.run([iottest.bin_path("iotronic-api"), "--dump-routes"], check=True,
                          capture_output=True, text=True).stdout
     return {tuple(line.split(" ", 1)) for line in out.splitlines() if line}
