@@ -388,6 +388,89 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(s, 204)
         self.assertIsNone(self.ok("GET", "/v1/boards/fl-b1")["fleet"])
 
+    # ------------------------------------------- the rest of appendix B
+
+    def test_catalogue_of_resource_errors(self):
+        b = self.board("cat-1")
+        p = self.ok("POST", "/v1/plugins", {"name": "cat-pl", "code": "x", "parameters": {"k": 1}},
+                    status=201)
+        sv = self.ok("POST", "/v1/services", {"name": "cat-sv", "port": 1, "protocol": "ANY"},
+                     status=201)
+        f = self.ok("POST", "/v1/fleets", {"name": "cat-fl"}, status=201)
+        cases = [
+            ("PUT", "/v1/boards/cat-1/plugins", {}, 400, "Plugin is not specified."),
+            ("PUT", "/v1/boards/cat-1/plugins", {"plugin": "nope"}, 404,
+             "Plugin nope could not be found."),
+            ("POST", "/v1/boards/cat-1/plugins/cat-pl", {}, 400, "Action is not specified."),
+            ("POST", "/v1/boards/cat-1/plugins/cat-pl", {"action": "PluginRun"}, 400,
+             "Invalid Action PluginRun for the plugin."),
+            ("POST", "/v1/boards/cat-1/plugins/cat-pl", {"action": "PluginCall",
+                                                          "parameters": {"other": 1}}, 400,
+             "Parameters are different from the valid ones"),
+            ("POST", "/v1/boards/cat-1/plugins/cat-pl", {"action": "PluginStatus"}, 400,
+             "Board %s is not connected." % b["uuid"]),
+            ("DELETE", "/v1/boards/cat-1/plugins/cat-pl", None, 404,
+             "InjectionPlugin could not be found."),
+            ("POST", "/v1/boards/cat-1/services/cat-sv/action", {}, 400, "Action is not specified."),
+            ("POST", "/v1/boards/cat-1/services/nope/action", {"action": "ServiceEnable"}, 404,
+             "Service nope could not be found."),
+            ("PUT", "/v1/boards/cat-1/ports", {"subnet": "s"}, 400, "Network is not specified."),
+            ("PUT", "/v1/boards/cat-1/webservices", {"port": 80}, 400, "Name is not specified."),
+            ("PUT", "/v1/boards/cat-1/webservices", {"name": "a.b", "port": 80}, 400,
+             "Cannot create webservice with invalid name a.b"),
+            ("PUT", "/v1/boards/cat-1/webservices", {"name": "web"}, 400, "Port is not specified."),
+            ("POST", "/v1/boards/cat-1/webservices/enable", {}, 400, "dns is not specified."),
+            ("POST", "/v1/boards/cat-1/webservices/enable", {"dns": "d", "zone": "z"}, 400,
+             "email is not specified."),
+            ("POST", "/v1/boards/cat-1/webservices/enable",
+             {"dns": "d", "zone": "bad zone", "email": "e@x.org"}, 400,
+             "Invalid input for field/attribute zone. Value: 'bad zone'. Value should be a DNS name"),
+            ("POST", "/v1/boards/cat-1/webservices/enable",
+             {"dns": "d", "zone": "x.org", "email": "no at"}, 400,
+             "Invalid input for field/attribute email. Value: 'no at'. Value should be an email "
+             "address"),
+            ("DELETE", "/v1/boards/cat-1/webservices/disable", None, 409,
+             "Webservices are not available: no Designate/nginx driver is configured."),
+            ("GET", "/v1/boards/cat-1/webservices/renew", None, 409,
+             "Webservices are not available: no Designate/nginx driver is configured."),
+            ("PATCH", "/v1/services/cat-sv", {"uuid": sv["uuid"]}, 400,
+             "Cannot overwrite UUID for an existing Service."),
+            ("PATCH", "/v1/fleets/cat-fl", {"uuid": f["uuid"]}, 400,
+             "Cannot overwrite UUID for an existing Fleet."),
+            ("PATCH", "/v1/fleets/cat-fl", {"name": "a b"}, 400,
+             "Cannot update fleet with invalid name a b"),
+            ("POST", "/v1/services", {"name": "x", "port": 1, "protocol": "TCP", "uuid": sv["uuid"]},
+             409, "A Service with UUID %s already exists." % sv["uuid"]),
+            ("POST", "/v1/fleets", {"name": "x", "uuid": f["uuid"]}, 409,
+             "A Fleet with UUID %s already exists." % f["uuid"]),
+            ("POST", "/v1/fleets", {"description": "d"}, 400, "Name is not specified."),
+            ("POST", "/v1/fleets", {"name": "f", "description": "d" * 301}, 400,
+             "Invalid input for field/attribute description. Value: '%s'. Value should have a "
+             "maximum character requirement of 300" % ("d" * 301)),
+            ("POST", "/v1/boards", dict(board_body("cat-2"), uuid=b["uuid"]), 409,
+             "A board with UUID %s already exists." % b["uuid"]),
+            ("GET", "/v1/fleets?fields=name,nope,uuid,also", None, 400,
+             'Field(s) "nope, also" are not valid'),
+            ("GET", "/v1/services?all_services=1", None, 400,
+             "all_services parameter can only be used  by the administrator."),
+            ("GET", "/v1/plugins?all_projects=on", None, 400,
+             "all_projects parameter can be used only by the administrator."),
+            ("GET", "/v1/plugins/public?sort_key=location", None, 400,
+             "The sort_key value location is an invalid field for sorting"),
+            ("GET", "/v1/requests?sort_key=extra", None, 400,
+             'The sort_key value "extra" is an invalid field for sorting'),
+        ]
+        for method, path, body, status, msg in cases:
+            with self.subTest(path=path, body=body):
+                self.err(method, path, status, msg, body=body)
+        self.ok("POST", "/v1/plugins", {"name": "cat-pl", "code": "y"}, headers=P1, status=201)
+        self.err("GET", "/v1/plugins/cat-pl", 400, "Multiple plugins are named cat-pl; use the UUID.")
+        self.assertEqual(self.ok("GET", "/v1/plugins/" + p["uuid"])["code"], "x")
+
+    def test_large_headers_answer_431(self):
+        s, h, j, _ = self.req("GET", "/v1/boards", extra={"X-Big": "a" * 20000})
+        self.assertEqual((s, fault(j)), (431, "Request header fields too large."))
+
     # ----------------------------------------------- optional drivers, misc
 
     def test_optional_drivers_and_their_lists(self):
