@@ -615,6 +615,35 @@ class ReadPathsTest(unittest.TestCase):
         self.assertEqual(self.get("/v1/boards/rp-dup", headers=ADMIN)["project"], "p1")
 
 
+class CorsTest(unittest.TestCase):
+    """[cors] allowed_origin set (1.5): preflights are answered, responses to
+    an allowed origin expose the three version headers."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.st = Stack(conductors=1, api=True, extra={"cors": {"allowed_origin": "http://dash.test"}})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.st.close()
+
+    def test_preflight_and_exposed_headers(self):
+        s, h, _, _ = self.st.http("OPTIONS", "/v1/boards", headers={
+            "Origin": "http://dash.test", "Access-Control-Request-Method": "PATCH",
+            "Access-Control-Request-Headers": "X-Auth-Token, X-OpenStack-Iotronic-API-Version"})
+        self.assertEqual(s, 200)
+        self.assertEqual(h["access-control-allow-origin"], "http://dash.test")
+        self.assertIn("PATCH", h["access-control-allow-methods"])
+        s, h, _, _ = self.st.http("GET", "/v1/boards", headers={"Origin": "http://dash.test"})
+        self.assertEqual(s, 200)
+        exposed = {x.strip() for x in h["access-control-expose-headers"].split(",")}
+        self.assertEqual(exposed, {"X-OpenStack-Iotronic-API-Version",
+                                   "X-OpenStack-Iotronic-API-Minimum-Version",
+                                   "X-OpenStack-Iotronic-API-Maximum-Version"})
+        s, h, _, _ = self.st.http("GET", "/v1/boards", headers={"Origin": "http://evil.test"})
+        self.assertNotIn("access-control-allow-origin", h)
+
+
 class PolicyTest(unittest.TestCase):
     """noauth_enforce_policy = true: the roles of 4.2 and the rules of 4.4."""
 
