@@ -6,6 +6,7 @@ their documented errors, pagination, visibility between projects, policy."""
 import json
 import os
 import sys
+import time
 import unittest
 import urllib.parse
 import uuid
@@ -613,6 +614,21 @@ class ReadPathsTest(unittest.TestCase):
         self.assertEqual(fault(j), "Multiple boards are named rp-dup; use the UUID.")
         # An admin's own project wins.
         self.assertEqual(self.get("/v1/boards/rp-dup", headers=ADMIN)["project"], "p1")
+
+
+class NoConductorTest(unittest.TestCase):
+    """Writes with no conductor consuming the queue: nothing was applied, so
+    503 (which the client retries), never a hang or a 500 (1.8, 2.14.1)."""
+
+    def test_write_without_conductor_is_503(self):
+        st = Stack(conductors=0, api=True)
+        self.addCleanup(st.close)
+        t0 = time.monotonic()
+        s, _, j, _ = st.http("POST", "/v1/boards", body=board_body("nc-1"), headers=P1)
+        self.assertEqual((s, fault(j)), (503, "Resource temporarily unavailable, please retry."))
+        self.assertLess(time.monotonic() - t0, 20)
+        s, _, j, _ = st.http("GET", "/v1/boards", headers=P1)
+        self.assertEqual((s, j), (200, {"boards": []}))
 
 
 class CorsTest(unittest.TestCase):
