@@ -451,7 +451,7 @@ void mq_server_on_delivery(struct mq *mq, struct inmsg *m)
     }
     req = req_new(mq, s, m);
     if (decode(req, m, &e) < 0) {
-        refuse(mq, req, e.code < 0 ? e.code : -EINVAL, e.msg);
+        refuse(mq, req, e.code == -E2BIG ? -E2BIG : -EINVAL, e.msg);
         return;
     }
     if (expired(req)) {

@@ -4,6 +4,7 @@
  *                  [--record FILE] [--events]
  *   mqtool call    --url URL --queue Q --method M [--args JSON] [--count N]
  *                  [--timeout MS] [--concurrency N] [--seq] [--quiet]
+ *                  [--interval MS] [--request-id ID]
  *   mqtool cast    --url URL --queue Q --method M [--args JSON] [--count N] [--seq]
  *                  [--persistent] [--confirm] [--declare] [--durable]
  *   mqtool publish --url URL --exchange X --routing-key K --body JSON [--type T]
@@ -18,7 +19,11 @@
  * serve's handlers: echo (returns args), fail (answers args.errno,
  * args.status, args.message, args.data), sleep (sleeps args.ms on a worker,
  * then echoes), count (appends "<message id> <args.n>" to --record, one line
- * per execution, and returns args.n). */
+ * per execution, logs it, sleeps args.ms if given, and returns args.n). serve prints {"ready":...} once
+ * it consumes, and {"stats":...} when it stops (SIGTERM or SIGINT). --seq
+ * sets args.n to the call's number (1..count); --interval pauses each
+ * caller thread between its calls; --request-id sets the callers' log
+ * request id, which travels in the envelope. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -45,7 +50,8 @@
 
 struct tool {
     const char *url, *queue, *method, *args_text, *exchange, *rk, *type, *body_text;
-    const char *record, *declare_exchange, *bind_queue;
+    const char *record, *declare_exchange, *bind_queue, *request_id;
+    int interval_ms;
     int count, timeout_ms, concurrency, workers, prefetch, connect_timeout_ms, connect_wait_ms;
     int seq, quiet, durable, persistent, confirm, mandatory, declare, events;
     cJSON *args;
@@ -112,20 +118,31 @@ static void h_sleep(struct mq_req *req, const cJSON *args, void *ctx)
 static void h_count(struct mq_req *req, const cJSON *args, void *ctx)
 {
     struct tool *t = ctx;
+    const char *id = mq_req_message_id(req);
+    int64_t n = 0, ms = 0;
     char line[512];
-    int64_t n = 0;
     struct error e;
     int len;
 
-    if (json_get_int(args, "n", JSON_REQUIRED, INT32_MIN, INT32_MAX, &n, &e) < 0) {
+    if (json_get_int(args, "n", JSON_REQUIRED, INT32_MIN, INT32_MAX, &n, &e) < 0 ||
+        json_get_int(args, "ms", JSON_OPTIONAL, 0, 600000, &ms, &e) == -EINVAL) {
         mq_reply_error(req, EINVAL, 400, e.msg, NULL);
         return;
     }
-    len = snprintf(line, sizeof(line), "%s %" PRId64 "\n", mq_req_message_id(req), n);
+    /* "-" stands for a message without an id, so that lines split in two. */
+    len = snprintf(line, sizeof(line), "%s %" PRId64 "\n", id[0] ? id : "-", n);
+    log_info("count n=%" PRId64 " message_id=%s redelivered=%d", n, id, mq_req_redelivered(req));
     /* One write(2) per line on an O_APPEND file: lines never interleave. */
     if (t->record_fd >= 0 && write(t->record_fd, line, (size_t)len) != len) {
         mq_reply_error(req, EIO, 500, "cannot write the record file", NULL);
         return;
+    }
+    if (ms > 0) {
+        /* Executed, not yet answered: the window a broker restart hits. */
+        struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
     }
     mq_reply(req, json_create_int(n));
 }
@@ -239,8 +256,11 @@ static int cmd_serve(struct tool *t)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigwait(&set, &sig);
+    o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "stats", stats_json(t->mq));
     mq_free(t->mq); /* finishes running requests first */
     wq_free(so.wq);
+    out_line(t, o);
     return 0;
 }
 
@@ -295,6 +315,8 @@ static void *caller_main(void *p)
     struct caller *c = p;
     struct tool *t = c->t;
 
+    if (t->request_id)
+        log_set_request_id(t->request_id);
     for (;;) {
         struct mq_result r;
         int64_t t0;
@@ -315,6 +337,11 @@ static void *caller_main(void *p)
         if (!t->quiet || (r.rc != 0 && r.rc != -EREMOTE))
             out_line(t, outcome_json(i, &r));
         mq_result_free(&r);
+        if (t->interval_ms) {
+            struct timespec ts = { t->interval_ms / 1000, (t->interval_ms % 1000) * 1000000L };
+
+            nanosleep(&ts, NULL);
+        }
     }
     return NULL;
 }
@@ -445,7 +472,7 @@ static int cmd_publish(struct tool *t)
 {
     struct error err;
     cJSON *body = NULL;
-    int bad = 0, rc;
+    int bad = 0, ready = 1, rc;
 
     if (t->body_text == NULL || json_parse(t->body_text, strlen(t->body_text), &body, &err) < 0) {
         fprintf(stderr, "mqtool: --body must be JSON\n");
@@ -459,8 +486,9 @@ static int cmd_publish(struct tool *t)
     if (publish_prepare(t, &err) < 0) {
         fprintf(stderr, "mqtool: %s\n", err.msg);
         bad = 1;
+        ready = 0;
     }
-    for (int i = 1; !bad && i <= t->count; i++) {
+    for (int i = 1; ready && i <= t->count; i++) {
         error_clear(&err);
         rc = mq_publish(t->mq, t->exchange, t->rk, t->type, body, pub_flags(t), &err);
         bad += report_publish(t, i, rc, &err);
@@ -476,6 +504,7 @@ enum {
     O_URL = 256, O_QUEUE, O_METHOD, O_ARGS, O_COUNT, O_TIMEOUT, O_CONC, O_WORKERS, O_PREFETCH,
     O_RECORD, O_EXCHANGE, O_RK, O_TYPE, O_BODY, O_DECL_EX, O_BIND, O_CTIMEOUT, O_CWAIT, O_SEQ,
     O_QUIET, O_DURABLE, O_PERSISTENT, O_CONFIRM, O_MANDATORY, O_DECLARE, O_EVENTS, O_DEBUG,
+    O_INTERVAL, O_REQID,
 };
 
 static const struct option long_opts[] = {
@@ -492,7 +521,8 @@ static const struct option long_opts[] = {
     { "durable", 0, 0, O_DURABLE },   { "persistent", 0, 0, O_PERSISTENT },
     { "confirm", 0, 0, O_CONFIRM },   { "mandatory", 0, 0, O_MANDATORY },
     { "declare", 0, 0, O_DECLARE },   { "events", 0, 0, O_EVENTS },
-    { "debug", 0, 0, O_DEBUG },       { 0, 0, 0, 0 },
+    { "debug", 0, 0, O_DEBUG },       { "interval", 1, 0, O_INTERVAL },
+    { "request-id", 1, 0, O_REQID },  { 0, 0, 0, 0 },
 };
 
 /* Parses a bounded integer option; exits on a bad value. */
@@ -517,6 +547,7 @@ static void set_str_opt(struct tool *t, int c, const char *v)
         [O_ARGS] = &t->args_text,  [O_RECORD] = &t->record,     [O_EXCHANGE] = &t->exchange,
         [O_RK] = &t->rk,           [O_TYPE] = &t->type,         [O_BODY] = &t->body_text,
         [O_DECL_EX] = &t->declare_exchange, [O_BIND] = &t->bind_queue,
+        [O_REQID] = &t->request_id,
     };
 
     *slot[c] = v;
@@ -532,6 +563,7 @@ static void set_opt(struct tool *t, int c, const char *v)
     case O_PREFETCH: t->prefetch = num(v, 1, 65535, "prefetch"); break;
     case O_CTIMEOUT: t->connect_timeout_ms = num(v, 0, 3600000, "connect-timeout"); break;
     case O_CWAIT: t->connect_wait_ms = num(v, 1, 3600000, "connect-wait"); break;
+    case O_INTERVAL: t->interval_ms = num(v, 0, 60000, "interval"); break;
     case O_SEQ: t->seq = 1; break;
     case O_QUIET: t->quiet = 1; break;
     case O_DURABLE: t->durable = 1; break;
