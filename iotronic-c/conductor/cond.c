@@ -113,6 +113,14 @@ int cond_db_fail(int rc, struct error *err)
     if (rc == -ECONNRESET || rc == -ECONNREFUSED || rc == -ETIMEDOUT || rc == -EAGAIN ||
         rc == -EROFS)
         return api_fail(err, 503, "Resource temporarily unavailable, please retry.");
+    /* Validation runs before anything reaches the database, so these are
+     * races or gaps; they still answer 4xx, never 500 (5.3). A concurrent
+     * change (a row referenced or gone meanwhile) is a 409, which the
+     * client retries (6.6). */
+    if (rc == -EINVAL)
+        return api_fail(err, 400, "Invalid input: the database refused a value.");
+    if (rc == -EBUSY || rc == -EEXIST)
+        return api_fail(err, 409, "Conflict with a concurrent change, please retry.");
     return api_fail(err, 500, "An unknown exception occurred.");
 }
 

@@ -88,8 +88,6 @@ static int board_write_fail(struct db *db, int rc, const struct board_in *in, st
         return api_fail(err, 409, "A board with UUID %s already exists.", in->uuid);
     if (rc == -EBUSY && strcmp(con, "boards_fleet_fkey") == 0)
         return api_fail(err, 404, "Fleet %s could not be found.", in->fleet);
-    if (rc == -EINVAL)
-        return api_fail(err, 400, "Invalid input: %s", error_str(err));
     return cond_db_fail(rc, err);
 }
 

@@ -157,8 +157,6 @@ void cond_h_service_create(struct mq_req *req, const cJSON *args, void *ctx)
         rc = db_exec_stmt(db, &service_insert, p, NULL, &err);
         if (rc == -EEXIST)
             rc = api_fail(&err, 409, "A Service with UUID %s already exists.", in.uuid);
-        else if (rc == -EINVAL)
-            rc = api_fail(&err, 400, "Invalid input: %s", err.msg);
         else if (rc < 0)
             rc = cond_db_fail(rc, &err);
     }
@@ -194,9 +192,7 @@ void cond_h_service_update(struct mq_req *req, const cJSON *args, void *ctx)
                             in.extra};
 
         rc = db_exec_stmt(db, &service_update, p, &res, &err);
-        if (rc == -EINVAL)
-            rc = api_fail(&err, 400, "Invalid input: %s", err.msg);
-        else if (rc < 0)
+        if (rc < 0)
             rc = cond_db_fail(rc, &err);
         else if (db_affected(res) == 0)
             rc = api_fail(&err, 404, "Service %s could not be found.", in.uuid);
