@@ -30,6 +30,7 @@ struct api_config {
     int64_t max_request_body_size;
     char *cert_file, *key_file;
     int64_t workers;
+    char *admin_listen;         /* host:port of GET /metrics; NULL: none */
     int64_t board_call_timeout; /* [conductor]: the API waits this + 10 s for board calls */
     char *db_connection;
     char *cors_allowed_origin;

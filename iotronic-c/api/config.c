@@ -23,6 +23,7 @@ const struct cfg_opt api_cfg_opts[] = {
     OPT("api", "cert_file", CFG_STR, NULL, cert_file, 0, 0),
     OPT("api", "key_file", CFG_STR, NULL, key_file, 0, 0),
     OPT("api", "workers", CFG_INT, "8", workers, 1, 256),
+    OPT("api", "admin_listen", CFG_STR, NULL, admin_listen, 0, 0),
     OPT("conductor", "board_call_timeout", CFG_INT, "120", board_call_timeout, 1, 86400),
     OPT("database", "connection", CFG_STR, NULL, db_connection, 0, 0),
     OPT("cors", "allowed_origin", CFG_STR, NULL, cors_allowed_origin, 0, 0),

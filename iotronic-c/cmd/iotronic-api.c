@@ -30,6 +30,7 @@ struct main_state {
     struct loop *loop;
     struct wq *wq;
     struct http_server *srv;
+    struct http_server *admin;
     struct metrics *metrics;
 };
 
@@ -103,6 +104,27 @@ static void worker_fini(void *ctx, void *arg)
     db_close(ctx);
 }
 
+/* The admin listener (GET /metrics) at [api] admin_listen "host:port". */
+static int start_admin(struct main_state *m, struct error *err)
+{
+    const char *spec = m->a.cfg.admin_listen;
+    char host[256];
+    const char *colon;
+    char *end;
+    long port;
+
+    if (spec == NULL || spec[0] == '\0')
+        return 0;
+    colon = strrchr(spec, ':');
+    if (colon == NULL || (size_t)(colon - spec) >= sizeof(host))
+        return error_set(err, -EINVAL, "[api] admin_listen: expected host:port, got %s", spec);
+    port = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || port < 0 || port > 65535)
+        return error_set(err, -EINVAL, "[api] admin_listen: bad port in %s", spec);
+    snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
+    return http_admin_new(m->loop, m->wq, host, (int)port, m->metrics, &m->admin, err);
+}
+
 static int start(struct main_state *m, struct error *err)
 {
     static const struct auth_service svc_msgs = {
@@ -159,6 +181,8 @@ static int start(struct main_state *m, struct error *err)
     api_service_init(a, &svc);
     rc = http_server_new(m->loop, m->wq, &so, &svc, &m->srv, err);
     if (rc == 0)
+        rc = start_admin(m, err);
+    if (rc == 0)
         log_info("listening on %s:%d", a->cfg.host_ip, http_server_port(m->srv));
     return rc;
 }
@@ -168,6 +192,7 @@ static void stop(struct main_state *m)
     wq_free(m->wq);
     loop_free(m->loop);
     http_server_free(m->srv);
+    http_server_free(m->admin);
     mq_free(m->a.mq);
     api_store_free(m->a.store);
     auth_free(m->a.auth);

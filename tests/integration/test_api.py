@@ -3,6 +3,7 @@
 (iotronic-api-v1.md sections 1-4): conventions, every resource's routes,
 their documented errors, pagination, visibility between projects, policy."""
 
+import http.client
 import json
 import os
 import sys
@@ -637,7 +638,10 @@ class CorsTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.st = Stack(conductors=1, api=True, extra={"cors": {"allowed_origin": "http://dash.test"}})
+        cls.admin = iottest.free_port()
+        cls.st = Stack(conductors=1, api=True, extra={
+            "cors": {"allowed_origin": "http://dash.test"},
+            "api": {"admin_listen": "127.0.0.1:%d" % cls.admin}})
 
     @classmethod
     def tearDownClass(cls):
@@ -658,6 +662,16 @@ class CorsTest(unittest.TestCase):
                                    "X-OpenStack-Iotronic-API-Maximum-Version"})
         s, h, _, _ = self.st.http("GET", "/v1/boards", headers={"Origin": "http://evil.test"})
         self.assertNotIn("access-control-allow-origin", h)
+
+    def test_metrics_on_the_admin_listener(self):
+        self.st.http("GET", "/v1/boards")
+        c = http.client.HTTPConnection("127.0.0.1", self.admin, timeout=10)
+        c.request("GET", "/metrics")
+        r = c.getresponse()
+        text = r.read().decode()
+        self.assertEqual(r.status, 200)
+        self.assertIn('http_requests_total{server="api",route="/v1/boards",method="GET",'
+                      'status="200"}', text)
 
 
 class PolicyTest(unittest.TestCase):
