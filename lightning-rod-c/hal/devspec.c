@@ -67,8 +67,7 @@ static int take_line(const char *p, const char *end, unsigned *out)
     return 0;
 }
 
-static int parse_gpio(const char *spec, const char *rest, struct hal_devspec *d,
-                      struct error *err)
+static int parse_gpio(const char *spec, const char *rest, struct hal_devspec *d, struct error *err)
 {
     const char *c1 = strchr(rest, ':');
     const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
@@ -166,7 +165,8 @@ int hal_devspec_parse_json(const cJSON *array, struct hal_devspec **out, size_t 
     *n = 0;
     if (!cJSON_IsArray(array))
         return error_set(err, -EINVAL, "devices must be an array of strings");
-    cJSON_ArrayForEach(item, array) {
+    cJSON_ArrayForEach(item, array)
+    {
         if (!cJSON_IsString(item)) {
             char *text = json_print(item);
 

@@ -17,9 +17,9 @@
 #include "common/error.h"
 #include "hal/hal.h"
 
-#define HAL_DEVSPEC_MAX 64       /* longest valid spec is 47 characters, plus NUL */
-#define HAL_DEVICES_MAX 32       /* at most 32 declared devices */
-#define HAL_GPIO_LINE_MAX 65535  /* highest line offset accepted in a spec */
+#define HAL_DEVSPEC_MAX 64      /* longest valid spec is 47 characters, plus NUL */
+#define HAL_DEVICES_MAX 32      /* at most 32 declared devices */
+#define HAL_GPIO_LINE_MAX 65535 /* highest line offset accepted in a spec */
 
 enum hal_dev_kind { HAL_DEV_GPIO = 0, HAL_DEV_SENSOR = 1 };
 enum hal_dev_dir { HAL_DIR_IN = 0, HAL_DIR_OUT = 1 };

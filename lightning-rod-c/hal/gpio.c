@@ -27,9 +27,9 @@ struct hal_gpio_watch {
     enum hal_gpio_edge edge;
     hal_gpio_event_fn cb;
     void *arg;
-    int polling;       /* the line has no events: poll is running */
+    int polling; /* the line has no events: poll is running */
     ev_timer poll;
-    int last;          /* polling: the level last seen */
+    int last; /* polling: the level last seen */
     int dead;
     struct hal_gpio_watch *next;
 };
@@ -106,8 +106,9 @@ int hal_gpio_read(struct hal *hal, const char *chip, unsigned line, int *value, 
     if (l == NULL)
         return no_such(err, chip, line);
     if (l->state == HAL_GPIO_FREE) {
-        /* A one-off read: hold the line just long enough to sample it. */
-        rc = gb->request(l->chip, line, HAL_GPIO_INPUT, 0, 0, NULL, err);
+        /* A one-off read: hold the line, direction untouched, just long
+         * enough to sample it. */
+        rc = gb->request(l->chip, line, HAL_GPIO_FREE, 0, 0, NULL, err);
         if (rc < 0)
             return backend_err(rc, l, err);
         rc = gb->get(l->chip, line, &v, err);
@@ -227,11 +228,10 @@ static void on_line_events(struct ev_loop *ev, ev_io *io, int revents)
     (void)revents;
     l->dispatching++;
     do {
-        n = l->chip->hal->gb->read_events(l->chip, l->offset, l->event_fd, evs,
-                                          EVENTS_PER_READ, &err);
+        n = l->chip->hal->gb->read_events(l->chip, l->offset, l->event_fd, evs, EVENTS_PER_READ,
+                                          &err);
         if (n < 0) {
-            log_warn("gpio %s:%u: reading events: %s", l->chip->name, l->offset,
-                     error_str(&err));
+            log_warn("gpio %s:%u: reading events: %s", l->chip->name, l->offset, error_str(&err));
             break;
         }
         for (int i = 0; i < n && l->holds > 0; i++)
@@ -275,8 +275,7 @@ static int request_input(struct hal *hal, struct gpio_line *l, struct error *err
         rc = hal->gb->request(l->chip, l->offset, HAL_GPIO_INPUT, 1, 0, &fd, err);
     if (rc == -EOPNOTSUPP) {
         if (!l->no_events)
-            log_info("gpio %s:%u has no edge events: watches poll it", l->chip->name,
-                     l->offset);
+            log_info("gpio %s:%u has no edge events: watches poll it", l->chip->name, l->offset);
         l->no_events = 1;
         rc = hal->gb->request(l->chip, l->offset, HAL_GPIO_INPUT, 0, 0, NULL, err);
     }
@@ -308,8 +307,8 @@ static void start_polling(struct hal *hal, struct hal_gpio_watch *w, unsigned po
 }
 
 int hal_gpio_watch(struct hal *hal, const char *chip, unsigned line, enum hal_gpio_edge edge,
-                   unsigned poll_ms, hal_gpio_event_fn cb, void *arg,
-                   struct hal_gpio_watch **out, struct error *err)
+                   unsigned poll_ms, hal_gpio_event_fn cb, void *arg, struct hal_gpio_watch **out,
+                   struct error *err)
 {
     struct gpio_line *l = line_get(hal, chip, line);
     struct hal_gpio_watch *w;

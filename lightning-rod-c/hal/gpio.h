@@ -7,10 +7,11 @@
  *   output  requested as an output since its first write, and kept so for
  *           the HAL's lifetime, so that a value written by a function
  *           persists after its container exits (deviceless-api.md 3.4.3).
- * Reading a free line requests it as an input just for the read. Writing a
- * line held as input fails with -EBUSY ("Line busy: <chip>:<line>."), and
- * holding or watching an output line fails the same way: the HAL never
- * turns a driven actuator into an input behind its writer's back.
+ * Writing a line held as input fails with -EBUSY ("Line busy:
+ * <chip>:<line>."), and holding or watching an output line fails the same
+ * way: the HAL never turns a driven actuator into an input behind its
+ * writer's back. Reading a free line requests it "as is" for the read only,
+ * so a read never changes a line's direction.
  *
  * Edge events come from the backend's line events (libgpiod v1 both-edge
  * requests, or the simulator's, which travel the same path: an event fd
@@ -43,15 +44,15 @@ enum hal_gpio_edge {
 
 /* A chip as DeviceCaps reports it. Strings are borrowed from the HAL. */
 struct hal_gpio_chip_info {
-    const char *name;    /* "gpiochip0", "sim0" */
-    const char *label;   /* the driver's label; "simulated" for sim chips */
+    const char *name;  /* "gpiochip0", "sim0" */
+    const char *label; /* the driver's label; "simulated" for sim chips */
     unsigned lines;
     const char *backend; /* "libgpiod" or "sim" */
     const char *dev;     /* "/dev/gpiochip0", or NULL for simulated chips */
 };
 
 struct hal_gpio_event {
-    const char *chip;        /* borrowed for the callback's duration */
+    const char *chip; /* borrowed for the callback's duration */
     unsigned line;
     enum hal_gpio_edge edge; /* RISING or FALLING */
     int value;               /* the level after the edge: 1 or 0 */
@@ -93,8 +94,8 @@ int hal_gpio_write(struct hal *hal, const char *chip, unsigned line, int value, 
  * line. On success *out is new. -EBUSY when the line is an output (or held
  * by another program), -ENODEV when it does not exist. */
 int hal_gpio_watch(struct hal *hal, const char *chip, unsigned line, enum hal_gpio_edge edge,
-                   unsigned poll_ms, hal_gpio_event_fn cb, void *arg,
-                   struct hal_gpio_watch **out, struct error *err) IOT_WUR;
+                   unsigned poll_ms, hal_gpio_event_fn cb, void *arg, struct hal_gpio_watch **out,
+                   struct error *err) IOT_WUR;
 
 /* 1 when the watch gets kernel (or simulated) events, 0 when it polls. */
 int hal_gpio_watch_has_events(const struct hal_gpio_watch *w);

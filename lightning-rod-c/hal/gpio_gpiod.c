@@ -69,12 +69,15 @@ static int request_events(struct gpiod_line *line, int *event_fd, struct error *
 static int gd_request(struct gpio_chip *c, unsigned off, enum hal_gpio_state st, int events,
                       int value, int *event_fd, struct error *err)
 {
+    struct gpiod_line_request_config as_is = {HAL_CONSUMER, GPIOD_LINE_REQUEST_DIRECTION_AS_IS, 0};
     struct gpiod_line *line = gpiod_chip_get_line(gchip(c), off);
     int rc;
 
     if (line == NULL)
         return errno_err(err, errno);
-    if (st == HAL_GPIO_OUTPUT)
+    if (st == HAL_GPIO_FREE)
+        rc = gpiod_line_request(line, &as_is, 0);
+    else if (st == HAL_GPIO_OUTPUT)
         rc = gpiod_line_request_output(line, HAL_CONSUMER, value);
     else if (events)
         return request_events(line, event_fd, err);
@@ -180,8 +183,7 @@ static int chip_allowed(const char *allowed, const char *chip)
     size_t n = strlen(chip);
     const char *p = allowed;
 
-    if (allowed == NULL || allowed[strspn(allowed, " \t,")] == '\0' ||
-        strcmp(allowed, "all") == 0)
+    if (allowed == NULL || allowed[strspn(allowed, " \t,")] == '\0' || strcmp(allowed, "all") == 0)
         return 1;
     while (*p != '\0') {
         size_t len;
@@ -218,8 +220,7 @@ static void open_chip(struct hal *hal, const char *dev_dir, const char *node)
     free(path);
 }
 
-int gpio_gpiod_setup(struct hal *hal, const char *dev_dir, const char *allowed,
-                     struct error *err)
+int gpio_gpiod_setup(struct hal *hal, const char *dev_dir, const char *allowed, struct error *err)
 {
     char **nodes = NULL;
     size_t n = 0;

@@ -105,6 +105,8 @@ static int sim_request(struct gpio_chip *c, unsigned off, enum hal_gpio_state st
 
     if (sl->mode != HAL_GPIO_FREE)
         return error_set(err, -EBUSY, "%s", strerror(EBUSY));
+    if (st == HAL_GPIO_FREE)
+        return 0; /* as it is: nothing to change */
     if (st == HAL_GPIO_OUTPUT) {
         sl->mode = HAL_GPIO_OUTPUT;
         sl->out = value;
@@ -216,10 +218,9 @@ static int add_chip(struct hal *hal, char *tok, struct error *err)
         return error_set(err, -EINVAL, "[io] sim_chips: chip %s is declared twice", name);
     errno = 0;
     n = strtoul(count, &end, 10);
-    if (errno != 0 || end == count || *end != '\0' || count[0] == '-' || n < 1 ||
-        n > SIM_LINES_MAX)
-        return error_set(err, -EINVAL, "[io] sim_chips: %s: the line count must be 1..%d",
-                         name, SIM_LINES_MAX);
+    if (errno != 0 || end == count || *end != '\0' || count[0] == '-' || n < 1 || n > SIM_LINES_MAX)
+        return error_set(err, -EINVAL, "[io] sim_chips: %s: the line count must be 1..%d", name,
+                         SIM_LINES_MAX);
     if (flag != NULL && strcmp(flag, "poll") != 0)
         return error_set(err, -EINVAL, "[io] sim_chips: %s: unknown flag '%.16s' (poll)", name,
                          flag);
@@ -266,8 +267,8 @@ static int not_sim(struct error *err)
     return error_set(err, -ENOTSUP, "The simulated IO backend is not in use.");
 }
 
-static int find_sim_line(struct hal *hal, const char *chip, unsigned line,
-                         struct gpio_chip **out, struct error *err)
+static int find_sim_line(struct hal *hal, const char *chip, unsigned line, struct gpio_chip **out,
+                         struct error *err)
 {
     struct gpio_chip *c = NULL;
 
@@ -310,8 +311,7 @@ int hal_sim_set_line(struct hal *hal, const char *chip, unsigned line, int value
         return rc;
     sl = sline(c, line);
     if (sl->mode == HAL_GPIO_OUTPUT)
-        return error_set(err, -EPERM, "Line %s:%u is an output: the board drives it.", chip,
-                         line);
+        return error_set(err, -EPERM, "Line %s:%u is an output: the board drives it.", chip, line);
     memset(&res, 0, sizeof(res));
     res.previous = sl->level;
     res.value = value ? 1 : 0;

@@ -20,21 +20,20 @@
 #define DEFAULT_W1_DIR "/sys/bus/w1/devices"
 
 static const struct cfg_opt io_opts[] = {
-    { "io", "backend", CFG_ENUM, "auto", offsetof(struct hal_config, backend), 0, 0,
-      "auto|sim|libgpiod", 0 },
-    { "io", "allowed_chips", CFG_STR, "all", offsetof(struct hal_config, allowed_chips), 0, 0,
-      NULL, 0 },
-    { "io", "sim_chips", CFG_STR, "sim0:8", offsetof(struct hal_config, sim_chips), 0, 0, NULL,
-      0 },
-    { "io", "sim_sensors", CFG_STR, "temp0:C:21.5 lux0:lx:120",
-      offsetof(struct hal_config, sim_sensors), 0, 0, NULL, 0 },
-    { "io", "max_ops_per_second", CFG_INT, "1000",
-      offsetof(struct hal_config, max_ops_per_second), 1, 1000000, NULL, 0 },
+    {"io", "backend", CFG_ENUM, "auto", offsetof(struct hal_config, backend), 0, 0,
+     "auto|sim|libgpiod", 0},
+    {"io", "allowed_chips", CFG_STR, "all", offsetof(struct hal_config, allowed_chips), 0, 0, NULL,
+     0},
+    {"io", "sim_chips", CFG_STR, "sim0:8", offsetof(struct hal_config, sim_chips), 0, 0, NULL, 0},
+    {"io", "sim_sensors", CFG_STR, "temp0:C:21.5 lux0:lx:120",
+     offsetof(struct hal_config, sim_sensors), 0, 0, NULL, 0},
+    {"io", "max_ops_per_second", CFG_INT, "1000", offsetof(struct hal_config, max_ops_per_second),
+     1, 1000000, NULL, 0},
 };
 
 struct cfg_table hal_cfg_table(struct hal_config *conf)
 {
-    struct cfg_table t = { io_opts, sizeof(io_opts) / sizeof(io_opts[0]), conf };
+    struct cfg_table t = {io_opts, sizeof(io_opts) / sizeof(io_opts[0]), conf};
 
     return t;
 }
@@ -67,15 +66,13 @@ static int setup_sysfs(struct hal *hal, const struct hal_config *conf, struct er
     if (rc == 0)
         rc = sensor_iio_discover(hal, conf->iio_dir ? conf->iio_dir : DEFAULT_IIO_DIR, err);
     if (rc == 0)
-        rc = sensor_hwmon_discover(hal, conf->hwmon_dir ? conf->hwmon_dir : DEFAULT_HWMON_DIR,
-                                   err);
+        rc = sensor_hwmon_discover(hal, conf->hwmon_dir ? conf->hwmon_dir : DEFAULT_HWMON_DIR, err);
     if (rc == 0)
         rc = sensor_w1_discover(hal, conf->w1_dir ? conf->w1_dir : DEFAULT_W1_DIR, err);
     return rc;
 }
 
-int hal_new(struct ev_loop *ev, const struct hal_config *conf, struct hal **out,
-            struct error *err)
+int hal_new(struct ev_loop *ev, const struct hal_config *conf, struct hal **out, struct error *err)
 {
     const char *dev = conf->dev_dir != NULL ? conf->dev_dir : DEFAULT_DEV_DIR;
     struct hal *hal = xcalloc(1, sizeof(*hal));

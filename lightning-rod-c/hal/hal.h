@@ -33,16 +33,16 @@ enum hal_backend { HAL_BACKEND_AUTO = 0, HAL_BACKEND_SIM = 1, HAL_BACKEND_LIBGPI
  * the libgpiod backend scans. The roots are not configuration options: tests
  * point them at fixture trees; NULL means the real location. */
 struct hal_config {
-    int backend;              /* enum hal_backend ([io] backend = auto|sim|libgpiod) */
-    char *allowed_chips;      /* "all", or chip names separated by spaces or commas */
-    char *sim_chips;          /* "sim0:8 sim1:16"; a third field "poll" makes a chip
-                               * without edge events (like an expander with no IRQ) */
-    char *sim_sensors;        /* "temp0:C:21.5 lux0:lx:120" */
+    int backend;                /* enum hal_backend ([io] backend = auto|sim|libgpiod) */
+    char *allowed_chips;        /* "all", or chip names separated by spaces or commas */
+    char *sim_chips;            /* "sim0:8 sim1:16"; a third field "poll" makes a chip
+                                 * without edge events (like an expander with no IRQ) */
+    char *sim_sensors;          /* "temp0:C:21.5 lux0:lx:120" */
     int64_t max_ops_per_second; /* per IO socket (deviceless-api.md Appendix C) */
-    const char *dev_dir;      /* /dev */
-    const char *iio_dir;      /* /sys/bus/iio/devices */
-    const char *hwmon_dir;    /* /sys/class/hwmon */
-    const char *w1_dir;       /* /sys/bus/w1/devices */
+    const char *dev_dir;        /* /dev */
+    const char *iio_dir;        /* /sys/bus/iio/devices */
+    const char *hwmon_dir;      /* /sys/class/hwmon */
+    const char *w1_dir;         /* /sys/bus/w1/devices */
 };
 
 struct hal;

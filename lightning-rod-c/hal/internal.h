@@ -21,7 +21,7 @@
 #define SIM_LINES_MAX 1024
 #define SIM_CHIPS_MAX 64
 #define SIM_SENSORS_MAX 256
-#define SENSORS_MAX 512               /* discovered sensors kept, at most */
+#define SENSORS_MAX 512 /* discovered sensors kept, at most */
 
 /* ------------------------------------------------------------------ GPIO */
 
@@ -38,10 +38,11 @@ struct gpio_raw_event {
 struct gpio_backend {
     const char *name; /* DeviceCaps' "backend" */
     /* Requests the line as an input (events: with both-edge events, whose fd
-     * goes to *event_fd) or an output driven to value. -EOPNOTSUPP when the
-     * line cannot give events (the caller falls back to polling). */
-    int (*request)(struct gpio_chip *c, unsigned off, enum hal_gpio_state st, int events,
-                   int value, int *event_fd, struct error *err);
+     * goes to *event_fd), an output driven to value, or, with st FREE, as it
+     * is (a one-off read that must not change the line's direction).
+     * -EOPNOTSUPP when the line cannot give events (the caller polls). */
+    int (*request)(struct gpio_chip *c, unsigned off, enum hal_gpio_state st, int events, int value,
+                   int *event_fd, struct error *err);
     void (*release)(struct gpio_chip *c, unsigned off);
     int (*get)(struct gpio_chip *c, unsigned off, int *value, struct error *err);
     int (*set)(struct gpio_chip *c, unsigned off, int value, struct error *err);
@@ -55,24 +56,24 @@ struct gpio_line {
     struct gpio_chip *chip;
     unsigned offset;
     enum hal_gpio_state state;
-    int events;       /* requested with edge events; event_fd is watched */
-    int no_events;    /* the backend refused events for it: watchers poll */
+    int events;    /* requested with edge events; event_fd is watched */
+    int no_events; /* the backend refused events for it: watchers poll */
     int event_fd;
     ev_io io;
-    int value;        /* the last level known (outputs: the driven value) */
+    int value; /* the last level known (outputs: the driven value) */
     struct hal_gpio_watch *watches;
-    unsigned holds;   /* live watches */
-    int dispatching;  /* > 0 while callbacks run: frees are deferred */
+    unsigned holds;  /* live watches */
+    int dispatching; /* > 0 while callbacks run: frees are deferred */
 };
 
 struct gpio_chip {
     struct hal *hal;
     char name[HAL_NAME_MAX + 1];
     char *label;
-    char *dev;                 /* NULL for simulated chips */
+    char *dev; /* NULL for simulated chips */
     unsigned nlines;
-    struct gpio_line **lines;  /* nlines slots, each made on first use */
-    void *bk;                  /* the backend's per-chip state */
+    struct gpio_line **lines; /* nlines slots, each made on first use */
+    void *bk;                 /* the backend's per-chip state */
 };
 
 extern const struct gpio_backend gpio_sim_backend;
@@ -93,8 +94,7 @@ int gpio_sim_setup(struct hal *hal, const char *spec, struct error *err);
 void gpio_sim_free(struct hal *hal);
 
 /* gpio_gpiod.c */
-int gpio_gpiod_setup(struct hal *hal, const char *dev_dir, const char *allowed,
-                     struct error *err);
+int gpio_gpiod_setup(struct hal *hal, const char *dev_dir, const char *allowed, struct error *err);
 int gpio_gpiod_present(const char *dev_dir); /* 1 when dev_dir/gpiochip* exist */
 
 /* --------------------------------------------------------------- sensors */

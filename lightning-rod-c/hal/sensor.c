@@ -115,7 +115,7 @@ static void *reader_main(void *arg)
 
 static void req_free(struct hal_sensor_req *r, int run_cb)
 {
-    struct hal_reading rd = { r->value, r->s->unit, r->ts_us };
+    struct hal_reading rd = {r->value, r->s->unit, r->ts_us};
 
     if (run_cb)
         r->cb(r->arg, r->rc, r->rc == 0 ? &rd : NULL, r->rc == 0 ? NULL : r->msg);

@@ -21,13 +21,13 @@ struct hwmon_type {
 };
 
 static const struct hwmon_type hwmon_types[] = {
-    { "temp", "C", 1000.0 },      /* millidegrees Celsius */
-    { "in", "V", 1000.0 },        /* millivolts */
-    { "curr", "A", 1000.0 },      /* milliamperes */
-    { "power", "W", 1000000.0 },  /* microwatts */
-    { "energy", "J", 1000000.0 }, /* microjoules */
-    { "humidity", "%", 1000.0 },  /* milli percent */
-    { "fan", "RPM", 1.0 },       /* revolutions per minute */
+    {"temp", "C", 1000.0},      /* millidegrees Celsius */
+    {"in", "V", 1000.0},        /* millivolts */
+    {"curr", "A", 1000.0},      /* milliamperes */
+    {"power", "W", 1000000.0},  /* microwatts */
+    {"energy", "J", 1000000.0}, /* microjoules */
+    {"humidity", "%", 1000.0},  /* milli percent */
+    {"fan", "RPM", 1.0},        /* revolutions per minute */
 };
 
 /* The type of "<type><n>_input", or NULL for any other attribute. */

@@ -26,23 +26,23 @@ struct iio_type {
 };
 
 static const struct iio_type iio_types[] = {
-    { "temp", "C", 1000.0 },            /* milli degrees Celsius */
-    { "voltage", "V", 1000.0 },         /* millivolts */
-    { "current", "A", 1000.0 },         /* milliamps */
-    { "power", "W", 1000.0 },           /* milliwatts */
-    { "illuminance", "lx", 1.0 },      /* lux */
-    { "humidityrelative", "%", 1000.0 }, /* milli percent */
-    { "pressure", "kPa", 1.0 },        /* kilopascal */
-    { "accel", "m/s2", 1.0 },          /* metres per second squared */
-    { "anglvel", "rad/s", 1.0 },       /* radians per second */
-    { "magn", "G", 1.0 },              /* gauss */
-    { "concentration", "%", 1.0 },     /* percent */
-    { "resistance", "Ohm", 1.0 },      /* ohms */
-    { "distance", "m", 1.0 },          /* metres */
-    { "angl", "rad", 1.0 },            /* radians */
-    { "uvindex", "UVI", 1.0 },         /* UV index */
-    { "capacitance", "nF", 1.0 },      /* nanofarads */
-    { "ph", "pH", 1.0 },
+    {"temp", "C", 1000.0},             /* milli degrees Celsius */
+    {"voltage", "V", 1000.0},          /* millivolts */
+    {"current", "A", 1000.0},          /* milliamps */
+    {"power", "W", 1000.0},            /* milliwatts */
+    {"illuminance", "lx", 1.0},        /* lux */
+    {"humidityrelative", "%", 1000.0}, /* milli percent */
+    {"pressure", "kPa", 1.0},          /* kilopascal */
+    {"accel", "m/s2", 1.0},            /* metres per second squared */
+    {"anglvel", "rad/s", 1.0},         /* radians per second */
+    {"magn", "G", 1.0},                /* gauss */
+    {"concentration", "%", 1.0},       /* percent */
+    {"resistance", "Ohm", 1.0},        /* ohms */
+    {"distance", "m", 1.0},            /* metres */
+    {"angl", "rad", 1.0},              /* radians */
+    {"uvindex", "UVI", 1.0},           /* UV index */
+    {"capacitance", "nF", 1.0},        /* nanofarads */
+    {"ph", "pH", 1.0},
 };
 
 static const struct iio_type *type_of(const char *channel, char type[48])
@@ -60,8 +60,7 @@ static const struct iio_type *type_of(const char *channel, char type[48])
 }
 
 /* in_<channel>_<attr> if it exists, else in_<type>_<attr>, else NULL. */
-static char *find_attr(const char *dir, const char *channel, const char *type,
-                       const char *attr)
+static char *find_attr(const char *dir, const char *channel, const char *type, const char *attr)
 {
     char *p = xasprintf("%s/in_%s_%s", dir, channel, attr);
 

@@ -43,13 +43,12 @@ static int add_sensor(struct hal *hal, char *tok, struct error *err)
         return error_set(err, -EINVAL, "[io] sim_sensors: sensor %s is declared twice", tok);
     if (!unit_valid(unit))
         return error_set(err, -EINVAL,
-                         "[io] sim_sensors: %s: the unit must be 1 to %d printable characters",
-                         tok, HAL_UNIT_MAX);
+                         "[io] sim_sensors: %s: the unit must be 1 to %d printable characters", tok,
+                         HAL_UNIT_MAX);
     errno = 0;
     v = strtod(val, &end);
     if (errno != 0 || end == val || *end != '\0' || !isfinite(v))
-        return error_set(err, -EINVAL, "[io] sim_sensors: %s: '%.32s' is not a number", tok,
-                         val);
+        return error_set(err, -EINVAL, "[io] sim_sensors: %s: '%.32s' is not a number", tok, val);
     if (hal->nsensors == SIM_SENSORS_MAX)
         return error_set(err, -EINVAL, "[io] sim_sensors: at most %d sensors", SIM_SENSORS_MAX);
     s = sensor_add(hal, tok, HAL_SENSOR_SIM, unit);

@@ -17,7 +17,7 @@
 
 #include "common/xalloc.h"
 
-static const char *const thermo_families[] = { "10-", "22-", "28-", "3b-", "42-" };
+static const char *const thermo_families[] = {"10-", "22-", "28-", "3b-", "42-"};
 
 static int is_thermometer(const char *entry)
 {

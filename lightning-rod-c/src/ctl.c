@@ -90,8 +90,8 @@ static cJSON *parse_request(struct ctlconn *cc, const char *line, size_t len,
     }
     name = cJSON_GetObjectItemCaseSensitive(msg, "op");
     if (!cJSON_IsObject(msg) || !cJSON_IsString(name)) {
-        send_error(cc, cJSON_IsObject(msg) ? "The request has no op." :
-                                             "The request must be a JSON object.");
+        send_error(cc, cJSON_IsObject(msg) ? "The request has no op."
+                                           : "The request must be a JSON object.");
         cJSON_Delete(msg);
         return NULL;
     }
@@ -164,7 +164,7 @@ static void on_close(struct linesock_conn *c, void *arg)
     free(cc);
 }
 
-static const struct linesock_ops ctl_ops = { on_open, on_line, on_overflow, on_close };
+static const struct linesock_ops ctl_ops = {on_open, on_line, on_overflow, on_close};
 
 int ctl_new(struct loop *loop, const char *path, struct ctl **out, struct error *err)
 {

@@ -27,7 +27,7 @@
 #define CTL_MAX_LINE 65536
 #define CTL_MAX_OUT (1 << 20) /* unsent bytes per connection (streams drop beyond) */
 #define CTL_MAX_CONNS 16
-#define CTL_OP_MAX 64         /* longest op name */
+#define CTL_OP_MAX 64 /* longest op name */
 
 struct ctl;
 struct ctl_req;    /* one request awaiting its reply */

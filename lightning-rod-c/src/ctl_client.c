@@ -105,8 +105,7 @@ static int take_line(struct ctl_client *c, cJSON **out, struct error *err)
         *out = NULL;
         rc = -EINVAL;
     }
-    return rc < 0 ? error_set(err, -EPROTO, "the agent sent a line that is not a JSON object")
-                  : 0;
+    return rc < 0 ? error_set(err, -EPROTO, "the agent sent a line that is not a JSON object") : 0;
 }
 
 int ctl_client_read(struct ctl_client *c, int timeout_ms, cJSON **out, struct error *err)
@@ -115,15 +114,14 @@ int ctl_client_read(struct ctl_client *c, int timeout_ms, cJSON **out, struct er
 
     *out = NULL;
     for (;;) {
-        struct pollfd p = { c->fd, POLLIN, 0 };
+        struct pollfd p = {c->fd, POLLIN, 0};
         int rc = take_line(c, out, err), wait = -1;
         ssize_t n;
 
         if (rc <= 0)
             return rc;
         if (c->len == REPLY_MAX)
-            return error_set(err, -EPROTO, "the agent sent a line longer than %d bytes",
-                             REPLY_MAX);
+            return error_set(err, -EPROTO, "the agent sent a line longer than %d bytes", REPLY_MAX);
         if (deadline >= 0) {
             wait = (int)(deadline - time_mono_ms());
             if (wait <= 0)
@@ -294,8 +292,7 @@ static void print_set_line(const cJSON *r, char **a, FILE *out)
 
     fprintf(out, "%s:%.0f = %.0f", str_of(r, "chip"), num_of(r, "line"), num_of(r, "value"));
     if (cJSON_IsString(edge))
-        fprintf(out, " (%s edge, %d event%s)\n", edge->valuestring, events,
-                events == 1 ? "" : "s");
+        fprintf(out, " (%s edge, %d event%s)\n", edge->valuestring, events, events == 1 ? "" : "s");
     else
         fprintf(out, " (no change)\n");
 }
@@ -319,7 +316,7 @@ static void print_status(const cJSON *r, char **a, FILE *out)
 }
 
 struct cli_cmd {
-    const char *word;  /* after "sim", or "status" */
+    const char *word; /* after "sim", or "status" */
     int nargs;
     const char *usage;
     cJSON *(*build)(char **args, FILE *errout);
@@ -335,13 +332,13 @@ static void print_get_line(const cJSON *r, char **a, FILE *out)
 }
 
 static const struct cli_cmd sim_cmds[] = {
-    { "set-sensor", 2, "sim set-sensor <name> <value>", build_set_sensor, print_set_sensor },
-    { "set-line", 3, "sim set-line <chip> <line> <0|1>", build_set_line, print_set_line },
-    { "get-line", 2, "sim get-line <chip> <line>", build_get_line, print_get_line },
-    { "watch", 0, "sim watch", build_watch, NULL },
+    {"set-sensor", 2, "sim set-sensor <name> <value>", build_set_sensor, print_set_sensor},
+    {"set-line", 3, "sim set-line <chip> <line> <0|1>", build_set_line, print_set_line},
+    {"get-line", 2, "sim get-line <chip> <line>", build_get_line, print_get_line},
+    {"watch", 0, "sim watch", build_watch, NULL},
 };
 
-static const struct cli_cmd status_cmd = { "status", 0, "status", build_status, print_status };
+static const struct cli_cmd status_cmd = {"status", 0, "status", build_status, print_status};
 
 static int usage(FILE *errout)
 {
@@ -354,8 +351,7 @@ static int usage(FILE *errout)
 }
 
 /* Prints the reply; returns the exit status. */
-static int show(const struct cli *cli, const struct cli_cmd *cmd, char **args,
-                const cJSON *reply)
+static int show(const struct cli *cli, const struct cli_cmd *cmd, char **args, const cJSON *reply)
 {
     const cJSON *ok = cJSON_GetObjectItemCaseSensitive(reply, "ok");
 
@@ -445,7 +441,7 @@ static int run(const struct cli *cli, const struct cli_cmd *cmd, char **args)
 
 int lrc_cli_run(const char *ctl_path, int json, int argc, char **argv, FILE *out, FILE *errout)
 {
-    struct cli cli = { ctl_path, json, out, errout };
+    struct cli cli = {ctl_path, json, out, errout};
 
     if (argc == 1 && strcmp(argv[0], "status") == 0)
         return run(&cli, &status_cmd, argv + 1);

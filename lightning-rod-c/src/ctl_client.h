@@ -27,8 +27,7 @@ int ctl_client_send(struct ctl_client *c, const cJSON *req, struct error *err) I
 /* Reads the next line as a JSON object into *out (new, cJSON_Delete).
  * timeout_ms < 0 waits forever. -ETIMEDOUT, -ECONNRESET when the agent
  * closed the connection, -EPROTO for a line that is not a JSON object. */
-int ctl_client_read(struct ctl_client *c, int timeout_ms, cJSON **out,
-                    struct error *err) IOT_WUR;
+int ctl_client_read(struct ctl_client *c, int timeout_ms, cJSON **out, struct error *err) IOT_WUR;
 
 /* Connects, sends req, reads one reply, disconnects. */
 int ctl_client_call(const char *path, const cJSON *req, int timeout_ms, cJSON **reply,

@@ -142,10 +142,10 @@ static const struct {
     const char *name;
     ctl_op_fn fn;
 } sim_ops[] = {
-    { "sim_set_sensor", op_set_sensor },
-    { "sim_set_line", op_set_line },
-    { "sim_get_line", op_get_line },
-    { "sim_watch", op_watch },
+    {"sim_set_sensor", op_set_sensor},
+    {"sim_set_line", op_set_line},
+    {"sim_get_line", op_get_line},
+    {"sim_watch", op_watch},
 };
 
 int ctl_sim_register(struct ctl *ctl, struct hal *hal)

@@ -24,8 +24,8 @@
 #include "hal/sensor.h"
 #include "src/linesock.h"
 
-#define BUSY_LINE                                                                              \
-    "{\"id\":null,\"ok\":false,\"error\":\"unavailable\",\"message\":\"Too many connections: " \
+#define BUSY_LINE                                                                                  \
+    "{\"id\":null,\"ok\":false,\"error\":\"unavailable\",\"message\":\"Too many connections: "     \
     "at most 4 per container.\"}\n"
 
 struct iosock {
@@ -58,14 +58,13 @@ static const struct {
     const char *name;
     enum iosock_op op;
 } op_table[] = {
-    { "devices", IOSOCK_OP_DEVICES },
-    { "gpio_read", IOSOCK_OP_GPIO_READ },
-    { "gpio_write", IOSOCK_OP_GPIO_WRITE },
-    { "sensor_read", IOSOCK_OP_SENSOR_READ },
+    {"devices", IOSOCK_OP_DEVICES},
+    {"gpio_read", IOSOCK_OP_GPIO_READ},
+    {"gpio_write", IOSOCK_OP_GPIO_WRITE},
+    {"sensor_read", IOSOCK_OP_SENSOR_READ},
 };
 
-static int take_name(const cJSON *o, const char *key, char out[HAL_NAME_MAX + 1],
-                     struct error *err)
+static int take_name(const cJSON *o, const char *key, char out[HAL_NAME_MAX + 1], struct error *err)
 {
     const char *s;
     int rc = json_get_str(o, key, JSON_REQUIRED, HAL_NAME_MAX, &s, err);
@@ -73,8 +72,7 @@ static int take_name(const cJSON *o, const char *key, char out[HAL_NAME_MAX + 1]
     if (rc < 0)
         return -EINVAL;
     if (!hal_name_valid(s))
-        return error_set(err, -EINVAL, "%s must be 1 to 32 characters from A-Z a-z 0-9 _ -",
-                         key);
+        return error_set(err, -EINVAL, "%s must be 1 to 32 characters from A-Z a-z 0-9 _ -", key);
     snprintf(out, HAL_NAME_MAX + 1, "%s", s);
     return 0;
 }
@@ -229,8 +227,7 @@ static const struct hal_devspec *declared(const struct iosock *s, const struct i
     return NULL;
 }
 
-static int check_allowed(const struct iosock *s, const struct iosock_req *req,
-                         struct error *err)
+static int check_allowed(const struct iosock *s, const struct iosock_req *req, struct error *err)
 {
     const struct hal_devspec *d;
 
@@ -242,8 +239,7 @@ static int check_allowed(const struct iosock *s, const struct iosock_req *req,
     if (d == NULL)
         return error_set(err, -EACCES, "gpio:%s:%u is not declared.", req->name, req->line);
     if (req->op == IOSOCK_OP_GPIO_WRITE && d->dir != HAL_DIR_OUT)
-        return error_set(err, -EACCES, "gpio:%s:%u is declared in, not out.", req->name,
-                         req->line);
+        return error_set(err, -EACCES, "gpio:%s:%u is declared in, not out.", req->name, req->line);
     return 0;
 }
 
@@ -390,7 +386,7 @@ static void on_close(struct linesock_conn *c, void *arg)
     free(ic);
 }
 
-static const struct linesock_ops io_ops = { on_open, on_line, on_overflow, on_close };
+static const struct linesock_ops io_ops = {on_open, on_line, on_overflow, on_close};
 
 /* ------------------------------------------------------------ lifetime */
 
@@ -460,8 +456,10 @@ int iosock_new(struct loop *loop, struct hal *hal, const char *dir, uid_t uid, g
 
     *out = NULL;
     if (n > HAL_DEVICES_MAX)
-        return error_set(err, -EINVAL, "Invalid device %.64s: at most 32 devices can be "
-                                       "declared.", specs[HAL_DEVICES_MAX]);
+        return error_set(err, -EINVAL,
+                         "Invalid device %.64s: at most 32 devices can be "
+                         "declared.",
+                         specs[HAL_DEVICES_MAX]);
     s = xcalloc(1, sizeof(*s));
     s->hal = hal;
     s->n = n;

@@ -88,11 +88,11 @@ enum iosock_op {
 };
 
 struct iosock_req {
-    cJSON *id;                   /* a copy of the request's id; NULL echoes null */
+    cJSON *id; /* a copy of the request's id; NULL echoes null */
     enum iosock_op op;
     char name[HAL_NAME_MAX + 1]; /* chip (gpio) or sensor */
     unsigned line;
-    int value;                   /* gpio_write: 0 or 1 */
+    int value; /* gpio_write: 0 or 1 */
 };
 
 /* Parses and validates one request line. Returns 0; -EINVAL for a

@@ -365,8 +365,7 @@ static int make_node(const struct linesock_opts *o, int fd, struct error *err)
     if (fchmod(fd, o->mode) < 0 || bind(fd, (struct sockaddr *)&tmp, sizeof(tmp)) < 0)
         return error_set(err, -errno, "%s: %s", o->path, strerror(errno));
     if (chmod(tmp.sun_path, o->mode) < 0 ||
-        ((o->uid != (uid_t)-1 || o->gid != (gid_t)-1) &&
-         chown(tmp.sun_path, o->uid, o->gid) < 0) ||
+        ((o->uid != (uid_t)-1 || o->gid != (gid_t)-1) && chown(tmp.sun_path, o->uid, o->gid) < 0) ||
         listen(fd, 64) < 0 || rename(tmp.sun_path, o->path) < 0) {
         int e = errno;
 
@@ -523,8 +522,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
         return 3;
     }
     if (b >= 0xf0 && b <= 0xf4) {
-        if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-            (s[3] & 0xc0) != 0x80)
+        if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
             return 0;
         if ((b == 0xf0 && s[1] < 0x90) || (b == 0xf4 && s[1] >= 0x90))
             return 0;

@@ -52,11 +52,11 @@ struct linesock_ops {
 
 struct linesock_opts {
     const char *path;
-    mode_t mode;           /* of the socket node, e.g. 0600 */
-    uid_t uid;             /* owner of the node; (uid_t)-1 keeps ours */
-    gid_t gid;             /* (gid_t)-1 keeps ours */
-    size_t max_line;       /* bytes before the '\n' */
-    size_t max_out;        /* unsent bytes per connection */
+    mode_t mode;     /* of the socket node, e.g. 0600 */
+    uid_t uid;       /* owner of the node; (uid_t)-1 keeps ours */
+    gid_t gid;       /* (gid_t)-1 keeps ours */
+    size_t max_line; /* bytes before the '\n' */
+    size_t max_out;  /* unsent bytes per connection */
     unsigned max_conns;
     const char *busy_line; /* sent to a connection beyond max_conns, or NULL */
     int local_users_only;  /* refuse peers that are neither root nor our euid */

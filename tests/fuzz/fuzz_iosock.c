@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void check_request(const char *text, size_t len)
 {
     struct iosock_req req;
-    struct error err = { 0 };
+    struct error err = {0};
     int rc = iosock_parse(text, len, &req, &err);
 
     if (req.id != NULL && (cJSON_IsObject(req.id) || cJSON_IsArray(req.id)))
@@ -41,7 +41,7 @@ static void check_request(const char *text, size_t len)
 static void check_spec(const char *text)
 {
     struct hal_devspec d;
-    struct error err = { 0 };
+    struct error err = {0};
     char back[HAL_DEVSPEC_MAX];
 
     if (hal_devspec_parse(text, &d, &err) < 0) {
@@ -58,7 +58,7 @@ static void check_spec_list(char *text)
 {
     const char *specs[40];
     struct hal_devspec out[40];
-    struct error err = { 0 };
+    struct error err = {0};
     size_t n = 0;
 
     for (char *save = NULL, *tok = strtok_r(text, "\n", &save); tok != NULL && n < 40;

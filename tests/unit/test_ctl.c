@@ -33,9 +33,9 @@ struct fixture {
     struct loop *loop;
     struct hal *hal;
     struct ctl *ctl;
-    ev_timer later;              /* the async op's reply */
+    ev_timer later; /* the async op's reply */
     struct ctl_req *later_req;
-    ev_async stop;               /* ends the loop thread */
+    ev_async stop; /* ends the loop thread */
 };
 
 struct client {
@@ -89,7 +89,7 @@ static void op_fail(struct ctl_req *req, const cJSON *msg, void *arg)
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct loop_opts lo = { "test", 0, 0, 0 };
+    struct loop_opts lo = {"test", 0, 0, 0};
     struct hal_config conf;
     struct error err;
 
@@ -171,7 +171,7 @@ static char *client_line(struct fixture *f, struct client *c)
 
     for (;;) {
         char *nl = memchr(c->buf, '\n', c->len);
-        struct pollfd p = { c->fd, POLLIN, 0 };
+        struct pollfd p = {c->fd, POLLIN, 0};
         ssize_t n;
 
         if (nl != NULL) {
@@ -217,15 +217,15 @@ static void test_errors_keep_the_connection(void **state)
     struct fixture *f = *state;
     struct client *c = client_new(f);
 
-    assert_reply(f, c, "nonsense\n", "{\"ok\":false,\"error\":\"The request is not valid JSON: "
-                                     "invalid JSON at byte 0.\"}");
+    assert_reply(f, c, "nonsense\n",
+                 "{\"ok\":false,\"error\":\"The request is not valid JSON: "
+                 "invalid JSON at byte 0.\"}");
     assert_reply(f, c, "[]\n", "{\"ok\":false,\"error\":\"The request must be a JSON object.\"}");
     assert_reply(f, c, "{}\n", "{\"ok\":false,\"error\":\"The request has no op.\"}");
     assert_reply(f, c, "{\"op\":7}\n", "{\"ok\":false,\"error\":\"The request has no op.\"}");
     assert_reply(f, c, "{\"op\":\"reboot\"}\n", "{\"ok\":false,\"error\":\"Unknown op reboot.\"}");
     assert_reply(f, c, "{\"op\":\"fail\"}\n", "{\"ok\":false,\"error\":\"It failed: 42.\"}");
-    assert_reply(f, c, "{\"op\":\"echo\",\"say\":[1,\"x\"]}\n",
-                 "{\"ok\":true,\"said\":[1,\"x\"]}");
+    assert_reply(f, c, "{\"op\":\"echo\",\"say\":[1,\"x\"]}\n", "{\"ok\":true,\"said\":[1,\"x\"]}");
     client_free(c);
 }
 
@@ -327,15 +327,13 @@ static void test_set_line_reports_the_events_it_causes(void **state)
     struct fixture *f = *state;
     struct client *c = client_new(f);
     struct hal_gpio_watch *w1, *w2;
-    struct edges e = { 0 };
+    struct edges e = {0};
     struct error err;
 
-    assert_int_equal(hal_gpio_watch(f->hal, "sim1", 0, HAL_GPIO_EDGE_RISING, 0, count_edge, &e,
-                                    &w1, &err),
-                     0);
-    assert_int_equal(hal_gpio_watch(f->hal, "sim1", 0, HAL_GPIO_EDGE_BOTH, 0, count_edge, &e,
-                                    &w2, &err),
-                     0);
+    assert_int_equal(
+        hal_gpio_watch(f->hal, "sim1", 0, HAL_GPIO_EDGE_RISING, 0, count_edge, &e, &w1, &err), 0);
+    assert_int_equal(
+        hal_gpio_watch(f->hal, "sim1", 0, HAL_GPIO_EDGE_BOTH, 0, count_edge, &e, &w2, &err), 0);
     assert_reply(f, c, "{\"op\":\"sim_set_line\",\"chip\":\"sim1\",\"line\":0,\"value\":1}\n",
                  "{\"ok\":true,\"chip\":\"sim1\",\"line\":0,\"value\":1,\"previous\":0,"
                  "\"edge\":\"rising\",\"events\":2}");
@@ -362,7 +360,8 @@ static void test_watch_streams_writes_until_the_client_leaves(void **state)
     assert_int_equal(hal_gpio_write(f->hal, "sim0", 7, 0, NULL, &err), 0);
     r = client_line(f, c);
     assert_non_null(r);
-    assert_true(starts_with(r, "{\"event\":\"write\",\"chip\":\"sim1\",\"line\":3,\"value\":1,\"ts\":\""));
+    assert_true(
+        starts_with(r, "{\"event\":\"write\",\"chip\":\"sim1\",\"line\":3,\"value\":1,\"ts\":\""));
     assert_non_null(strstr(r, "Z\",\"writes\":1}"));
     free(r);
     r = client_line(f, c);
@@ -473,14 +472,14 @@ static struct cli_result cli(struct fixture *f, const char *path, int json, int 
     return r;
 }
 
-static void expect_cli(struct fixture *f, int argc, const char **argv, int status,
-                       const char *out, const char *err)
+static void expect_cli(struct fixture *f, int argc, const char **argv, int status, const char *out,
+                       const char *err)
 {
     struct cli_result r = cli(f, NULL, 0, argc, argv);
 
     if (r.status != status || strcmp(r.out, out) != 0 || strcmp(r.err, err) != 0)
-        fail_msg("%s %s: status %d out '%s' err '%s'", argv[0], argc > 1 ? argv[1] : "",
-                 r.status, r.out, r.err);
+        fail_msg("%s %s: status %d out '%s' err '%s'", argv[0], argc > 1 ? argv[1] : "", r.status,
+                 r.out, r.err);
     free(r.out);
     free(r.err);
 }
@@ -488,17 +487,17 @@ static void expect_cli(struct fixture *f, int argc, const char **argv, int statu
 static void test_cli_commands(void **state)
 {
     struct fixture *f = *state;
-    const char *set_sensor[] = { "sim", "set-sensor", "temp0", "25" };
-    const char *bad_sensor[] = { "sim", "set-sensor", "temp7", "25" };
-    const char *nan_sensor[] = { "sim", "set-sensor", "temp0", "warm" };
-    const char *set_line[] = { "sim", "set-line", "sim0", "4", "1" };
-    const char *same_line[] = { "sim", "set-line", "sim0", "4", "1" };
-    const char *bad_level[] = { "sim", "set-line", "sim0", "4", "2" };
-    const char *bad_line[] = { "sim", "set-line", "sim0", "-4", "1" };
-    const char *get_line[] = { "sim", "get-line", "sim0", "4" };
-    const char *status[] = { "status" };
-    const char *few[] = { "sim", "get-line", "sim0" };
-    const char *what[] = { "sim", "fly" };
+    const char *set_sensor[] = {"sim", "set-sensor", "temp0", "25"};
+    const char *bad_sensor[] = {"sim", "set-sensor", "temp7", "25"};
+    const char *nan_sensor[] = {"sim", "set-sensor", "temp0", "warm"};
+    const char *set_line[] = {"sim", "set-line", "sim0", "4", "1"};
+    const char *same_line[] = {"sim", "set-line", "sim0", "4", "1"};
+    const char *bad_level[] = {"sim", "set-line", "sim0", "4", "2"};
+    const char *bad_line[] = {"sim", "set-line", "sim0", "-4", "1"};
+    const char *get_line[] = {"sim", "get-line", "sim0", "4"};
+    const char *status[] = {"status"};
+    const char *few[] = {"sim", "get-line", "sim0"};
+    const char *what[] = {"sim", "fly"};
     pthread_t th;
     struct cli_result r;
 
@@ -566,13 +565,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sim_ops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_line_reports_the_events_it_causes, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_watch_streams_writes_until_the_client_leaves,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_streams_writes_until_the_client_leaves, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_overlong_line_is_answered_then_closed, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_socket_is_private, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_live_socket_is_not_replaced_but_a_stale_one_is,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_live_socket_is_not_replaced_but_a_stale_one_is, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_cli_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_call_and_timeout, setup, teardown),
     };

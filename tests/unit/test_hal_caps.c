@@ -123,21 +123,21 @@ static void test_gpio_argument_errors_name_the_argument(void **state)
         int write;
         const char *params, *msg;
     } cases[] = {
-        { 0, "[]", "parameters must be an object" },
-        { 0, "{\"line\":1}", "missing chip" },
-        { 0, "{\"chip\":1,\"line\":1}", "chip must be a string" },
-        { 0, "{\"chip\":\"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefg\",\"line\":1}",
-          "chip is longer than 32 characters" },
-        { 0, "{\"chip\":\"sim0\"}", "missing line" },
-        { 0, "{\"chip\":\"sim0\",\"line\":-1}", "line must be an integer between 0 and 65535" },
-        { 0, "{\"chip\":\"sim0\",\"line\":1.5}", "line must be an integer between 0 and 65535" },
-        { 0, "{\"chip\":\"sim0\",\"line\":\"1\"}", "line must be an integer" },
-        { 1, "{\"chip\":\"sim0\",\"line\":1}", "missing value" },
-        { 1, "{\"chip\":\"sim0\",\"line\":1,\"value\":2}", "value must be 0, 1, true or false" },
-        { 1, "{\"chip\":\"sim0\",\"line\":1,\"value\":\"1\"}", "value must be 0, 1, true or false" },
-        { 1, "{\"chip\":\"sim0\",\"line\":1,\"value\":null}", "value must be 0, 1, true or false" },
-        { 0, "{\"chip\":\"sim7\",\"line\":1}", "No such device: gpio:sim7:1." },
-        { 1, "{\"chip\":\"sim0\",\"line\":8,\"value\":1}", "No such device: gpio:sim0:8." },
+        {0, "[]", "parameters must be an object"},
+        {0, "{\"line\":1}", "missing chip"},
+        {0, "{\"chip\":1,\"line\":1}", "chip must be a string"},
+        {0, "{\"chip\":\"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefg\",\"line\":1}",
+         "chip is longer than 32 characters"},
+        {0, "{\"chip\":\"sim0\"}", "missing line"},
+        {0, "{\"chip\":\"sim0\",\"line\":-1}", "line must be an integer between 0 and 65535"},
+        {0, "{\"chip\":\"sim0\",\"line\":1.5}", "line must be an integer between 0 and 65535"},
+        {0, "{\"chip\":\"sim0\",\"line\":\"1\"}", "line must be an integer"},
+        {1, "{\"chip\":\"sim0\",\"line\":1}", "missing value"},
+        {1, "{\"chip\":\"sim0\",\"line\":1,\"value\":2}", "value must be 0, 1, true or false"},
+        {1, "{\"chip\":\"sim0\",\"line\":1,\"value\":\"1\"}", "value must be 0, 1, true or false"},
+        {1, "{\"chip\":\"sim0\",\"line\":1,\"value\":null}", "value must be 0, 1, true or false"},
+        {0, "{\"chip\":\"sim7\",\"line\":1}", "No such device: gpio:sim7:1."},
+        {1, "{\"chip\":\"sim0\",\"line\":8,\"value\":1}", "No such device: gpio:sim0:8."},
     };
     struct fixture *f = *state;
 
@@ -158,8 +158,8 @@ static void test_write_to_held_input_is_line_busy(void **state)
     struct error err;
     char *r;
 
-    assert_int_equal(
-        hal_gpio_watch(f->hal, "sim0", 6, HAL_GPIO_EDGE_NONE, 0, NULL, NULL, &w, &err), 0);
+    assert_int_equal(hal_gpio_watch(f->hal, "sim0", 6, HAL_GPIO_EDGE_NONE, 0, NULL, NULL, &w, &err),
+                     0);
     r = call(f->hal, hal_rpc_gpio_write, "{\"chip\":\"sim0\",\"line\":6,\"value\":1}", &err);
     assert_null(r);
     assert_int_equal(err.code, -EBUSY);
@@ -194,7 +194,7 @@ static void test_sensor_read(void **state)
 {
     struct fixture *f = *state;
     struct hal_sensor_req *req;
-    struct done d = { 0 };
+    struct done d = {0};
     struct error err;
     cJSON *p = parse("{\"name\":\"temp0\"}");
 
@@ -227,7 +227,7 @@ static void test_sensor_read_cancelled_frees_everything(void **state)
 {
     struct fixture *f = *state;
     struct hal_sensor_req *req;
-    struct done d = { 0 };
+    struct done d = {0};
     struct error err;
     cJSON *p = parse("{\"name\":\"lux0\"}");
 

@@ -33,42 +33,42 @@ struct bad {
 };
 
 static const struct bad bad[] = {
-    { "", "Invalid device : expected gpio:<chip>:<line>:in|out or sensor:<name>." },
-    { "gpio", "Invalid device gpio: expected gpio:<chip>:<line>:in|out or sensor:<name>." },
-    { "GPIO:sim0:1:in",
-      "Invalid device GPIO:sim0:1:in: expected gpio:<chip>:<line>:in|out or sensor:<name>." },
-    { "gpio:sim0:1", "Invalid device gpio:sim0:1: expected gpio:<chip>:<line>:in or "
-                     "gpio:<chip>:<line>:out." },
-    { "gpio:sim0:1:in:x", "Invalid device gpio:sim0:1:in:x: expected gpio:<chip>:<line>:in or "
-                          "gpio:<chip>:<line>:out." },
-    { "gpio::1:in", "Invalid device gpio::1:in: the chip name must be 1 to 32 characters from "
-                    "A-Z a-z 0-9 _ -." },
-    { "gpio:sim/0:1:in", "Invalid device gpio:sim/0:1:in: the chip name must be 1 to 32 "
-                         "characters from A-Z a-z 0-9 _ -." },
-    { "gpio:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefg:1:in",
-      "Invalid device gpio:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefg:1:in: the chip name must be 1 to "
-      "32 characters from A-Z a-z 0-9 _ -." },
-    { "gpio:sim0::in",
-      "Invalid device gpio:sim0::in: the line must be a decimal offset from 0 to 65535." },
-    { "gpio:sim0:-1:in",
-      "Invalid device gpio:sim0:-1:in: the line must be a decimal offset from 0 to 65535." },
-    { "gpio:sim0:017:in",
-      "Invalid device gpio:sim0:017:in: the line must be a decimal offset from 0 to 65535." },
-    { "gpio:sim0:65536:in",
-      "Invalid device gpio:sim0:65536:in: the line must be a decimal offset from 0 to 65535." },
-    { "gpio:sim0:1x:in",
-      "Invalid device gpio:sim0:1x:in: the line must be a decimal offset from 0 to 65535." },
-    { "gpio:sim0:1:IN", "Invalid device gpio:sim0:1:IN: the direction must be in or out." },
-    { "gpio:sim0:1:", "Invalid device gpio:sim0:1:: the direction must be in or out." },
-    { "gpio:sim0:1:inout", "Invalid device gpio:sim0:1:inout: the direction must be in or out." },
-    { "sensor:", "Invalid device sensor:: the sensor name must be 1 to 32 characters from A-Z "
-                 "a-z 0-9 _ -." },
-    { "sensor:a b", "Invalid device sensor:a b: the sensor name must be 1 to 32 characters "
-                    "from A-Z a-z 0-9 _ -." },
-    { "sensor:temp0:x", "Invalid device sensor:temp0:x: the sensor name must be 1 to 32 "
-                        "characters from A-Z a-z 0-9 _ -." },
-    { "camera:0", "Invalid device camera:0: expected gpio:<chip>:<line>:in|out or "
-                  "sensor:<name>." },
+    {"", "Invalid device : expected gpio:<chip>:<line>:in|out or sensor:<name>."},
+    {"gpio", "Invalid device gpio: expected gpio:<chip>:<line>:in|out or sensor:<name>."},
+    {"GPIO:sim0:1:in",
+     "Invalid device GPIO:sim0:1:in: expected gpio:<chip>:<line>:in|out or sensor:<name>."},
+    {"gpio:sim0:1", "Invalid device gpio:sim0:1: expected gpio:<chip>:<line>:in or "
+                    "gpio:<chip>:<line>:out."},
+    {"gpio:sim0:1:in:x", "Invalid device gpio:sim0:1:in:x: expected gpio:<chip>:<line>:in or "
+                         "gpio:<chip>:<line>:out."},
+    {"gpio::1:in", "Invalid device gpio::1:in: the chip name must be 1 to 32 characters from "
+                   "A-Z a-z 0-9 _ -."},
+    {"gpio:sim/0:1:in", "Invalid device gpio:sim/0:1:in: the chip name must be 1 to 32 "
+                        "characters from A-Z a-z 0-9 _ -."},
+    {"gpio:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefg:1:in",
+     "Invalid device gpio:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefg:1:in: the chip name must be 1 to "
+     "32 characters from A-Z a-z 0-9 _ -."},
+    {"gpio:sim0::in",
+     "Invalid device gpio:sim0::in: the line must be a decimal offset from 0 to 65535."},
+    {"gpio:sim0:-1:in",
+     "Invalid device gpio:sim0:-1:in: the line must be a decimal offset from 0 to 65535."},
+    {"gpio:sim0:017:in",
+     "Invalid device gpio:sim0:017:in: the line must be a decimal offset from 0 to 65535."},
+    {"gpio:sim0:65536:in",
+     "Invalid device gpio:sim0:65536:in: the line must be a decimal offset from 0 to 65535."},
+    {"gpio:sim0:1x:in",
+     "Invalid device gpio:sim0:1x:in: the line must be a decimal offset from 0 to 65535."},
+    {"gpio:sim0:1:IN", "Invalid device gpio:sim0:1:IN: the direction must be in or out."},
+    {"gpio:sim0:1:", "Invalid device gpio:sim0:1:: the direction must be in or out."},
+    {"gpio:sim0:1:inout", "Invalid device gpio:sim0:1:inout: the direction must be in or out."},
+    {"sensor:", "Invalid device sensor:: the sensor name must be 1 to 32 characters from A-Z "
+                "a-z 0-9 _ -."},
+    {"sensor:a b", "Invalid device sensor:a b: the sensor name must be 1 to 32 characters "
+                   "from A-Z a-z 0-9 _ -."},
+    {"sensor:temp0:x", "Invalid device sensor:temp0:x: the sensor name must be 1 to 32 "
+                       "characters from A-Z a-z 0-9 _ -."},
+    {"camera:0", "Invalid device camera:0: expected gpio:<chip>:<line>:in|out or "
+                 "sensor:<name>."},
 };
 
 static void test_devspec_accepts_valid_specs_and_prints_them_back(void **state)
@@ -132,12 +132,11 @@ static void test_devspec_long_input_is_truncated_in_message(void **state)
 
 static void test_devspec_list_rules(void **state)
 {
-    const char *ok[] = { "gpio:sim0:1:in", "gpio:sim0:2:out", "gpio:sim1:1:out",
-                         "sensor:temp0" };
-    const char *dup[] = { "sensor:temp0", "gpio:sim0:1:in", "sensor:temp0" };
-    const char *dup_line[] = { "gpio:sim0:1:out", "gpio:sim0:1:out" };
-    const char *inout[] = { "gpio:sim0:1:in", "gpio:sim0:1:out" };
-    const char *bad_second[] = { "gpio:sim0:1:in", "gpio:sim0:x:in" };
+    const char *ok[] = {"gpio:sim0:1:in", "gpio:sim0:2:out", "gpio:sim1:1:out", "sensor:temp0"};
+    const char *dup[] = {"sensor:temp0", "gpio:sim0:1:in", "sensor:temp0"};
+    const char *dup_line[] = {"gpio:sim0:1:out", "gpio:sim0:1:out"};
+    const char *inout[] = {"gpio:sim0:1:in", "gpio:sim0:1:out"};
+    const char *bad_second[] = {"gpio:sim0:1:in", "gpio:sim0:x:in"};
     struct hal_devspec out[40];
     struct error err;
 
@@ -153,7 +152,8 @@ static void test_devspec_list_rules(void **state)
                         "Invalid device gpio:sim0:1:out: the line is declared both in and out.");
     assert_int_equal(hal_devspec_parse_list(bad_second, 2, out, &err), -EINVAL);
     assert_string_equal(
-        err.msg, "Invalid device gpio:sim0:x:in: the line must be a decimal offset from 0 to 65535.");
+        err.msg,
+        "Invalid device gpio:sim0:x:in: the line must be a decimal offset from 0 to 65535.");
     assert_int_equal(hal_devspec_parse_list(NULL, 0, out, &err), 0);
 }
 

@@ -101,11 +101,11 @@ static void test_chips_as_devicecaps_reports_them(void **state)
     assert_string_equal(ci.backend, "sim");
     assert_null(ci.dev);
     assert_int_equal(hal_gpio_chip_info(f->hal, 3, &ci), -ENOENT);
-    assert_string_equal(text,
-                        "[{\"chip\":\"sim0\",\"label\":\"simulated\",\"lines\":8,\"backend\":\"sim\","
-                        "\"dev\":null},{\"chip\":\"sim1\",\"label\":\"simulated\",\"lines\":16,"
-                        "\"backend\":\"sim\",\"dev\":null},{\"chip\":\"slow0\",\"label\":"
-                        "\"simulated\",\"lines\":4,\"backend\":\"sim\",\"dev\":null}]");
+    assert_string_equal(
+        text, "[{\"chip\":\"sim0\",\"label\":\"simulated\",\"lines\":8,\"backend\":\"sim\","
+              "\"dev\":null},{\"chip\":\"sim1\",\"label\":\"simulated\",\"lines\":16,"
+              "\"backend\":\"sim\",\"dev\":null},{\"chip\":\"slow0\",\"label\":"
+              "\"simulated\",\"lines\":4,\"backend\":\"sim\",\"dev\":null}]");
     free(text);
     cJSON_Delete(caps);
     assert_string_equal(hal_backend_name(f->hal), "sim");
@@ -140,8 +140,7 @@ static void test_unknown_lines_are_no_such_device(void **state)
     assert_string_equal(err.msg, "No such device: gpio:sim0:8.");
     assert_int_equal(hal_gpio_write(f->hal, "nochip", 0, 1, NULL, &err), -ENODEV);
     assert_string_equal(err.msg, "No such device: gpio:nochip:0.");
-    assert_int_equal(hal_gpio_watch(f->hal, "sim9", 0, HAL_GPIO_EDGE_NONE, 0, NULL, NULL, &w,
-                                    &err),
+    assert_int_equal(hal_gpio_watch(f->hal, "sim9", 0, HAL_GPIO_EDGE_NONE, 0, NULL, NULL, &w, &err),
                      -ENODEV);
     assert_null(w);
     assert_int_equal(hal_gpio_state(f->hal, "sim1", 16), -ENODEV);
@@ -181,23 +180,20 @@ static void test_held_input_is_busy_for_writers_and_outputs_for_holders(void **s
     struct hal_gpio_watch *hold = NULL, *hold2 = NULL, *w = NULL;
     struct error err;
 
-    assert_int_equal(hal_gpio_watch(f->hal, "sim0", 2, HAL_GPIO_EDGE_NONE, 0, NULL, NULL, &hold,
-                                    &err),
-                     0);
+    assert_int_equal(
+        hal_gpio_watch(f->hal, "sim0", 2, HAL_GPIO_EDGE_NONE, 0, NULL, NULL, &hold, &err), 0);
     assert_int_equal(hal_gpio_state(f->hal, "sim0", 2), HAL_GPIO_INPUT);
     assert_int_equal(hal_gpio_write(f->hal, "sim0", 2, 1, NULL, &err), -EBUSY);
     assert_string_equal(err.msg, "Line busy: sim0:2.");
-    assert_int_equal(hal_gpio_watch(f->hal, "sim0", 2, HAL_GPIO_EDGE_NONE, 0, NULL, NULL,
-                                    &hold2, &err),
-                     0);
+    assert_int_equal(
+        hal_gpio_watch(f->hal, "sim0", 2, HAL_GPIO_EDGE_NONE, 0, NULL, NULL, &hold2, &err), 0);
     hal_gpio_watch_free(hold);
     assert_int_equal(hal_gpio_state(f->hal, "sim0", 2), HAL_GPIO_INPUT);
     hal_gpio_watch_free(hold2);
     assert_int_equal(hal_gpio_state(f->hal, "sim0", 2), HAL_GPIO_FREE);
     assert_int_equal(hal_gpio_write(f->hal, "sim0", 2, 1, NULL, &err), 0);
     /* An output cannot be held as an input. */
-    assert_int_equal(hal_gpio_watch(f->hal, "sim0", 2, HAL_GPIO_EDGE_NONE, 0, NULL, NULL, &w,
-                                    &err),
+    assert_int_equal(hal_gpio_watch(f->hal, "sim0", 2, HAL_GPIO_EDGE_NONE, 0, NULL, NULL, &w, &err),
                      -EBUSY);
     assert_string_equal(err.msg, "Line busy: sim0:2.");
     assert_null(w);
@@ -228,22 +224,20 @@ static void on_edge(void *arg, const struct hal_gpio_event *ev)
 static void test_edges_reach_watches_with_timestamps(void **state)
 {
     struct fixture *f = *state;
-    struct events both = { 0 }, rising = { 0 }, falling = { 0 };
+    struct events both = {0}, rising = {0}, falling = {0};
     struct hal_gpio_watch *wb, *wr, *wf;
     struct hal_sim_edge edge;
     struct error err;
     int64_t t0 = time_now_us(), t1;
 
-    assert_int_equal(hal_gpio_watch(f->hal, "sim1", 7, HAL_GPIO_EDGE_BOTH, 0, on_edge, &both,
-                                    &wb, &err),
-                     0);
+    assert_int_equal(
+        hal_gpio_watch(f->hal, "sim1", 7, HAL_GPIO_EDGE_BOTH, 0, on_edge, &both, &wb, &err), 0);
     assert_true(hal_gpio_watch_has_events(wb));
-    assert_int_equal(hal_gpio_watch(f->hal, "sim1", 7, HAL_GPIO_EDGE_RISING, 0, on_edge,
-                                    &rising, &wr, &err),
-                     0);
-    assert_int_equal(hal_gpio_watch(f->hal, "sim1", 7, HAL_GPIO_EDGE_FALLING, 0, on_edge,
-                                    &falling, &wf, &err),
-                     0);
+    assert_int_equal(
+        hal_gpio_watch(f->hal, "sim1", 7, HAL_GPIO_EDGE_RISING, 0, on_edge, &rising, &wr, &err), 0);
+    assert_int_equal(
+        hal_gpio_watch(f->hal, "sim1", 7, HAL_GPIO_EDGE_FALLING, 0, on_edge, &falling, &wf, &err),
+        0);
     assert_int_equal(hal_sim_set_line(f->hal, "sim1", 7, 1, &edge, &err), 0);
     assert_int_equal(edge.previous, 0);
     assert_int_equal(edge.value, 1);
@@ -291,7 +285,7 @@ static void test_edges_reach_watches_with_timestamps(void **state)
 static void test_watch_freed_inside_its_callback(void **state)
 {
     struct fixture *f = *state;
-    struct events a = { 0 }, b = { 0 };
+    struct events a = {0}, b = {0};
     struct hal_gpio_watch *wa, *wb;
     struct error err;
 
@@ -315,7 +309,7 @@ static void test_watch_freed_inside_its_callback(void **state)
 static void test_line_without_events_is_polled(void **state)
 {
     struct fixture *f = *state;
-    struct events e = { 0 };
+    struct events e = {0};
     struct hal_gpio_watch *w;
     struct hal_sim_edge edge;
     struct error err;
@@ -348,8 +342,7 @@ static void test_watch_needs_callback_for_edges(void **state)
     struct error err;
 
     assert_int_equal(
-        hal_gpio_watch(f->hal, "sim0", 1, HAL_GPIO_EDGE_RISING, 0, NULL, NULL, &w, &err),
-        -EINVAL);
+        hal_gpio_watch(f->hal, "sim0", 1, HAL_GPIO_EDGE_RISING, 0, NULL, NULL, &w, &err), -EINVAL);
     assert_int_equal(hal_gpio_state(f->hal, "sim0", 1), HAL_GPIO_FREE);
 }
 
@@ -375,7 +368,7 @@ static void on_write(void *arg, const struct hal_sim_write *w)
 static void test_sim_write_watchers(void **state)
 {
     struct fixture *f = *state;
-    struct writes x = { 0 };
+    struct writes x = {0};
     struct error err;
     int64_t ts;
 
@@ -399,14 +392,14 @@ static void test_sim_config_errors(void **state)
     static const struct {
         const char *spec, *msg;
     } cases[] = {
-        { "sim0", "[io] sim_chips: 'sim0': expected <name>:<lines>" },
-        { "sim0:0", "[io] sim_chips: sim0: the line count must be 1..1024" },
-        { "sim0:1025", "[io] sim_chips: sim0: the line count must be 1..1024" },
-        { "sim0:-3", "[io] sim_chips: sim0: the line count must be 1..1024" },
-        { "sim0:8x", "[io] sim_chips: sim0: the line count must be 1..1024" },
-        { "s.0:8", "[io] sim_chips: 's.0': invalid chip name" },
-        { "sim0:8 sim0:4", "[io] sim_chips: chip sim0 is declared twice" },
-        { "sim0:8:fast", "[io] sim_chips: sim0: unknown flag 'fast' (poll)" },
+        {"sim0", "[io] sim_chips: 'sim0': expected <name>:<lines>"},
+        {"sim0:0", "[io] sim_chips: sim0: the line count must be 1..1024"},
+        {"sim0:1025", "[io] sim_chips: sim0: the line count must be 1..1024"},
+        {"sim0:-3", "[io] sim_chips: sim0: the line count must be 1..1024"},
+        {"sim0:8x", "[io] sim_chips: sim0: the line count must be 1..1024"},
+        {"s.0:8", "[io] sim_chips: 's.0': invalid chip name"},
+        {"sim0:8 sim0:4", "[io] sim_chips: chip sim0 is declared twice"},
+        {"sim0:8:fast", "[io] sim_chips: sim0: unknown flag 'fast' (poll)"},
     };
     struct ev_loop *ev = ev_loop_new(EVFLAG_AUTO);
 
@@ -531,10 +524,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unknown_lines_are_no_such_device, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_persists_and_counts_writes, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_held_input_is_busy_for_writers_and_outputs_for_holders, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_edges_reach_watches_with_timestamps, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_held_input_is_busy_for_writers_and_outputs_for_holders,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_edges_reach_watches_with_timestamps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_freed_inside_its_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_without_events_is_polled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_needs_callback_for_edges, setup, teardown),

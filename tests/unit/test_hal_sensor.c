@@ -201,26 +201,26 @@ static void test_discovers_sensors_in_order_with_kinds_and_units(void **state)
     cJSON *caps = hal_caps_sensors(f->hal);
     char *text = cJSON_PrintUnformatted(caps);
 
-    assert_string_equal(
-        text, "[{\"name\":\"bme280_humidityrelative\",\"kind\":\"iio\",\"unit\":\"%\"},"
-              "{\"name\":\"bme280_pressure\",\"kind\":\"iio\",\"unit\":\"kPa\"},"
-              "{\"name\":\"bme280_temp\",\"kind\":\"iio\",\"unit\":\"C\"},"
-              "{\"name\":\"ads1015_voltage0\",\"kind\":\"iio\",\"unit\":\"V\"},"
-              "{\"name\":\"ads1015_voltage1\",\"kind\":\"iio\",\"unit\":\"V\"},"
-              "{\"name\":\"ads1015_voltage2\",\"kind\":\"iio\",\"unit\":\"V\"},"
-              "{\"name\":\"iio_device2_illuminance\",\"kind\":\"iio\",\"unit\":\"lx\"},"
-              "{\"name\":\"cpu_thermal_temp1\",\"kind\":\"hwmon\",\"unit\":\"C\"},"
-              "{\"name\":\"ina219_curr1\",\"kind\":\"hwmon\",\"unit\":\"A\"},"
-              "{\"name\":\"ina219_fan1\",\"kind\":\"hwmon\",\"unit\":\"RPM\"},"
-              "{\"name\":\"ina219_in0\",\"kind\":\"hwmon\",\"unit\":\"V\"},"
-              "{\"name\":\"ina219_power1\",\"kind\":\"hwmon\",\"unit\":\"W\"},"
-              "{\"name\":\"ina219_temp2\",\"kind\":\"hwmon\",\"unit\":\"C\"},"
-              "{\"name\":\"cpu_thermal_temp1_2\",\"kind\":\"hwmon\",\"unit\":\"C\"},"
-              "{\"name\":\"nvme_temp1\",\"kind\":\"hwmon\",\"unit\":\"C\"},"
-              "{\"name\":\"10-000802b4a1c2\",\"kind\":\"w1\",\"unit\":\"C\"},"
-              "{\"name\":\"28-000000000002\",\"kind\":\"w1\",\"unit\":\"C\"},"
-              "{\"name\":\"28-00000bad0001\",\"kind\":\"w1\",\"unit\":\"C\"},"
-              "{\"name\":\"28-0316a2795aff\",\"kind\":\"w1\",\"unit\":\"C\"}]");
+    assert_string_equal(text,
+                        "[{\"name\":\"bme280_humidityrelative\",\"kind\":\"iio\",\"unit\":\"%\"},"
+                        "{\"name\":\"bme280_pressure\",\"kind\":\"iio\",\"unit\":\"kPa\"},"
+                        "{\"name\":\"bme280_temp\",\"kind\":\"iio\",\"unit\":\"C\"},"
+                        "{\"name\":\"ads1015_voltage0\",\"kind\":\"iio\",\"unit\":\"V\"},"
+                        "{\"name\":\"ads1015_voltage1\",\"kind\":\"iio\",\"unit\":\"V\"},"
+                        "{\"name\":\"ads1015_voltage2\",\"kind\":\"iio\",\"unit\":\"V\"},"
+                        "{\"name\":\"iio_device2_illuminance\",\"kind\":\"iio\",\"unit\":\"lx\"},"
+                        "{\"name\":\"cpu_thermal_temp1\",\"kind\":\"hwmon\",\"unit\":\"C\"},"
+                        "{\"name\":\"ina219_curr1\",\"kind\":\"hwmon\",\"unit\":\"A\"},"
+                        "{\"name\":\"ina219_fan1\",\"kind\":\"hwmon\",\"unit\":\"RPM\"},"
+                        "{\"name\":\"ina219_in0\",\"kind\":\"hwmon\",\"unit\":\"V\"},"
+                        "{\"name\":\"ina219_power1\",\"kind\":\"hwmon\",\"unit\":\"W\"},"
+                        "{\"name\":\"ina219_temp2\",\"kind\":\"hwmon\",\"unit\":\"C\"},"
+                        "{\"name\":\"cpu_thermal_temp1_2\",\"kind\":\"hwmon\",\"unit\":\"C\"},"
+                        "{\"name\":\"nvme_temp1\",\"kind\":\"hwmon\",\"unit\":\"C\"},"
+                        "{\"name\":\"10-000802b4a1c2\",\"kind\":\"w1\",\"unit\":\"C\"},"
+                        "{\"name\":\"28-000000000002\",\"kind\":\"w1\",\"unit\":\"C\"},"
+                        "{\"name\":\"28-00000bad0001\",\"kind\":\"w1\",\"unit\":\"C\"},"
+                        "{\"name\":\"28-0316a2795aff\",\"kind\":\"w1\",\"unit\":\"C\"}]");
     free(text);
     cJSON_Delete(caps);
 }
@@ -232,8 +232,8 @@ static void test_iio_values(void **state)
     check_reading(f->hal, "bme280_temp", 23.125, "C");
     check_reading(f->hal, "bme280_pressure", 101.325, "kPa");
     check_reading(f->hal, "bme280_humidityrelative", 45.5, "%");
-    check_reading(f->hal, "ads1015_voltage0", 2.994, "V"); /* own scale, shared offset */
-    check_reading(f->hal, "ads1015_voltage1", 0.005, "V"); /* shared scale and offset */
+    check_reading(f->hal, "ads1015_voltage0", 2.994, "V");         /* own scale, shared offset */
+    check_reading(f->hal, "ads1015_voltage1", 0.005, "V");         /* shared scale and offset */
     check_reading(f->hal, "iio_device2_illuminance", 310.0, "lx"); /* input wins over raw */
     check_error(f->hal, "ads1015_voltage2", "/in_voltage2_raw: expected a number, got 'garbage'");
 }
@@ -326,7 +326,7 @@ static void run_until(struct ev_loop *ev, const int *count, int want, double tim
 static void test_async_read_on_reader_thread(void **state)
 {
     struct fixture *f = *state;
-    struct result a = { 0 }, b = { 0 };
+    struct result a = {0}, b = {0};
     struct hal_sensor_req *req;
     struct error err;
     int64_t t0 = time_now_us();
@@ -352,7 +352,7 @@ static void test_async_read_on_reader_thread(void **state)
 static void test_cancelled_read_never_calls_back(void **state)
 {
     struct fixture *f = *state;
-    struct result a = { 0 }, b = { 0 };
+    struct result a = {0}, b = {0};
     struct hal_sensor_req *req;
     struct error err;
 
@@ -367,7 +367,7 @@ static void test_cancelled_read_never_calls_back(void **state)
 static void test_free_with_reads_in_flight(void **state)
 {
     struct fixture *f = *state;
-    struct result a = { 0 };
+    struct result a = {0};
     struct error err;
 
     for (int i = 0; i < 20; i++)
@@ -381,7 +381,7 @@ static void test_free_with_reads_in_flight(void **state)
 static void test_sim_sensors(void **state)
 {
     struct fixture *f = *state;
-    struct result a = { 0 };
+    struct result a = {0};
     const char *unit = NULL;
     cJSON *caps = hal_caps_sensors(f->hal);
     char *text = cJSON_PrintUnformatted(caps);
@@ -406,7 +406,7 @@ static void test_sim_sensors(void **state)
 static void test_sampler_reads_periodically_and_stops_in_callback(void **state)
 {
     struct fixture *f = *state;
-    struct result a = { 0 };
+    struct result a = {0};
     struct error err;
 
     a.stop_after = 3;
@@ -420,7 +420,7 @@ static void test_sampler_reads_periodically_and_stops_in_callback(void **state)
     assert_double_equal(a.value, 30.0, 0);
     assert_null(a.sampler);
     {
-        struct result idle = { 0 };
+        struct result idle = {0};
 
         /* Stopped: nothing more arrives. */
         run_until(f->ev, &idle.n, 1, 0.1);
@@ -437,13 +437,13 @@ static void test_sim_sensor_config_errors(void **state)
     static const struct {
         const char *spec, *msg;
     } cases[] = {
-        { "temp0", "[io] sim_sensors: 'temp0': expected <name>:<unit>:<value>" },
-        { "temp0:C", "[io] sim_sensors: 'temp0:C': expected <name>:<unit>:<value>" },
-        { "t.0:C:1", "[io] sim_sensors: 't.0': invalid sensor name" },
-        { "t0::1", "[io] sim_sensors: t0: the unit must be 1 to 15 printable characters" },
-        { "t0:C:warm", "[io] sim_sensors: t0: 'warm' is not a number" },
-        { "t0:C:nan", "[io] sim_sensors: t0: 'nan' is not a number" },
-        { "t0:C:1 t0:C:2", "[io] sim_sensors: sensor t0 is declared twice" },
+        {"temp0", "[io] sim_sensors: 'temp0': expected <name>:<unit>:<value>"},
+        {"temp0:C", "[io] sim_sensors: 'temp0:C': expected <name>:<unit>:<value>"},
+        {"t.0:C:1", "[io] sim_sensors: 't.0': invalid sensor name"},
+        {"t0::1", "[io] sim_sensors: t0: the unit must be 1 to 15 printable characters"},
+        {"t0:C:warm", "[io] sim_sensors: t0: 'warm' is not a number"},
+        {"t0:C:nan", "[io] sim_sensors: t0: 'nan' is not a number"},
+        {"t0:C:1 t0:C:2", "[io] sim_sensors: sensor t0 is declared twice"},
     };
     struct ev_loop *ev = ev_loop_new(EVFLAG_AUTO);
 

@@ -38,12 +38,12 @@ struct fixture {
     struct iosock *io;
 };
 
-static const char *const specs[] = { "gpio:sim0:3:out", "gpio:sim0:4:in", "gpio:sim0:5:out",
-                                     "sensor:temp0" };
+static const char *const specs[] = {"gpio:sim0:3:out", "gpio:sim0:4:in", "gpio:sim0:5:out",
+                                    "sensor:temp0"};
 
 static struct iosock *make_io(struct fixture *f, int64_t rate)
 {
-    struct iosock_opts o = { rate };
+    struct iosock_opts o = {rate};
     struct iosock *io = NULL;
     struct error err;
 
@@ -55,7 +55,7 @@ static struct iosock *make_io(struct fixture *f, int64_t rate)
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct loop_opts lo = { "test", 0, 0, 0 };
+    struct loop_opts lo = {"test", 0, 0, 0};
     struct hal_config conf;
     struct error err;
 
@@ -127,7 +127,7 @@ static char *client_line(struct fixture *f, struct client *c)
 
     for (;;) {
         char *nl = memchr(c->buf, '\n', c->len);
-        struct pollfd p = { c->fd, POLLIN, 0 };
+        struct pollfd p = {c->fd, POLLIN, 0};
         ssize_t n;
 
         if (nl != NULL) {
@@ -236,16 +236,18 @@ static void test_gpio_write_drives_the_line_and_records_first_write(void **state
     char *r;
 
     assert_int_equal(iosock_first_write_at(f->io), 0);
-    r = call(f, c, "{\"id\": 7, \"op\": \"gpio_write\", \"chip\": \"sim0\", \"line\": 3, "
-                   "\"value\": 1}\n");
+    r = call(f, c,
+             "{\"id\": 7, \"op\": \"gpio_write\", \"chip\": \"sim0\", \"line\": 3, "
+             "\"value\": 1}\n");
     t1 = assert_ts_reply(r, "{\"id\":7,\"ok\":true,\"ts\":\"");
     free(r);
     assert_int_equal(iosock_first_write_at(f->io), t1);
     assert_int_equal(hal_sim_get_line(f->hal, "sim0", 3, &sl, &err), 0);
     assert_int_equal(sl.value, 1);
     assert_int_equal(sl.state, HAL_GPIO_OUTPUT);
-    r = call(f, c, "{\"id\": 8, \"op\": \"gpio_write\", \"chip\": \"sim0\", \"line\": 3, "
-                   "\"value\": false}\n");
+    r = call(f, c,
+             "{\"id\": 8, \"op\": \"gpio_write\", \"chip\": \"sim0\", \"line\": 3, "
+             "\"value\": false}\n");
     t2 = assert_ts_reply(r, "{\"id\":8,\"ok\":true,\"ts\":\"");
     free(r);
     assert_true(t2 >= t1);
@@ -299,15 +301,17 @@ static void test_denied(void **state)
     struct fixture *f = *state;
     struct client *c = client_new(f);
 
-    assert_reply(f, c, "{\"id\": 1, \"op\": \"gpio_write\", \"chip\": \"sim0\", \"line\": 4, "
-                       "\"value\": 1}\n",
+    assert_reply(f, c,
+                 "{\"id\": 1, \"op\": \"gpio_write\", \"chip\": \"sim0\", \"line\": 4, "
+                 "\"value\": 1}\n",
                  "{\"id\":1,\"ok\":false,\"error\":\"denied\",\"message\":\"gpio:sim0:4 is "
                  "declared in, not out.\"}");
     assert_reply(f, c, "{\"id\": 2, \"op\": \"gpio_read\", \"chip\": \"sim0\", \"line\": 6}\n",
                  "{\"id\":2,\"ok\":false,\"error\":\"denied\",\"message\":\"gpio:sim0:6 is not "
                  "declared.\"}");
-    assert_reply(f, c, "{\"id\": 3, \"op\": \"gpio_write\", \"chip\": \"sim1\", \"line\": 3, "
-                       "\"value\": 0}\n",
+    assert_reply(f, c,
+                 "{\"id\": 3, \"op\": \"gpio_write\", \"chip\": \"sim1\", \"line\": 3, "
+                 "\"value\": 0}\n",
                  "{\"id\":3,\"ok\":false,\"error\":\"denied\",\"message\":\"gpio:sim1:3 is not "
                  "declared.\"}");
     assert_reply(f, c, "{\"id\": 4, \"op\": \"sensor_read\", \"name\": \"lux0\"}\n",
@@ -341,42 +345,42 @@ static void test_bad_requests_close_the_connection(void **state)
     static const struct {
         const char *req, *reply;
     } cases[] = {
-        { "not json\n", "{\"id\":null,\"ok\":false,\"error\":\"bad_request\",\"message\":\"The "
-                        "request is not valid JSON: invalid JSON at byte 0.\"}" },
-        { "{\"id\": 1, \"op\": \"devices\"} x\n",
-          "{\"id\":null,\"ok\":false,\"error\":\"bad_request\",\"message\":\"The request is not "
-          "valid JSON: trailing data after JSON at byte 27.\"}" },
-        { "\n", "{\"id\":null,\"ok\":false,\"error\":\"bad_request\",\"message\":\"The request is "
-                "not valid JSON: empty JSON text.\"}" },
-        { "[1,2]\n", "{\"id\":null,\"ok\":false,\"error\":\"bad_request\",\"message\":\"The "
-                     "request must be a JSON object.\"}" },
-        { "{\"id\": [1], \"op\": \"devices\"}\n",
-          "{\"id\":null,\"ok\":false,\"error\":\"bad_request\",\"message\":\"id must be a JSON "
-          "scalar.\"}" },
-        { "{\"id\": 4}\n", "{\"id\":4,\"ok\":false,\"error\":\"bad_request\",\"message\":"
-                           "\"missing op\"}" },
-        { "{\"id\": 4, \"op\": 3}\n", "{\"id\":4,\"ok\":false,\"error\":\"bad_request\","
-                                      "\"message\":\"op must be a string\"}" },
-        { "{\"id\": 5, \"op\": \"gpio_read\", \"line\": 3}\n",
-          "{\"id\":5,\"ok\":false,\"error\":\"bad_request\",\"message\":\"missing chip\"}" },
-        { "{\"id\": 5, \"op\": \"gpio_read\", \"chip\": \"sim0\"}\n",
-          "{\"id\":5,\"ok\":false,\"error\":\"bad_request\",\"message\":\"missing line\"}" },
-        { "{\"id\": 5, \"op\": \"gpio_read\", \"chip\": \"sim0\", \"line\": 3.5}\n",
-          "{\"id\":5,\"ok\":false,\"error\":\"bad_request\",\"message\":\"line must be an "
-          "integer between 0 and 65535\"}" },
-        { "{\"id\": 5, \"op\": \"gpio_read\", \"chip\": \"../x\", \"line\": 3}\n",
-          "{\"id\":5,\"ok\":false,\"error\":\"bad_request\",\"message\":\"chip must be 1 to 32 "
-          "characters from A-Z a-z 0-9 _ -\"}" },
-        { "{\"id\": 6, \"op\": \"gpio_write\", \"chip\": \"sim0\", \"line\": 3, \"value\": 2}\n",
-          "{\"id\":6,\"ok\":false,\"error\":\"bad_request\",\"message\":\"value must be 0, 1, "
-          "true or false\"}" },
-        { "{\"id\": 6, \"op\": \"gpio_write\", \"chip\": \"sim0\", \"line\": 3}\n",
-          "{\"id\":6,\"ok\":false,\"error\":\"bad_request\",\"message\":\"missing value\"}" },
-        { "{\"id\": 7, \"op\": \"sensor_read\"}\n",
-          "{\"id\":7,\"ok\":false,\"error\":\"bad_request\",\"message\":\"missing name\"}" },
-        { "{\"id\": \"\xff\", \"op\": \"devices\"}\n",
-          "{\"id\":null,\"ok\":false,\"error\":\"bad_request\",\"message\":\"The request is not "
-          "valid UTF-8.\"}" },
+        {"not json\n", "{\"id\":null,\"ok\":false,\"error\":\"bad_request\",\"message\":\"The "
+                       "request is not valid JSON: invalid JSON at byte 0.\"}"},
+        {"{\"id\": 1, \"op\": \"devices\"} x\n",
+         "{\"id\":null,\"ok\":false,\"error\":\"bad_request\",\"message\":\"The request is not "
+         "valid JSON: trailing data after JSON at byte 27.\"}"},
+        {"\n", "{\"id\":null,\"ok\":false,\"error\":\"bad_request\",\"message\":\"The request is "
+               "not valid JSON: empty JSON text.\"}"},
+        {"[1,2]\n", "{\"id\":null,\"ok\":false,\"error\":\"bad_request\",\"message\":\"The "
+                    "request must be a JSON object.\"}"},
+        {"{\"id\": [1], \"op\": \"devices\"}\n",
+         "{\"id\":null,\"ok\":false,\"error\":\"bad_request\",\"message\":\"id must be a JSON "
+         "scalar.\"}"},
+        {"{\"id\": 4}\n", "{\"id\":4,\"ok\":false,\"error\":\"bad_request\",\"message\":"
+                          "\"missing op\"}"},
+        {"{\"id\": 4, \"op\": 3}\n", "{\"id\":4,\"ok\":false,\"error\":\"bad_request\","
+                                     "\"message\":\"op must be a string\"}"},
+        {"{\"id\": 5, \"op\": \"gpio_read\", \"line\": 3}\n",
+         "{\"id\":5,\"ok\":false,\"error\":\"bad_request\",\"message\":\"missing chip\"}"},
+        {"{\"id\": 5, \"op\": \"gpio_read\", \"chip\": \"sim0\"}\n",
+         "{\"id\":5,\"ok\":false,\"error\":\"bad_request\",\"message\":\"missing line\"}"},
+        {"{\"id\": 5, \"op\": \"gpio_read\", \"chip\": \"sim0\", \"line\": 3.5}\n",
+         "{\"id\":5,\"ok\":false,\"error\":\"bad_request\",\"message\":\"line must be an "
+         "integer between 0 and 65535\"}"},
+        {"{\"id\": 5, \"op\": \"gpio_read\", \"chip\": \"../x\", \"line\": 3}\n",
+         "{\"id\":5,\"ok\":false,\"error\":\"bad_request\",\"message\":\"chip must be 1 to 32 "
+         "characters from A-Z a-z 0-9 _ -\"}"},
+        {"{\"id\": 6, \"op\": \"gpio_write\", \"chip\": \"sim0\", \"line\": 3, \"value\": 2}\n",
+         "{\"id\":6,\"ok\":false,\"error\":\"bad_request\",\"message\":\"value must be 0, 1, "
+         "true or false\"}"},
+        {"{\"id\": 6, \"op\": \"gpio_write\", \"chip\": \"sim0\", \"line\": 3}\n",
+         "{\"id\":6,\"ok\":false,\"error\":\"bad_request\",\"message\":\"missing value\"}"},
+        {"{\"id\": 7, \"op\": \"sensor_read\"}\n",
+         "{\"id\":7,\"ok\":false,\"error\":\"bad_request\",\"message\":\"missing name\"}"},
+        {"{\"id\": \"\xff\", \"op\": \"devices\"}\n",
+         "{\"id\":null,\"ok\":false,\"error\":\"bad_request\",\"message\":\"The request is not "
+         "valid UTF-8.\"}"},
     };
     struct fixture *f = *state;
 
@@ -431,8 +435,9 @@ static void test_line_limit(void **state)
     line[0] = ' ';
     line[4098] = '\0';
     client_send(c, line);
-    assert_reply(f, c, "", "{\"id\":null,\"ok\":false,\"error\":\"bad_request\",\"message\":"
-                           "\"Request line longer than 4096 bytes.\"}");
+    assert_reply(f, c, "",
+                 "{\"id\":null,\"ok\":false,\"error\":\"bad_request\",\"message\":"
+                 "\"Request line longer than 4096 bytes.\"}");
     assert_true(client_eof(f, c));
     client_free(c);
     free(line);
@@ -518,10 +523,11 @@ static void test_backend_failure_is_unavailable(void **state)
     struct error err;
 
     /* Someone else (a trigger, say) holds the declared out line as input. */
-    assert_int_equal(
-        hal_gpio_watch(f->hal, "sim0", 5, HAL_GPIO_EDGE_NONE, 0, NULL, NULL, &w, &err), 0);
-    assert_reply(f, c, "{\"id\": 1, \"op\": \"gpio_write\", \"chip\": \"sim0\", \"line\": 5, "
-                       "\"value\": 1}\n",
+    assert_int_equal(hal_gpio_watch(f->hal, "sim0", 5, HAL_GPIO_EDGE_NONE, 0, NULL, NULL, &w, &err),
+                     0);
+    assert_reply(f, c,
+                 "{\"id\": 1, \"op\": \"gpio_write\", \"chip\": \"sim0\", \"line\": 5, "
+                 "\"value\": 1}\n",
                  "{\"id\":1,\"ok\":false,\"error\":\"unavailable\",\"message\":\"Line busy: "
                  "sim0:5.\"}");
     hal_gpio_watch_free(w);
@@ -561,7 +567,7 @@ static void test_half_closed_peer_still_gets_its_replies(void **state)
     char *r;
 
     client_send(c, "{\"id\":1,\"op\":\"sensor_read\",\"name\":\"temp0\"}\n"
-                   "{\"id\":2,\"op\":\"devices\"}");  /* the last line has no '\n' */
+                   "{\"id\":2,\"op\":\"devices\"}"); /* the last line has no '\n' */
     shutdown(c->fd, SHUT_WR);
     r = client_line(f, c);
     assert_non_null(r);
@@ -632,12 +638,14 @@ static void test_new_refuses_bad_declarations(void **state)
         const char *spec, *msg;
         int rc;
     } cases[] = {
-        { "gpio:sim0:1:sideways", "Invalid device gpio:sim0:1:sideways: the direction must be "
-                                  "in or out.", -EINVAL },
-        { "gpio:sim0:8:in", "No such device: gpio:sim0:8.", -ENODEV },
-        { "gpio:sim7:0:out", "No such device: gpio:sim7:0.", -ENODEV },
-        { "sensor:humidity0", "No such device: sensor:humidity0.", -ENODEV },
-        { "gpio:sim0:2:in", "Line busy: sim0:2.", -EBUSY }, /* an output now */
+        {"gpio:sim0:1:sideways",
+         "Invalid device gpio:sim0:1:sideways: the direction must be "
+         "in or out.",
+         -EINVAL},
+        {"gpio:sim0:8:in", "No such device: gpio:sim0:8.", -ENODEV},
+        {"gpio:sim7:0:out", "No such device: gpio:sim7:0.", -ENODEV},
+        {"sensor:humidity0", "No such device: sensor:humidity0.", -ENODEV},
+        {"gpio:sim0:2:in", "Line busy: sim0:2.", -EBUSY}, /* an output now */
     };
     struct fixture *f = *state;
     struct error err;
@@ -647,12 +655,12 @@ static void test_new_refuses_bad_declarations(void **state)
     assert_int_equal(mkdir(other, 0700), 0);
     assert_int_equal(hal_gpio_write(f->hal, "sim0", 2, 1, NULL, &err), 0);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        const char *list[2] = { "gpio:sim0:1:in", cases[i].spec };
+        const char *list[2] = {"gpio:sim0:1:in", cases[i].spec};
         struct iosock *io = (struct iosock *)1;
 
-        assert_int_equal(iosock_new(f->loop, f->hal, other, (uid_t)-1, (gid_t)-1, list, 2, NULL,
-                                    &io, &err),
-                         cases[i].rc);
+        assert_int_equal(
+            iosock_new(f->loop, f->hal, other, (uid_t)-1, (gid_t)-1, list, 2, NULL, &io, &err),
+            cases[i].rc);
         assert_null(io);
         assert_string_equal(err.msg, cases[i].msg);
         /* Nothing is left held or listening. */
@@ -678,8 +686,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sensor_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_denied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_op_keeps_the_connection, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_requests_close_the_connection, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bad_requests_close_the_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nul_byte_is_a_bad_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fifth_connection_is_refused, setup, teardown),
@@ -688,8 +695,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replies_keep_request_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_half_closed_peer_still_gets_its_replies, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_peer_leaving_during_a_sensor_read, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_peer_leaving_during_a_sensor_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_adopted_socketpair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_socket_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_refuses_bad_declarations, setup, teardown),

@@ -129,10 +129,10 @@ static int parse_edge(const char *s, enum hal_gpio_edge *out)
     static const struct {
         const char *name;
         enum hal_gpio_edge edge;
-    } edges[] = { { "rising", HAL_GPIO_EDGE_RISING },
-                  { "falling", HAL_GPIO_EDGE_FALLING },
-                  { "both", HAL_GPIO_EDGE_BOTH },
-                  { "none", HAL_GPIO_EDGE_NONE } };
+    } edges[] = {{"rising", HAL_GPIO_EDGE_RISING},
+                 {"falling", HAL_GPIO_EDGE_FALLING},
+                 {"both", HAL_GPIO_EDGE_BOTH},
+                 {"none", HAL_GPIO_EDGE_NONE}};
 
     for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
         if (strcmp(s, edges[i].name) == 0) {
@@ -166,10 +166,10 @@ static struct hio *find_io(struct haltest *t, const char *dir)
     return NULL;
 }
 
-static int add_io(struct haltest *t, const char *dir, const char *const *specs, size_t n,
-                  uid_t uid, gid_t gid, int64_t rate, struct error *err)
+static int add_io(struct haltest *t, const char *dir, const char *const *specs, size_t n, uid_t uid,
+                  gid_t gid, int64_t rate, struct error *err)
 {
-    struct iosock_opts o = { rate };
+    struct iosock_opts o = {rate};
     struct iosock *io = NULL;
     struct hio *h;
     int rc;
@@ -243,7 +243,8 @@ static int specs_of(const cJSON *arr, const char **specs, size_t *n, struct erro
     *n = 0;
     if (!cJSON_IsArray(arr))
         return error_set(err, -EINVAL, "devices must be an array of strings");
-    cJSON_ArrayForEach(item, arr) {
+    cJSON_ArrayForEach(item, arr)
+    {
         if (!cJSON_IsString(item))
             return error_set(err, -EINVAL, "devices must be an array of strings");
         if (*n == 64)
@@ -423,15 +424,15 @@ static const struct {
     const char *name;
     ctl_op_fn fn;
 } test_ops[] = {
-    { "status", op_status },
-    { "haltest_iosock_new", op_iosock_new },
-    { "haltest_iosock_info", op_iosock_info },
-    { "haltest_iosock_free", op_iosock_info },
-    { "haltest_caps", op_caps },
-    { "haltest_rpc", op_rpc },
-    { "haltest_watch", op_watch },
-    { "haltest_sample", op_sample },
-    { "haltest_events", op_events },
+    {"status", op_status},
+    {"haltest_iosock_new", op_iosock_new},
+    {"haltest_iosock_info", op_iosock_info},
+    {"haltest_iosock_free", op_iosock_info},
+    {"haltest_caps", op_caps},
+    {"haltest_rpc", op_rpc},
+    {"haltest_watch", op_watch},
+    {"haltest_sample", op_sample},
+    {"haltest_events", op_events},
 };
 
 /* --------------------------------------------------------------- main */
@@ -476,6 +477,19 @@ static int watch_from_arg(struct haltest *t, const char *arg, struct error *err)
     return watch_line(t, chip, line, HAL_GPIO_EDGE_BOTH, 0, err);
 }
 
+static int parse_count(const char *s, int64_t *out)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 1000000)
+        return -1;
+    *out = v;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, struct args *a, struct hal_config *conf,
                       struct error *err)
 {
@@ -498,8 +512,8 @@ static int parse_args(int argc, char **argv, struct args *a, struct hal_config *
             conf->backend = strcmp(val, "sim") == 0        ? HAL_BACKEND_SIM
                             : strcmp(val, "libgpiod") == 0 ? HAL_BACKEND_LIBGPIOD
                                                            : HAL_BACKEND_AUTO;
-        else if (strcmp(opt, "--max-ops") == 0)
-            conf->max_ops_per_second = strtoll(val, NULL, 10);
+        else if (strcmp(opt, "--max-ops") == 0 && parse_count(val, &conf->max_ops_per_second) < 0)
+            return error_set(err, -EINVAL, "--max-ops %s: expected 1..1000000", val);
         else if (strcmp(opt, "--dev-dir") == 0)
             conf->dev_dir = val;
         else if (strcmp(opt, "--iio-dir") == 0)
@@ -540,7 +554,7 @@ static int load_config(int *argc, char **argv, struct hal_config *conf, struct e
 static int start(struct haltest *t, const struct args *a, const struct hal_config *conf,
                  struct error *err)
 {
-    struct loop_opts lo = { "haltest", 0, 0, 1 };
+    struct loop_opts lo = {"haltest", 0, 0, 1};
     char *path = xasprintf("%s/%s", a->run_dir, CTL_SOCKET_NAME);
     int rc = loop_new(&lo, &t->loop, err);
 
@@ -584,9 +598,9 @@ static void stop(struct haltest *t)
 
 int main(int argc, char **argv)
 {
-    struct args a = { 0 };
+    struct args a = {0};
     struct hal_config conf;
-    struct haltest t = { 0 };
+    struct haltest t = {0};
     struct error err;
     enum log_level level = LOG_INFO;
     int rc;
