@@ -199,6 +199,8 @@ class HalCtlTest(unittest.TestCase):
                           "parameters": {"chip": "sim0", "line": 6, "value": 1}})
             self.assertEqual(r["result"], "SUCCESS", r)
             line = watcher.stdout.readline()
+            while "sim1:15 " in line:  # late echoes of the readiness probes
+                line = watcher.stdout.readline()
             self.assertRegex(line, r"^\d{4}-\d\d-\d\dT[\d:.]+Z sim0:6 = 1 \(write \d+\)\n$")
         finally:
             self.d.stop()
