@@ -561,16 +561,17 @@ static int start(struct haltest *t, const struct args *a, const struct hal_confi
     t->events = cJSON_CreateArray();
     if (rc == 0)
         rc = hal_new(loop_ev(t->loop), conf, &t->hal, err);
+    /* The control socket comes last: once it exists, everything is ready. */
+    for (int i = 0; rc == 0 && i < a->niosocks; i++)
+        rc = iosock_from_arg(t, a->iosocks[i], err);
+    for (int i = 0; rc == 0 && i < a->nwatches; i++)
+        rc = watch_from_arg(t, a->watches[i], err);
     if (rc == 0)
         rc = ctl_new(t->loop, path, &t->ctl, err);
     if (rc == 0)
         rc = ctl_sim_register(t->ctl, t->hal);
     for (size_t i = 0; rc == 0 && i < sizeof(test_ops) / sizeof(test_ops[0]); i++)
         rc = ctl_register(t->ctl, test_ops[i].name, test_ops[i].fn, t);
-    for (int i = 0; rc == 0 && i < a->niosocks; i++)
-        rc = iosock_from_arg(t, a->iosocks[i], err);
-    for (int i = 0; rc == 0 && i < a->nwatches; i++)
-        rc = watch_from_arg(t, a->watches[i], err);
     if (rc == 0)
         printf("haltest: ready %s\n", path);
     fflush(stdout);
