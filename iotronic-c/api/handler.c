@@ -284,7 +284,12 @@ void api_send_list(struct api_call *c, enum api_coll_id coll, unsigned allowed, 
         p[i].name = http_req_query_at(c->r, i)->name;
         p[i].value = http_req_query_at(c->r, i)->value;
     }
-    if (api_listq_parse(k, allowed, detail, c->id.is_admin, c->a->cfg.max_limit, p, n, &q, &err) <
+    /* /v1/services/public also refuses `location` with the unquoted message. */
+    const struct api_kind *pk = k == &api_kind_service && strcmp(path, "/v1/services/public") == 0
+                                    ? &api_kind_service_public
+                                    : k;
+
+    if (api_listq_parse(pk, allowed, detail, c->id.is_admin, c->a->cfg.max_limit, p, n, &q, &err) <
         0) {
         api_respond_error(c, &err);
         return;

@@ -66,6 +66,11 @@ const struct api_kind api_kind_service = {
     N(service_fields), service_sorts, bad_extra,  0,
 };
 
+const struct api_kind api_kind_service_public = {
+    "service",         "Service",     "services",         "services", service_fields,
+    N(service_fields), service_sorts, bad_extra_location, 0,
+};
+
 static const struct api_field fleet_fields[] = {
     {"uuid", FT_STR, D},        {"name", FT_STR, D},       {"project", FT_STR, D},
     {"description", FT_STR, D}, {"extra", FT_JSON, D},     {"links", FT_LINKS, A},

@@ -48,6 +48,10 @@ struct api_kind {
     int lenient_fields;           /* unknown `fields` names are ignored (boards) */
 };
 
+/* api_kind_service_public: services as /v1/services/public parses its
+ * sort keys (also `location` gets the unquoted message, 2.8). */
+extern const struct api_kind api_kind_service_public;
+
 extern const struct api_kind api_kind_board, api_kind_plugin, api_kind_service, api_kind_fleet,
     api_kind_webservice, api_kind_enabledws, api_kind_port, api_kind_boardport, api_kind_request,
     api_kind_result, api_kind_injection, api_kind_exposed;

@@ -459,12 +459,15 @@ class ApiTest(unittest.TestCase):
              "all_projects parameter can be used only by the administrator."),
             ("GET", "/v1/plugins/public?sort_key=location", None, 400,
              "The sort_key value location is an invalid field for sorting"),
+            ("GET", "/v1/services/public?sort_key=location", None, 400,
+             "The sort_key value location is an invalid field for sorting"),
+            ("GET", "/v1/services?sort_key=location", None, 400,
+             'The sort_key value "location" is an invalid field for sorting'),
             ("GET", "/v1/requests?sort_key=extra", None, 400,
              'The sort_key value "extra" is an invalid field for sorting'),
         ]
         for method, path, body, status, msg in cases:
-            with self.subTest(path=path, body=body):
-                self.err(method, path, status, msg, body=body)
+            self.err(method, path, status, msg, body=body)
         self.ok("POST", "/v1/plugins", {"name": "cat-pl", "code": "y"}, headers=P1, status=201)
         self.err("GET", "/v1/plugins/cat-pl", 400, "Multiple plugins are named cat-pl; use the UUID.")
         self.assertEqual(self.ok("GET", "/v1/plugins/" + p["uuid"])["code"], "x")
