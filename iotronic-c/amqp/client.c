@@ -23,10 +23,10 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 
-#define RETURN_RETRY_MIN_US 50000    /* first re-publish after an unroutable return */
+#define RETURN_RETRY_MIN_US 50000 /* first re-publish after an unroutable return */
 #define RETURN_RETRY_MAX_US 1000000
 
-#define CALL_OF(p, field) ((struct call *)((char *)(p) - offsetof(struct call, field)))
+#define CALL_OF(p, field) ((struct call *)((char *)(p)-offsetof(struct call, field)))
 
 /* ------------------------------------------------------------ the table */
 
@@ -234,7 +234,7 @@ static void call_publish(struct mq *mq, struct call *c, int64_t now)
     if (mq_send_check(mq,
                       amqp_basic_publish(mq->conn, CH_MAIN, amqp_empty_bytes,
                                          amqp_cstring_bytes(c->queue), 1, 0, &p,
-                                         (amqp_bytes_t){ c->len, c->body }),
+                                         (amqp_bytes_t){c->len, c->body}),
                       "publish call") < 0)
         return; /* the call stays; it is re-sent on the next connection */
     if (c->published)
@@ -270,8 +270,8 @@ static void call_expire(struct mq *mq, struct call *c)
     } else if (c->returned == c->published) {
         error_set(&e, -EHOSTUNREACH, "no queue '%s' on the broker: no server for it", c->queue);
     } else {
-        error_set(&e, -ETIMEDOUT, "no reply from '%s' for %s within %d ms", c->queue,
-                  c->method, c->timeout_ms);
+        error_set(&e, -ETIMEDOUT, "no reply from '%s' for %s within %d ms", c->queue, c->method,
+                  c->timeout_ms);
     }
     call_complete(mq, c, e.code, &e, NULL, 0);
 }
@@ -417,8 +417,7 @@ static int call_new(struct mq *mq, const char *queue, const char *method, const 
         return error_set(err, -EINVAL, "args must be a JSON object");
     if (timeout_ms <= 0)
         return error_set(err, -EINVAL, "timeout must be positive");
-    if (atomic_load_explicit(&mq->st.calls_in_flight, memory_order_relaxed) >=
-        mq->o.max_in_flight)
+    if (atomic_load_explicit(&mq->st.calls_in_flight, memory_order_relaxed) >= mq->o.max_in_flight)
         return error_set(err, -EAGAIN, "too many calls in flight (%zu)", mq->o.max_in_flight);
     c = xcalloc(1, sizeof(*c));
     c->op.kind = OP_CALL;
@@ -462,8 +461,8 @@ int mq_call_async(struct mq *mq, const char *queue, const char *method, const cJ
     return 0;
 }
 
-int mq_call(struct mq *mq, const char *queue, const char *method, const cJSON *args,
-            int timeout_ms, struct mq_result *res)
+int mq_call(struct mq *mq, const char *queue, const char *method, const cJSON *args, int timeout_ms,
+            struct mq_result *res)
 {
     struct sync_wait sw;
     struct call *c;

@@ -140,8 +140,8 @@ static void round_failed(struct mq *mq)
 static int resolve(struct mq *mq, struct error *err)
 {
     const struct mq_url_host *h = &mq->url->hosts[mq->host_idx];
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_NUMERICSERV };
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
     char port[8], label[300];
     int rc;
 
@@ -229,11 +229,11 @@ static int login_error(struct mq *mq, amqp_rpc_reply_t r, struct error *err)
         r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
         amqp_connection_close_t *m = r.reply.decoded;
 
-        return error_set(err, mq_rpc_status_errno(m->reply_code) == -EACCES ? -EACCES
-                                                                             : -ECONNREFUSED,
+        return error_set(err,
+                         mq_rpc_status_errno(m->reply_code) == -EACCES ? -EACCES : -ECONNREFUSED,
                          "broker at %s refused the connection (user %s, vhost %s): %.*s", who,
-                         mq->url->hosts[mq->host_idx].user, mq->url->vhost,
-                         (int)m->reply_text.len, (const char *)m->reply_text.bytes);
+                         mq->url->hosts[mq->host_idx].user, mq->url->vhost, (int)m->reply_text.len,
+                         (const char *)m->reply_text.bytes);
     }
     if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION)
         return error_set(err, -ECONNREFUSED, "cannot reach broker at %s: %s", who,
@@ -244,7 +244,7 @@ static int login_error(struct mq *mq, amqp_rpc_reply_t r, struct error *err)
 static int login(struct mq *mq, struct error *err)
 {
     const struct mq_url_host *h = &mq->url->hosts[mq->host_idx];
-    struct timeval hs = { CONNECT_TIMEOUT_MS / 1000, 0 }, rpc = { RPC_TIMEOUT_MS / 1000, 0 };
+    struct timeval hs = {CONNECT_TIMEOUT_MS / 1000, 0}, rpc = {RPC_TIMEOUT_MS / 1000, 0};
     amqp_table_entry_t caps[2], props[2];
     amqp_socket_t *sock;
     amqp_rpc_reply_t r;
@@ -278,8 +278,8 @@ static int login(struct mq *mq, struct error *err)
     props_table.num_entries = 2;
     props_table.entries = props;
     r = amqp_login_with_properties(mq->conn, mq->url->vhost, 0, AMQP_DEFAULT_FRAME_SIZE,
-                                   mq->o.heartbeat_s, &props_table, AMQP_SASL_METHOD_PLAIN,
-                                   h->user, h->password);
+                                   mq->o.heartbeat_s, &props_table, AMQP_SASL_METHOD_PLAIN, h->user,
+                                   h->password);
     if (r.reply_type != AMQP_RESPONSE_NORMAL)
         return login_error(mq, r, err);
     return 0;
@@ -408,7 +408,7 @@ void mq_conn_lost(struct mq *mq, int code, const char *fmt, ...)
 
 static void reopen_channel(struct mq *mq, amqp_channel_t ch)
 {
-    static const char *const names[CH_COUNT] = { "", "main", "publish", "admin" };
+    static const char *const names[CH_COUNT] = {"", "main", "publish", "admin"};
     struct error e;
     int rc;
 
@@ -428,11 +428,10 @@ static void reopen_channel(struct mq *mq, amqp_channel_t ch)
 int mq_channel_closed(struct mq *mq, amqp_channel_t ch, const amqp_channel_close_t *m,
                       const char *what, struct error *err)
 {
-    amqp_channel_close_ok_t ok = { 0 };
+    amqp_channel_close_ok_t ok = {0};
     int rc = mq_rpc_status_errno(m->reply_code);
 
-    error_set(err, rc, "%s: %.*s", what, (int)m->reply_text.len,
-              (const char *)m->reply_text.bytes);
+    error_set(err, rc, "%s: %.*s", what, (int)m->reply_text.len, (const char *)m->reply_text.bytes);
     if (mq_send_check(mq, amqp_send_method(mq->conn, ch, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok),
                       "channel.close-ok") < 0)
         return rc;
@@ -454,7 +453,7 @@ int mq_rpc_check(struct mq *mq, amqp_channel_t ch, const char *what, struct erro
             return mq_channel_closed(mq, ch, r.reply.decoded, what, err);
         if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
             amqp_connection_close_t *m = r.reply.decoded;
-            amqp_connection_close_ok_t ok = { 0 };
+            amqp_connection_close_ok_t ok = {0};
 
             amqp_send_method(mq->conn, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
             mq_conn_lost(mq, -ECONNRESET, "%s: closed by the broker: %.*s", what,

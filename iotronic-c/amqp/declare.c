@@ -15,7 +15,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 
-#define DECL_OF(p) ((struct decl *)((char *)(p) - offsetof(struct decl, op)))
+#define DECL_OF(p) ((struct decl *)((char *)(p)-offsetof(struct decl, op)))
 
 static void decl_free(struct decl *d)
 {
@@ -27,9 +27,9 @@ static void decl_free(struct decl *d)
 
 int mq_declare_queue_now(struct mq *mq, const char *name, unsigned flags, struct error *err)
 {
-    amqp_queue_declare(mq->conn, CH_ADMIN, amqp_cstring_bytes(name), 0,
-                       (flags & MQ_DURABLE) != 0, (flags & MQ_EXCLUSIVE) != 0,
-                       (flags & MQ_AUTO_DELETE) != 0, amqp_empty_table);
+    amqp_queue_declare(mq->conn, CH_ADMIN, amqp_cstring_bytes(name), 0, (flags & MQ_DURABLE) != 0,
+                       (flags & MQ_EXCLUSIVE) != 0, (flags & MQ_AUTO_DELETE) != 0,
+                       amqp_empty_table);
     return mq_rpc_check(mq, CH_ADMIN, "queue.declare", err);
 }
 
@@ -82,8 +82,7 @@ void mq_decl_op(struct mq *mq, struct op *op)
     d->sw = NULL; /* the caller's, and gone once posted */
     if (mq->state != CONN_UP) {
         keep(mq, d);
-        sync_wait_post(sw, error_set(&e, -ENOTCONN, "not connected: declared on connection"),
-                       &e);
+        sync_wait_post(sw, error_set(&e, -ENOTCONN, "not connected: declared on connection"), &e);
         return;
     }
     rc = decl_apply(mq, d, &e);
@@ -165,7 +164,7 @@ static int name_ok(const char *what, const char *s, size_t min, struct error *er
 int mq_declare_exchange(struct mq *mq, const char *name, const char *type, unsigned flags,
                         struct error *err)
 {
-    static const char *const types[] = { "direct", "topic", "fanout", "headers" };
+    static const char *const types[] = {"direct", "topic", "fanout", "headers"};
     struct decl *d;
     size_t i;
 

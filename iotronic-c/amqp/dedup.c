@@ -15,8 +15,8 @@
 
 struct mq_dedup {
     struct mq_dedup_entry **buckets;
-    size_t nbuckets;        /* a power of two */
-    size_t count;           /* entries in the hash */
+    size_t nbuckets;                    /* a power of two */
+    size_t count;                       /* entries in the hash */
     struct mq_dedup_entry *head, *tail; /* finished, oldest first */
     size_t ndone;
     size_t bytes;
@@ -174,8 +174,7 @@ void mq_dedup_complete(struct mq_dedup *d, struct mq_dedup_entry *e, char *reply
         mq_dedup_remove(d, d->head);
 }
 
-void mq_dedup_each(struct mq_dedup *d, void (*fn)(struct mq_dedup_entry *e, void *arg),
-                   void *arg)
+void mq_dedup_each(struct mq_dedup *d, void (*fn)(struct mq_dedup_entry *e, void *arg), void *arg)
 {
     for (size_t i = 0; i < d->nbuckets; i++)
         for (struct mq_dedup_entry *e = d->buckets[i]; e != NULL; e = e->hnext)

@@ -25,9 +25,9 @@ enum mq_dedup_state { MQ_DEDUP_RUNNING, MQ_DEDUP_DONE };
 
 struct mq_dedup_entry {
     enum mq_dedup_state state;
-    char *reply;          /* DONE: the reply body, or NULL (a cast) */
+    char *reply; /* DONE: the reply body, or NULL (a cast) */
     size_t reply_len;
-    void *waiters;        /* RUNNING: the owner's list of repeats; unused by the cache */
+    void *waiters; /* RUNNING: the owner's list of repeats; unused by the cache */
     /* private */
     int64_t done_at;
     struct mq_dedup_entry *hnext, *prev, *next;
@@ -62,10 +62,9 @@ void mq_dedup_expire(struct mq_dedup *d, int64_t now);
 
 /* Calls fn for every entry (to release the owner's waiters before
  * mq_dedup_free()). fn must not add or remove entries. */
-void mq_dedup_each(struct mq_dedup *d, void (*fn)(struct mq_dedup_entry *e, void *arg),
-                   void *arg);
+void mq_dedup_each(struct mq_dedup *d, void (*fn)(struct mq_dedup_entry *e, void *arg), void *arg);
 
-size_t mq_dedup_count(const struct mq_dedup *d);       /* all entries */
-size_t mq_dedup_bytes(const struct mq_dedup *d);       /* stored reply bytes */
+size_t mq_dedup_count(const struct mq_dedup *d); /* all entries */
+size_t mq_dedup_bytes(const struct mq_dedup *d); /* stored reply bytes */
 
 #endif

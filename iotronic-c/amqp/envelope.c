@@ -16,8 +16,8 @@
 
 static int name_char_ok(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == ':' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == ':' || c == '-';
 }
 
 int mq_env_method_ok(const char *s)
@@ -37,8 +37,7 @@ int mq_env_request_id_ok(const char *s)
     for (; s[n] != '\0'; n++) {
         unsigned char c = (unsigned char)s[n];
 
-        if (n >= MQ_REQID_MAX || !(name_char_ok(c) || c == '@' || c == '+' || c == '=' ||
-                                   c == '/'))
+        if (n >= MQ_REQID_MAX || !(name_char_ok(c) || c == '@' || c == '+' || c == '=' || c == '/'))
             return 0;
     }
     return 1;

@@ -49,7 +49,7 @@
 
 #define MQ_ENV_VERSION 1
 #define MQ_METHOD_MAX 128
-#define MQ_REQID_MAX 63       /* LOG_REQID_MAX - 1 */
+#define MQ_REQID_MAX 63 /* LOG_REQID_MAX - 1 */
 #define MQ_ERRMSG_MAX 4096
 #define MQ_ERRNO_MAX 4095
 #define MQ_DEADLINE_MAX 9007199254740992LL /* 2^53: exact in every JSON reader */
@@ -67,11 +67,11 @@ struct mq_request_env {
 struct mq_reply_env {
     cJSON *root;
     int ok;
-    const cJSON *result;    /* ok: never NULL (a null item when absent) */
-    int errnum;             /* !ok: 1..MQ_ERRNO_MAX */
-    int status;             /* !ok: 0 or 100..599 */
-    const char *message;    /* !ok */
-    const cJSON *data;      /* !ok: NULL when absent or null */
+    const cJSON *result; /* ok: never NULL (a null item when absent) */
+    int errnum;          /* !ok: 1..MQ_ERRNO_MAX */
+    int status;          /* !ok: 0 or 100..599 */
+    const char *message; /* !ok */
+    const cJSON *data;   /* !ok: NULL when absent or null */
 };
 
 /* 1 when s is a valid method name. */

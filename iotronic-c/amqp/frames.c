@@ -87,7 +87,7 @@ static void on_return(struct mq *mq, amqp_channel_t ch, const amqp_basic_return_
 
 static void on_broker_close(struct mq *mq, const amqp_connection_close_t *m)
 {
-    amqp_connection_close_ok_t ok = { 0 };
+    amqp_connection_close_ok_t ok = {0};
 
     /* Best effort: the broker closes the socket right after. */
     amqp_send_method(mq->conn, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
@@ -217,7 +217,7 @@ static void on_frame(struct mq *mq, const amqp_frame_t *f)
 
 int mq_frames_read(struct mq *mq)
 {
-    struct timeval zero = { 0, 0 };
+    struct timeval zero = {0, 0};
 
     for (int i = 0; i < FRAMES_PER_TURN; i++) {
         amqp_frame_t f;

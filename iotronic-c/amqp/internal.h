@@ -73,8 +73,8 @@ int mq_on_io_thread(const struct mq *mq);
 
 /* A deadline in a binary min-heap; embedded in calls, publications, etc. */
 struct timer {
-    int64_t at;  /* monotonic µs; 0: not armed */
-    size_t idx;  /* position in the heap, while armed */
+    int64_t at; /* monotonic µs; 0: not armed */
+    size_t idx; /* position in the heap, while armed */
     void (*fire)(struct mq *mq, struct timer *t, int64_t now);
 };
 
@@ -84,8 +84,8 @@ struct timers {
 };
 
 void mq_timer_set(struct timers *ts, struct timer *t, int64_t at); /* arms or moves */
-void mq_timer_cancel(struct timers *ts, struct timer *t);         /* accepts unarmed */
-int64_t mq_timer_next(const struct timers *ts);                   /* 0: none */
+void mq_timer_cancel(struct timers *ts, struct timer *t);          /* accepts unarmed */
+int64_t mq_timer_next(const struct timers *ts);                    /* 0: none */
 void mq_timers_run(struct mq *mq, struct timers *ts, int64_t now);
 void mq_timers_free(struct timers *ts);
 
@@ -95,14 +95,14 @@ void mq_timers_free(struct timers *ts);
  * take body or the strings (set them to NULL); the rest is freed after. */
 struct inmsg {
     int active;
-    int is_return;        /* basic.return rather than basic.deliver */
+    int is_return; /* basic.return rather than basic.deliver */
     uint64_t tag;
     int redelivered;
-    int reply_code;       /* basic.return */
-    char ctag[64];        /* consumer tag */
+    int reply_code; /* basic.return */
+    char ctag[64];  /* consumer tag */
     char *corr, *reply_to, *msg_id, *type;
     size_t size, got;
-    char *body;           /* NUL-terminated when complete; NULL if oversize */
+    char *body; /* NUL-terminated when complete; NULL if oversize */
     int oversize;
 };
 
@@ -126,8 +126,8 @@ struct call {
     uint64_t sent_gen;
     mq_call_cb cb;
     void *arg;
-    struct sync_wait *sw;  /* a blocking mq_call() */
-    int rc;                /* completion of a blocking call */
+    struct sync_wait *sw; /* a blocking mq_call() */
+    int rc;               /* completion of a blocking call */
     struct error err;
     char *reply;
     size_t reply_len;
@@ -145,7 +145,7 @@ void mq_client_shutdown(struct mq *mq);
 struct pub {
     struct op op;
     struct timer timer;
-    struct pub *next;      /* unsent or unconfirmed list */
+    struct pub *next; /* unsent or unconfirmed list */
     char *exchange, *rk, *type;
     char id[MQ_ID_MAX];
     char *body;
@@ -177,14 +177,14 @@ struct decl {
     struct op op;
     struct decl *next;
     enum decl_kind kind;
-    char *a, *b, *c;     /* exchange: name, type; queue: name; bind: queue, exchange, key */
+    char *a, *b, *c; /* exchange: name, type; queue: name; bind: queue, exchange, key */
     unsigned flags;
     struct sync_wait *sw;
 };
 
 void mq_decl_op(struct mq *mq, struct op *op);
 void mq_decl_fail_op(struct mq *mq, struct op *op, int rc, const char *why);
-int mq_decl_replay(struct mq *mq);                        /* at connect; <0: connection lost */
+int mq_decl_replay(struct mq *mq); /* at connect; <0: connection lost */
 int mq_declare_queue_now(struct mq *mq, const char *name, unsigned flags, struct error *err);
 void mq_decl_free_all(struct mq *mq);
 
@@ -206,7 +206,7 @@ struct server {
     struct mq_serve_opts opts;
     void *ctx;
     struct mq_dedup *dedup;
-    uint64_t consuming_gen;         /* gen of the live consumer; 0: none */
+    uint64_t consuming_gen; /* gen of the live consumer; 0: none */
     struct sync_wait *sw;
 };
 
@@ -230,16 +230,16 @@ struct mq_req {
     uint64_t gen, tag;
     int redelivered;
     char *reply_to, *corr, *msg_id;
-    char *event_method;            /* events mode: the AMQP type, owned */
+    char *event_method; /* events mode: the AMQP type, owned */
     struct mq_request_env env;
     const struct handler_entry *h;
-    struct mq_dedup_entry *dd;     /* RUNNING entry, or NULL */
+    struct mq_dedup_entry *dd; /* RUNNING entry, or NULL */
     void *worker_ctx;
     enum finish_kind fin;
-    char *reply;                   /* FIN_REPLY of a call: the reply body */
+    char *reply; /* FIN_REPLY of a call: the reply body */
     size_t reply_len;
     int is_error;
-    int no_cache;                  /* finish without storing the reply (a 503) */
+    int no_cache; /* finish without storing the reply (a 503) */
 };
 
 /* Runs on the I/O thread: acks or rejects, answers, updates the cache,
@@ -247,7 +247,7 @@ struct mq_req {
 void mq_req_finish(struct mq *mq, struct mq_req *req);
 void mq_server_op(struct mq *mq, struct op *op);
 void mq_server_fail_op(struct mq *mq, struct op *op, int rc, const char *why);
-int mq_server_setup_all(struct mq *mq);                   /* at connect; <0: connection lost */
+int mq_server_setup_all(struct mq *mq); /* at connect; <0: connection lost */
 void mq_server_on_connected(struct mq *mq);
 void mq_server_on_delivery(struct mq *mq, struct inmsg *m);
 void mq_server_on_cancel(struct mq *mq, const char *ctag);
@@ -279,7 +279,7 @@ int mq_channel_closed(struct mq *mq, amqp_channel_t ch, const amqp_channel_close
                       const char *what, struct error *err);
 /* After a send (publish, ack): 0, or -ENOTCONN after mq_conn_lost(). */
 int mq_send_check(struct mq *mq, int status, const char *what);
-int mq_frames_read(struct mq *mq); /* 1: more may be buffered */
+int mq_frames_read(struct mq *mq);       /* 1: more may be buffered */
 int mq_rpc_status_errno(int reply_code); /* AMQP reply code -> negated errno */
 
 /* Keeps a synchronous op until the current connection attempt is over. */
@@ -317,36 +317,36 @@ struct mq {
     pthread_t thread;
     int evfd;
     _Atomic uint64_t next_seq;
-    _Atomic int refs;           /* 1 for the handle + 1 per unfinished request */
+    _Atomic int refs; /* 1 for the handle + 1 per unfinished request */
     struct stats_atomic st;
 
     /* shared, under lock */
     pthread_mutex_t lock;
-    pthread_cond_t cond;        /* connected / rounds_failed changed */
+    pthread_cond_t cond; /* connected / rounds_failed changed */
     struct op *ops_head, *ops_tail;
     int wake_pending;
-    int stopping;               /* mq_free() has begun */
-    int dead;                   /* the I/O thread has exited */
+    int stopping; /* mq_free() has begun */
+    int dead;     /* the I/O thread has exited */
     int connected;
-    uint64_t rounds_failed;     /* complete rounds of failed attempts */
+    uint64_t rounds_failed; /* complete rounds of failed attempts */
     struct error last_err;
 
     /* I/O thread only */
     amqp_connection_state_t conn;
-    int fd;                     /* socket while connecting/up, else -1 */
+    int fd; /* socket while connecting/up, else -1 */
     enum conn_state state;
     uint64_t gen;
     int ever_connected;
     size_t host_idx;
     struct addrinfo *ai_list, *ai_cur;
     int backoff_ms;
-    struct timer conn_timer;    /* reconnect delay, or connect timeout */
+    struct timer conn_timer; /* reconnect delay, or connect timeout */
     struct timers timers;
     struct inmsg in[CH_COUNT];
     int more_frames;
-    int reopening;              /* re-opening a channel: do not recurse */
+    int reopening; /* re-opening a channel: do not recurse */
     int64_t tick_us;
-    struct op *deferred;        /* sync declarations/serves waiting for the attempt */
+    struct op *deferred; /* sync declarations/serves waiting for the attempt */
     struct op *deferred_tail;
     /* client */
     struct call **calls;
@@ -359,7 +359,7 @@ struct mq {
     struct decl *decls, *decls_tail;
     struct server *servers;
     unsigned nservers;
-    size_t running;             /* requests dispatched and not finished */
+    size_t running; /* requests dispatched and not finished */
     struct pending_reply *preplies, *preplies_tail;
     size_t npreplies;
     /* shutdown */

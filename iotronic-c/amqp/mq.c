@@ -30,13 +30,15 @@
 #define DEFAULT_HEARTBEAT_S 30
 
 static void (*const op_run[OP_KINDS])(struct mq *, struct op *) = {
-    [OP_CALL] = mq_client_op,  [OP_PUB] = mq_pub_op,     [OP_FINISH] = mq_server_finish_op,
+    [OP_CALL] = mq_client_op,  [OP_PUB] = mq_pub_op,      [OP_FINISH] = mq_server_finish_op,
     [OP_DECLARE] = mq_decl_op, [OP_SERVE] = mq_server_op,
 };
 
 static void (*const op_fail[OP_KINDS])(struct mq *, struct op *, int, const char *) = {
-    [OP_CALL] = mq_client_fail_op, [OP_PUB] = mq_pub_fail_op,
-    [OP_DECLARE] = mq_decl_fail_op, [OP_SERVE] = mq_server_fail_op,
+    [OP_CALL] = mq_client_fail_op,
+    [OP_PUB] = mq_pub_fail_op,
+    [OP_DECLARE] = mq_decl_fail_op,
+    [OP_SERVE] = mq_server_fail_op,
 };
 
 /* ------------------------------------------------------------ sync waits */
@@ -70,9 +72,14 @@ int sync_wait_wait(struct sync_wait *sw, struct error *err)
 
 /* -------------------------------------------------------------- hand-over */
 
+/* The mq whose I/O thread this is, if any. A thread-local rather than a
+ * comparison with mq->thread, which pthread_create() may store only after
+ * the new thread has started running. */
+static __thread const struct mq *io_thread_of;
+
 int mq_on_io_thread(const struct mq *mq)
 {
-    return pthread_equal(pthread_self(), mq->thread);
+    return io_thread_of == mq;
 }
 
 static void wake(struct mq *mq)
@@ -208,13 +215,13 @@ static int poll_timeout_ms(struct mq *mq, int busy, int64_t now)
 
 static void wait_and_read(struct mq *mq)
 {
-    struct pollfd p[2] = { { .fd = mq->evfd, .events = POLLIN } };
+    struct pollfd p[2] = {{.fd = mq->evfd, .events = POLLIN}};
     int64_t now = time_mono_us();
     int n = 1, busy;
 
-    busy = mq->more_frames || ops_pending(mq) ||
-           (mq->state == CONN_UP &&
-            (amqp_frames_enqueued(mq->conn) || amqp_data_in_buffer(mq->conn)));
+    busy =
+        mq->more_frames || ops_pending(mq) ||
+        (mq->state == CONN_UP && (amqp_frames_enqueued(mq->conn) || amqp_data_in_buffer(mq->conn)));
     if (mq->state == CONN_CONNECTING || mq->state == CONN_UP) {
         p[1].fd = mq->fd;
         p[1].events = mq->state == CONN_CONNECTING ? POLLOUT : POLLIN;
@@ -314,6 +321,7 @@ static void *io_main(void *arg)
 {
     struct mq *mq = arg;
 
+    io_thread_of = mq;
     mq_conn_start(mq);
     for (;;) {
         int stopping = run_ops(mq);
@@ -454,8 +462,7 @@ int mq_wait_connected(struct mq *mq, int timeout_ms, struct error *err)
         if (mq->last_err.code < 0)
             rc = error_copy(err, &mq->last_err);
         else
-            rc = error_set(err, -ETIMEDOUT, "not connected to the broker after %d ms",
-                           timeout_ms);
+            rc = error_set(err, -ETIMEDOUT, "not connected to the broker after %d ms", timeout_ms);
     }
     pthread_mutex_unlock(&mq->lock);
     return rc;

@@ -45,6 +45,10 @@
  *   -EINVAL/-E2BIG bad arguments (queue or method name, args not an object,
  *                 request larger than max_message)
  * mq_rc_unsent() tells the 503 cases (certainly not applied) apart.
+ * Deadlines are enforced by the I/O thread, so they can slip while it waits
+ * in a synchronous AMQP method (declarations and set-up after a reconnect,
+ * each bounded by 10 s) or on a socket the broker stopped reading (a
+ * memory alarm); the caller is always answered exactly once.
  *
  * Servers. mq_serve() declares the queue, sets the prefetch and consumes with
  * manual acknowledgement. Each delivery is validated (malformed ones are
@@ -73,11 +77,14 @@
 
 struct wq;
 
-/* Publish flags (mq_cast, mq_publish). */
-#define MQ_PERSISTENT 0x1u /* delivery_mode 2: kept across a broker restart on a durable queue */
-#define MQ_CONFIRM 0x2u    /* wait for the broker's publisher confirm (implies MQ_MANDATORY for
-                              mq_cast) */
-#define MQ_MANDATORY 0x4u  /* with MQ_CONFIRM: -EHOSTUNREACH when no queue took the message */
+/* Publish flags (mq_cast, mq_publish).
+ *   MQ_PERSISTENT  delivery_mode 2: kept across a broker restart on a durable queue
+ *   MQ_CONFIRM     wait for the broker's publisher confirm (implies MQ_MANDATORY
+ *                  for mq_cast)
+ *   MQ_MANDATORY   with MQ_CONFIRM: -EHOSTUNREACH when no queue took the message */
+#define MQ_PERSISTENT 0x1u
+#define MQ_CONFIRM 0x2u
+#define MQ_MANDATORY 0x4u
 
 /* Declaration flags (mq_declare_exchange, mq_declare_queue). */
 #define MQ_DURABLE 0x10u
@@ -131,12 +138,12 @@ void mq_free(struct mq *mq);
 /* The outcome of a call. Fill it with mq_call() or receive it in a callback;
  * release its contents with mq_result_free(). */
 struct mq_result {
-    int rc;              /* see the top of this file */
-    cJSON *result;       /* rc == 0: the handler's result, never NULL (a null item) */
-    int remote_errno;    /* rc == -EREMOTE: the handler's errno, positive */
-    int remote_status;   /* rc == -EREMOTE: its HTTP status hint, 0 when none */
-    cJSON *remote_data;  /* rc == -EREMOTE: its data, or NULL */
-    struct error err;    /* rc != 0: what happened (-EREMOTE: the handler's message) */
+    int rc;             /* see the top of this file */
+    cJSON *result;      /* rc == 0: the handler's result, never NULL (a null item) */
+    int remote_errno;   /* rc == -EREMOTE: the handler's errno, positive */
+    int remote_status;  /* rc == -EREMOTE: its HTTP status hint, 0 when none */
+    cJSON *remote_data; /* rc == -EREMOTE: its data, or NULL */
+    struct error err;   /* rc != 0: what happened (-EREMOTE: the handler's message) */
 };
 
 void mq_result_free(struct mq_result *res); /* frees the contents; res can be reused */
@@ -150,8 +157,8 @@ int mq_rc_unsent(int rc);
  * at most timeout_ms (> 0). args: a JSON object or NULL ({}), borrowed. The
  * calling thread's log request id travels with the request. Fills *res and
  * returns res->rc. Blocks: not on the I/O thread (-EDEADLK). */
-int mq_call(struct mq *mq, const char *queue, const char *method, const cJSON *args,
-            int timeout_ms, struct mq_result *res);
+int mq_call(struct mq *mq, const char *queue, const char *method, const cJSON *args, int timeout_ms,
+            struct mq_result *res);
 
 /* Called exactly once per accepted mq_call_async(), on the I/O thread: it
  * must not block. res is valid during the call; steal res->result or
@@ -180,8 +187,8 @@ typedef void (*mq_done_cb)(int rc, const struct error *err, void *arg);
  * until the broker confirmed it (0) or the failure above; MQ_PERSISTENT |
  * MQ_CONFIRM on a durable queue survives a broker restart. The queue must
  * exist (declare it): with MQ_CONFIRM an absent queue is -EHOSTUNREACH. */
-int mq_cast(struct mq *mq, const char *queue, const char *method, const cJSON *args,
-            unsigned flags, struct error *err);
+int mq_cast(struct mq *mq, const char *queue, const char *method, const cJSON *args, unsigned flags,
+            struct error *err);
 int mq_cast_async(struct mq *mq, const char *queue, const char *method, const cJSON *args,
                   unsigned flags, mq_done_cb cb, void *arg, struct error *err) IOT_WUR;
 
@@ -193,9 +200,9 @@ int mq_cast_async(struct mq *mq, const char *queue, const char *method, const cJ
  * iotronic.telemetry, and for the durable queue qinling_engine_events. */
 int mq_publish(struct mq *mq, const char *exchange, const char *routing_key, const char *type,
                const cJSON *body, unsigned flags, struct error *err);
-int mq_publish_async(struct mq *mq, const char *exchange, const char *routing_key,
-                     const char *type, const cJSON *body, unsigned flags, mq_done_cb cb,
-                     void *arg, struct error *err) IOT_WUR;
+int mq_publish_async(struct mq *mq, const char *exchange, const char *routing_key, const char *type,
+                     const cJSON *body, unsigned flags, mq_done_cb cb, void *arg,
+                     struct error *err) IOT_WUR;
 
 /* ----------------------------------------------------------- declarations */
 
@@ -228,16 +235,16 @@ struct mq_handler {
 };
 
 struct mq_serve_opts {
-    int durable;      /* declare the queue durable (survives a broker restart) */
-    int exclusive;    /* only this connection may consume; deleted with it */
-    int auto_delete;  /* deleted when its last consumer goes */
-    int prefetch;     /* unacknowledged deliveries at a time [64] */
-    int events;       /* also accept bare published messages: a body that is not an
-                         envelope is dispatched by its AMQP type as the method, with the
-                         whole body (any JSON) as args, and expects no reply */
-    struct wq *wq;    /* run handlers on this pool (and mq_req_worker_ctx() gives the
-                         worker's context); NULL: on the I/O thread, where they must not
-                         block */
+    int durable;     /* declare the queue durable (survives a broker restart) */
+    int exclusive;   /* only this connection may consume; deleted with it */
+    int auto_delete; /* deleted when its last consumer goes */
+    int prefetch;    /* unacknowledged deliveries at a time [64] */
+    int events;      /* also accept bare published messages: a body that is not an
+                        envelope is dispatched by its AMQP type as the method, with the
+                        whole body (any JSON) as args, and expects no reply */
+    struct wq *wq;   /* run handlers on this pool (and mq_req_worker_ctx() gives the
+                        worker's context); NULL: on the I/O thread, where they must not
+                        block */
 };
 
 /* Serves queue: declares it (opts), consumes it and dispatches by method
@@ -276,23 +283,23 @@ void *mq_req_worker_ctx(const struct mq_req *req);       /* the wq worker's cont
 /* ---------------------------------------------------------------- metrics */
 
 struct mq_stats {
-    uint64_t connected;          /* gauge: 1 or 0 */
-    uint64_t connects;           /* successful connections, the first included */
-    uint64_t reconnects;         /* connections after a loss */
+    uint64_t connected;  /* gauge: 1 or 0 */
+    uint64_t connects;   /* successful connections, the first included */
+    uint64_t reconnects; /* connections after a loss */
     uint64_t connect_failures;
-    uint64_t calls;              /* mq_call and mq_call_async accepted */
-    uint64_t calls_in_flight;    /* gauge */
+    uint64_t calls;           /* mq_call and mq_call_async accepted */
+    uint64_t calls_in_flight; /* gauge */
     uint64_t calls_ok, calls_remote_error, calls_timeout, calls_unsent, calls_failed;
-    uint64_t calls_resent;       /* re-published after a reconnection or a return */
-    uint64_t publishes;          /* casts and publications accepted */
+    uint64_t calls_resent; /* re-published after a reconnection or a return */
+    uint64_t publishes;    /* casts and publications accepted */
     uint64_t publishes_failed;
-    uint64_t requests;           /* deliveries dispatched to handlers */
-    uint64_t replies;            /* requests finished with a result or done */
-    uint64_t error_replies;      /* requests finished with an error (unknown method included) */
-    uint64_t duplicates;         /* repeats answered or joined through the de-dup cache */
-    uint64_t expired;            /* requests dropped because their deadline had passed */
-    uint64_t malformed;          /* deliveries rejected as malformed */
-    uint64_t requests_running;   /* gauge: requests not yet finished */
+    uint64_t requests;         /* deliveries dispatched to handlers */
+    uint64_t replies;          /* requests finished with a result or done */
+    uint64_t error_replies;    /* requests finished with an error (unknown method included) */
+    uint64_t duplicates;       /* repeats answered or joined through the de-dup cache */
+    uint64_t expired;          /* requests dropped because their deadline had passed */
+    uint64_t malformed;        /* deliveries rejected as malformed */
+    uint64_t requests_running; /* gauge: requests not yet finished */
 };
 
 /* Copies the counters (each read atomically). Any thread. */

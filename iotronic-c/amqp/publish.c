@@ -24,7 +24,7 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 
-#define PUB_OF(p, field) ((struct pub *)((char *)(p) - offsetof(struct pub, field)))
+#define PUB_OF(p, field) ((struct pub *)((char *)(p)-offsetof(struct pub, field)))
 
 static void pub_free(struct pub *p)
 {
@@ -85,8 +85,8 @@ static void pub_complete(struct mq *mq, struct pub *p, int rc, const struct erro
 
 static void pub_arm(struct mq *mq, struct pub *p)
 {
-    int64_t at = p->deadline_us ? p->deadline_us
-                                : p->submit_us + (int64_t)mq->o.connect_wait_ms * 1000;
+    int64_t at =
+        p->deadline_us ? p->deadline_us : p->submit_us + (int64_t)mq->o.connect_wait_ms * 1000;
 
     mq_timer_set(&mq->timers, &p->timer, at);
 }
@@ -98,11 +98,11 @@ static void pub_send(struct mq *mq, struct pub *p, int64_t now)
     int st;
 
     memset(&props, 0, sizeof(props));
-    props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
-                   AMQP_BASIC_MESSAGE_ID_FLAG;
+    props._flags =
+        AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG;
     props.content_type = amqp_cstring_bytes("application/json");
-    props.delivery_mode = (p->flags & MQ_PERSISTENT) ? AMQP_DELIVERY_PERSISTENT
-                                                     : AMQP_DELIVERY_NONPERSISTENT;
+    props.delivery_mode =
+        (p->flags & MQ_PERSISTENT) ? AMQP_DELIVERY_PERSISTENT : AMQP_DELIVERY_NONPERSISTENT;
     props.message_id = amqp_cstring_bytes(p->id);
     if (p->type) {
         props._flags |= AMQP_BASIC_TYPE_FLAG;
@@ -110,8 +110,8 @@ static void pub_send(struct mq *mq, struct pub *p, int64_t now)
     }
     p->returned = 0;
     st = amqp_basic_publish(mq->conn, CH_PUB, amqp_cstring_bytes(p->exchange),
-                            amqp_cstring_bytes(p->rk), (p->flags & MQ_MANDATORY) ? 1 : 0, 0,
-                            &props, (amqp_bytes_t){ p->len, p->body });
+                            amqp_cstring_bytes(p->rk), (p->flags & MQ_MANDATORY) ? 1 : 0, 0, &props,
+                            (amqp_bytes_t){p->len, p->body});
     if (mq_send_check(mq, st, "publish") < 0) {
         list_push(&mq->unsent_head, &mq->unsent_tail, p);
         pub_arm(mq, p);
@@ -357,8 +357,8 @@ static int cast_new(struct mq *mq, const char *queue, const char *method, const 
     return pub_new(mq, "", queue, method, body, len, flags, out, err);
 }
 
-int mq_cast(struct mq *mq, const char *queue, const char *method, const cJSON *args,
-            unsigned flags, struct error *err)
+int mq_cast(struct mq *mq, const char *queue, const char *method, const cJSON *args, unsigned flags,
+            struct error *err)
 {
     struct pub *p;
     int rc = cast_new(mq, queue, method, args, flags, &p, err);
@@ -400,9 +400,8 @@ int mq_publish(struct mq *mq, const char *exchange, const char *routing_key, con
     return rc < 0 ? rc : pub_go(mq, p, err);
 }
 
-int mq_publish_async(struct mq *mq, const char *exchange, const char *routing_key,
-                     const char *type, const cJSON *body, unsigned flags, mq_done_cb cb,
-                     void *arg, struct error *err)
+int mq_publish_async(struct mq *mq, const char *exchange, const char *routing_key, const char *type,
+                     const cJSON *body, unsigned flags, mq_done_cb cb, void *arg, struct error *err)
 {
     struct pub *p;
     int rc = publish_new(mq, exchange, routing_key, type, body, flags, &p, err);

@@ -74,9 +74,8 @@ void mq_send_reply(struct mq *mq, const char *reply_to, const char *corr, const 
             p._flags |= AMQP_BASIC_CORRELATION_ID_FLAG;
             p.correlation_id = amqp_cstring_bytes(corr);
         }
-        st = amqp_basic_publish(mq->conn, CH_MAIN, amqp_empty_bytes,
-                                amqp_cstring_bytes(reply_to), 0, 0, &p,
-                                (amqp_bytes_t){ len, (void *)body });
+        st = amqp_basic_publish(mq->conn, CH_MAIN, amqp_empty_bytes, amqp_cstring_bytes(reply_to),
+                                0, 0, &p, (amqp_bytes_t){len, (void *)body});
         if (mq_send_check(mq, st, "publish reply") == 0)
             return;
     }

@@ -22,7 +22,7 @@
 #include "common/wq.h"
 #include "common/xalloc.h"
 
-#define SRV_OF(p) ((struct server *)((char *)(p) - offsetof(struct server, op)))
+#define SRV_OF(p) ((struct server *)((char *)(p)-offsetof(struct server, op)))
 
 static int handler_cmp(const void *a, const void *b)
 {
@@ -32,7 +32,7 @@ static int handler_cmp(const void *a, const void *b)
 
 static const struct handler_entry *find_handler(const struct server *s, const char *method)
 {
-    struct handler_entry key = { .method = (char *)method };
+    struct handler_entry key = {.method = (char *)method};
 
     return bsearch(&key, s->handlers, s->nhandlers, sizeof(key), handler_cmp);
 }
@@ -72,8 +72,8 @@ static int server_setup(struct mq *mq, struct server *s, struct error *err)
     rc = mq_rpc_check(mq, CH_MAIN, "basic.qos", err);
     if (rc < 0)
         return rc;
-    amqp_basic_consume(mq->conn, CH_MAIN, amqp_cstring_bytes(s->queue),
-                       amqp_cstring_bytes(s->tag), 0, 0, 0, amqp_empty_table);
+    amqp_basic_consume(mq->conn, CH_MAIN, amqp_cstring_bytes(s->queue), amqp_cstring_bytes(s->tag),
+                       0, 0, 0, amqp_empty_table);
     rc = mq_rpc_check(mq, CH_MAIN, "basic.consume", err);
     if (rc < 0)
         return error_prefix(err, "serve '%s'", s->queue);
@@ -242,8 +242,8 @@ static struct server *server_new(struct mq *mq, const char *queue,
     if (s->opts.prefetch > 65535)
         s->opts.prefetch = 65535;
     s->ctx = ctx;
-    s->dedup = mq_dedup_new(mq->o.dedup_entries, mq->o.dedup_bytes,
-                            (int64_t)mq->o.dedup_ttl_ms * 1000);
+    s->dedup =
+        mq_dedup_new(mq->o.dedup_entries, mq->o.dedup_bytes, (int64_t)mq->o.dedup_ttl_ms * 1000);
     return s;
 }
 
@@ -342,8 +342,7 @@ static void refuse(struct mq *mq, struct mq_req *req, int rc, const char *why)
              req->msg_id ? req->msg_id : "-", why);
     ST_INC(mq, malformed);
     if (req->reply_to)
-        req->reply = mq_env_reply_error(-rc, rc == -E2BIG ? 413 : 400, why, NULL,
-                                        &req->reply_len);
+        req->reply = mq_env_reply_error(-rc, rc == -E2BIG ? 413 : 400, why, NULL, &req->reply_len);
     req->fin = FIN_REJECT;
     mq_req_finish(mq, req);
 }

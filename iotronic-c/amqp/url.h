@@ -23,7 +23,7 @@
 
 #include "common/error.h"
 
-#define MQ_URL_MAX 4096      /* whole transport_url text */
+#define MQ_URL_MAX 4096 /* whole transport_url text */
 #define MQ_URL_MAX_HOSTS 16
 #define MQ_URL_FIELD_MAX 255 /* user, password, host, vhost after decoding (AMQP shortstr) */
 #define MQ_DEFAULT_PORT 5672
@@ -37,11 +37,11 @@ struct mq_url_host {
 
 /* One parsed URL. Made by mq_url_parse(), freed by mq_url_free(). */
 struct mq_url {
-    size_t nhosts;                 /* 1..MQ_URL_MAX_HOSTS */
+    size_t nhosts; /* 1..MQ_URL_MAX_HOSTS */
     struct mq_url_host *hosts;
-    char *vhost;                   /* "/" by default */
-    int heartbeat;                 /* -1: not given */
-    char *connection_name;         /* NULL: not given */
+    char *vhost;           /* "/" by default */
+    int heartbeat;         /* -1: not given */
+    char *connection_name; /* NULL: not given */
 };
 
 /* Parses text. On success *out is new (mq_url_free()). On failure returns

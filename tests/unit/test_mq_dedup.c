@@ -120,7 +120,7 @@ static void test_timers_order_move_cancel(void **state)
 {
     enum { N = 500 };
     struct tnode *n = xcalloc(N, sizeof(*n));
-    struct timers ts = { 0 };
+    struct timers ts = {0};
     uint64_t x = 88172645463325252ULL;
 
     (void)state;

@@ -66,28 +66,28 @@ static void test_request_refuses_malformed(void **state)
     static const struct {
         const char *body, *why;
     } bad[] = {
-        { "", "empty" },
-        { "not json", "invalid JSON" },
-        { "{\"v\":1,\"method\":\"m\"} trailing", "trailing" },
-        { "[1,2]", "not a JSON object" },
-        { "\"v\"", "not a JSON object" },
-        { "{\"method\":\"m\"}", "missing v" },
-        { "{\"v\":2,\"method\":\"m\"}", "unsupported envelope version 2" },
-        { "{\"v\":\"1\",\"method\":\"m\"}", "v must be an integer" },
-        { "{\"v\":1.5,\"method\":\"m\"}", "v must be an integer" },
-        { "{\"v\":1}", "missing method" },
-        { "{\"v\":1,\"method\":\"\"}", "method must be" },
-        { "{\"v\":1,\"method\":7}", "method must be a string" },
-        { "{\"v\":1,\"method\":\"a b\"}", "method must be" },
-        { "{\"v\":1,\"method\":null}", "method must not be null" },
-        { "{\"v\":1,\"method\":\"m\",\"args\":[1]}", "args must be an object" },
-        { "{\"v\":1,\"method\":\"m\",\"args\":\"x\"}", "args must be an object" },
-        { "{\"v\":1,\"method\":\"m\",\"args\":null}", "args must not be null" },
-        { "{\"v\":1,\"method\":\"m\",\"request_id\":5}", "request_id must be a string" },
-        { "{\"v\":1,\"method\":\"m\",\"request_id\":\"a\\\"b\"}", "request_id has characters" },
-        { "{\"v\":1,\"method\":\"m\",\"deadline_ms\":-1}", "deadline_ms must be an integer" },
-        { "{\"v\":1,\"method\":\"m\",\"deadline_ms\":1e300}", "deadline_ms must be an integer" },
-        { "{\"v\":1,\"method\":\"m\",\"deadline_ms\":\"soon\"}", "deadline_ms must be an integer" },
+        {"", "empty"},
+        {"not json", "invalid JSON"},
+        {"{\"v\":1,\"method\":\"m\"} trailing", "trailing"},
+        {"[1,2]", "not a JSON object"},
+        {"\"v\"", "not a JSON object"},
+        {"{\"method\":\"m\"}", "missing v"},
+        {"{\"v\":2,\"method\":\"m\"}", "unsupported envelope version 2"},
+        {"{\"v\":\"1\",\"method\":\"m\"}", "v must be an integer"},
+        {"{\"v\":1.5,\"method\":\"m\"}", "v must be an integer"},
+        {"{\"v\":1}", "missing method"},
+        {"{\"v\":1,\"method\":\"\"}", "method must be"},
+        {"{\"v\":1,\"method\":7}", "method must be a string"},
+        {"{\"v\":1,\"method\":\"a b\"}", "method must be"},
+        {"{\"v\":1,\"method\":null}", "method must not be null"},
+        {"{\"v\":1,\"method\":\"m\",\"args\":[1]}", "args must be an object"},
+        {"{\"v\":1,\"method\":\"m\",\"args\":\"x\"}", "args must be an object"},
+        {"{\"v\":1,\"method\":\"m\",\"args\":null}", "args must not be null"},
+        {"{\"v\":1,\"method\":\"m\",\"request_id\":5}", "request_id must be a string"},
+        {"{\"v\":1,\"method\":\"m\",\"request_id\":\"a\\\"b\"}", "request_id has characters"},
+        {"{\"v\":1,\"method\":\"m\",\"deadline_ms\":-1}", "deadline_ms must be an integer"},
+        {"{\"v\":1,\"method\":\"m\",\"deadline_ms\":1e300}", "deadline_ms must be an integer"},
+        {"{\"v\":1,\"method\":\"m\",\"deadline_ms\":\"soon\"}", "deadline_ms must be an integer"},
     };
     struct mq_request_env e;
     struct error err;
@@ -99,8 +99,7 @@ static void test_request_refuses_malformed(void **state)
                          -EINVAL);
         assert_null(e.root);
         if (strstr(err.msg, bad[i].why) == NULL)
-            fail_msg("body %zu (%s): got \"%s\", want \"%s\"", i, bad[i].body, err.msg,
-                     bad[i].why);
+            fail_msg("body %zu (%s): got \"%s\", want \"%s\"", i, bad[i].body, err.msg, bad[i].why);
     }
 }
 
@@ -118,7 +117,8 @@ static void test_request_method_limits(void **state)
     snprintf(body, sizeof(body), "{\"v\":1,\"method\":\"%s\"}", method);
     assert_int_equal(mq_env_request_decode(body, strlen(body), &e, &err), 0);
     mq_env_request_clear(&e);
-    strcat(method, "m");
+    method[MQ_METHOD_MAX] = 'm';
+    method[MQ_METHOD_MAX + 1] = '\0';
     assert_false(mq_env_method_ok(method));
     snprintf(body, sizeof(body), "{\"v\":1,\"method\":\"%s\"}", method);
     assert_int_equal(mq_env_request_decode(body, strlen(body), &e, &err), -EINVAL);
@@ -126,8 +126,7 @@ static void test_request_method_limits(void **state)
     assert_true(mq_env_method_ok("a-b_c:d"));
     assert_false(mq_env_method_ok("é"));
     /* A body with an embedded NUL is not valid JSON text. */
-    assert_int_equal(mq_env_request_decode("{\"v\":1,\"method\":\"m\"}\0x", 23, &e, &err),
-                     -EINVAL);
+    assert_int_equal(mq_env_request_decode("{\"v\":1,\"method\":\"m\"}\0x", 23, &e, &err), -EINVAL);
 }
 
 static void test_reply_ok_roundtrip(void **state)
@@ -214,25 +213,25 @@ static void test_reply_refuses_malformed(void **state)
     static const struct {
         const char *body, *why;
     } bad[] = {
-        { "", "empty" },
-        { "{", "invalid JSON" },
-        { "null", "not a JSON object" },
-        { "{\"ok\":true}", "missing v" },
-        { "{\"v\":3,\"ok\":true}", "unsupported envelope version" },
-        { "{\"v\":1}", "missing ok" },
-        { "{\"v\":1,\"ok\":1}", "ok must be a boolean" },
-        { "{\"v\":1,\"ok\":false}", "missing error" },
-        { "{\"v\":1,\"ok\":false,\"error\":\"x\"}", "error must be an object" },
-        { "{\"v\":1,\"ok\":false,\"error\":{\"message\":\"m\"}}", "missing errno" },
-        { "{\"v\":1,\"ok\":false,\"error\":{\"errno\":0,\"message\":\"m\"}}", "errno must be" },
-        { "{\"v\":1,\"ok\":false,\"error\":{\"errno\":4096,\"message\":\"m\"}}", "errno must be" },
-        { "{\"v\":1,\"ok\":false,\"error\":{\"errno\":\"5\",\"message\":\"m\"}}", "errno must be" },
-        { "{\"v\":1,\"ok\":false,\"error\":{\"errno\":5}}", "missing message" },
-        { "{\"v\":1,\"ok\":false,\"error\":{\"errno\":5,\"message\":1}}", "message must be" },
-        { "{\"v\":1,\"ok\":false,\"error\":{\"errno\":5,\"message\":\"m\",\"status\":99}}",
-          "status must be 0 or 100..599" },
-        { "{\"v\":1,\"ok\":false,\"error\":{\"errno\":5,\"message\":\"m\",\"status\":600}}",
-          "status must be" },
+        {"", "empty"},
+        {"{", "invalid JSON"},
+        {"null", "not a JSON object"},
+        {"{\"ok\":true}", "missing v"},
+        {"{\"v\":3,\"ok\":true}", "unsupported envelope version"},
+        {"{\"v\":1}", "missing ok"},
+        {"{\"v\":1,\"ok\":1}", "ok must be a boolean"},
+        {"{\"v\":1,\"ok\":false}", "missing error"},
+        {"{\"v\":1,\"ok\":false,\"error\":\"x\"}", "error must be an object"},
+        {"{\"v\":1,\"ok\":false,\"error\":{\"message\":\"m\"}}", "missing errno"},
+        {"{\"v\":1,\"ok\":false,\"error\":{\"errno\":0,\"message\":\"m\"}}", "errno must be"},
+        {"{\"v\":1,\"ok\":false,\"error\":{\"errno\":4096,\"message\":\"m\"}}", "errno must be"},
+        {"{\"v\":1,\"ok\":false,\"error\":{\"errno\":\"5\",\"message\":\"m\"}}", "errno must be"},
+        {"{\"v\":1,\"ok\":false,\"error\":{\"errno\":5}}", "missing message"},
+        {"{\"v\":1,\"ok\":false,\"error\":{\"errno\":5,\"message\":1}}", "message must be"},
+        {"{\"v\":1,\"ok\":false,\"error\":{\"errno\":5,\"message\":\"m\",\"status\":99}}",
+         "status must be 0 or 100..599"},
+        {"{\"v\":1,\"ok\":false,\"error\":{\"errno\":5,\"message\":\"m\",\"status\":600}}",
+         "status must be"},
     };
     struct mq_reply_env r;
     struct error err;
@@ -240,8 +239,7 @@ static void test_reply_refuses_malformed(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         error_clear(&err);
-        assert_int_equal(mq_env_reply_decode(bad[i].body, strlen(bad[i].body), &r, &err),
-                         -EINVAL);
+        assert_int_equal(mq_env_reply_decode(bad[i].body, strlen(bad[i].body), &r, &err), -EINVAL);
         assert_null(r.root);
         if (strstr(err.msg, bad[i].why) == NULL)
             fail_msg("reply %zu (%s): got \"%s\", want \"%s\"", i, bad[i].body, err.msg,

@@ -33,9 +33,9 @@ static void test_url_full(void **state)
 
 static void test_url_defaults(void **state)
 {
-    static const char *const urls[] = { "amqp://127.0.0.1", "amqp://127.0.0.1/",
-                                        "AMQP://127.0.0.1//", "rabbit://127.0.0.1/%2F",
-                                        "rabbit://127.0.0.1/%2f" };
+    static const char *const urls[] = {"amqp://127.0.0.1", "amqp://127.0.0.1/",
+                                       "AMQP://127.0.0.1//", "rabbit://127.0.0.1/%2F",
+                                       "rabbit://127.0.0.1/%2f"};
     struct mq_url *u = NULL;
     struct error err;
 
@@ -157,7 +157,8 @@ static void test_url_limits(void **state)
     assert_int_equal(mq_url_parse(text, &u, &err), 0);
     assert_int_equal(strlen(u->vhost), MQ_URL_FIELD_MAX);
     mq_url_free(u);
-    strcat(text, "v");
+    text[n + MQ_URL_FIELD_MAX] = 'v';
+    text[n + MQ_URL_FIELD_MAX + 1] = '\0';
     assert_int_equal(mq_url_parse(text, &u, &err), -EINVAL);
     /* The whole text has a ceiling too. */
     memset(text, 'a', MQ_URL_MAX + 1);

@@ -19,11 +19,10 @@
  * serve's handlers: echo (returns args), fail (answers args.errno,
  * args.status, args.message, args.data), sleep (sleeps args.ms on a worker,
  * then echoes), count (appends "<message id> <args.n>" to --record, one line
- * per execution, logs it, sleeps args.ms if given, and returns args.n). serve prints {"ready":...} once
- * it consumes, and {"stats":...} when it stops (SIGTERM or SIGINT). --seq
- * sets args.n to the call's number (1..count); --interval pauses each
- * caller thread between its calls; --request-id sets the callers' log
- * request id, which travels in the envelope. */
+ * per execution, logs it, sleeps args.ms if given, and returns args.n). serve prints {"ready":...}
+ * once it consumes, and {"stats":...} when it stops (SIGTERM or SIGINT). --seq sets args.n to the
+ * call's number (1..count); --interval pauses each caller thread between its calls; --request-id
+ * sets the callers' log request id, which travels in the envelope. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -139,7 +138,7 @@ static void h_count(struct mq_req *req, const cJSON *args, void *ctx)
     }
     if (ms > 0) {
         /* Executed, not yet answered: the window a broker restart hits. */
-        struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+        struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
 
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
             ;
@@ -148,17 +147,17 @@ static void h_count(struct mq_req *req, const cJSON *args, void *ctx)
 }
 
 static const struct mq_handler handlers[] = {
-    { "echo", h_echo, MQ_INLINE },
-    { "fail", h_fail, MQ_INLINE },
-    { "sleep", h_sleep, 0 },
-    { "count", h_count, 0 },
+    {"echo", h_echo, MQ_INLINE},
+    {"fail", h_fail, MQ_INLINE},
+    {"sleep", h_sleep, 0},
+    {"count", h_count, 0},
 };
 
 /* --------------------------------------------------------------- common */
 
 static int connect_mq(struct tool *t)
 {
-    struct mq_opts o = { .name = "mqtool", .connect_wait_ms = t->connect_wait_ms };
+    struct mq_opts o = {.name = "mqtool", .connect_wait_ms = t->connect_wait_ms};
     struct error err;
 
     if (mq_new(t->url, &o, &t->mq, &err) < 0) {
@@ -217,8 +216,7 @@ static cJSON *args_for(const struct tool *t, int i)
 
 static int cmd_serve(struct tool *t)
 {
-    struct mq_serve_opts so = { .durable = t->durable, .prefetch = t->prefetch,
-                                .events = t->events };
+    struct mq_serve_opts so = {.durable = t->durable, .prefetch = t->prefetch, .events = t->events};
     struct error err;
     sigset_t set;
     int sig, rc;
@@ -241,8 +239,8 @@ static int cmd_serve(struct tool *t)
     if (rc)
         return rc;
     so.wq = wq_new(t->workers, 0, NULL);
-    if (mq_serve(t->mq, t->queue, handlers, sizeof(handlers) / sizeof(handlers[0]), &so, t,
-                 &err) < 0) {
+    if (mq_serve(t->mq, t->queue, handlers, sizeof(handlers) / sizeof(handlers[0]), &so, t, &err) <
+        0) {
         fprintf(stderr, "mqtool: %s\n", err.msg);
         mq_free(t->mq);
         wq_free(so.wq);
@@ -268,10 +266,10 @@ static int cmd_serve(struct tool *t)
 
 struct caller {
     struct tool *t;
-    int *next;               /* shared: the next call number */
+    int *next; /* shared: the next call number */
     pthread_mutex_t *lock;
-    int64_t *lat_us;         /* per call */
-    int counts[6];           /* ok, remote, timeout, unsent, failed, all */
+    int64_t *lat_us; /* per call */
+    int counts[6];   /* ok, remote, timeout, unsent, failed, all */
 };
 
 static cJSON *outcome_json(int i, const struct mq_result *r)
@@ -287,12 +285,12 @@ static cJSON *outcome_json(int i, const struct mq_result *r)
         cJSON_AddNumberToObject(e, "errno", r->remote_errno);
         cJSON_AddNumberToObject(e, "status", r->remote_status);
         cJSON_AddStringToObject(e, "message", r->err.msg);
-        cJSON_AddItemToObject(e, "data", r->remote_data ? cJSON_Duplicate(r->remote_data, 1)
-                                                        : cJSON_CreateNull());
+        cJSON_AddItemToObject(
+            e, "data", r->remote_data ? cJSON_Duplicate(r->remote_data, 1) : cJSON_CreateNull());
     } else {
         cJSON_AddNumberToObject(o, "rc", r->rc);
-        cJSON_AddStringToObject(o, "error", strerrorname_np(-r->rc) ? strerrorname_np(-r->rc)
-                                                                       : "?");
+        cJSON_AddStringToObject(o, "error",
+                                strerrorname_np(-r->rc) ? strerrorname_np(-r->rc) : "?");
         cJSON_AddStringToObject(o, "message", r->err.msg);
         cJSON_AddBoolToObject(o, "unsent", mq_rc_unsent(r->rc));
     }
@@ -338,7 +336,7 @@ static void *caller_main(void *p)
             out_line(t, outcome_json(i, &r));
         mq_result_free(&r);
         if (t->interval_ms) {
-            struct timespec ts = { t->interval_ms / 1000, (t->interval_ms % 1000) * 1000000L };
+            struct timespec ts = {t->interval_ms / 1000, (t->interval_ms % 1000) * 1000000L};
 
             nanosleep(&ts, NULL);
         }
@@ -355,7 +353,7 @@ static int cmp_i64(const void *a, const void *b)
 
 static void summary(struct tool *t, struct caller *cs, int n, int64_t *lat, int64_t elapsed_us)
 {
-    static const char *const names[] = { "ok", "remote_errors", "timeouts", "unsent", "failed" };
+    static const char *const names[] = {"ok", "remote_errors", "timeouts", "unsent", "failed"};
     cJSON *o = cJSON_CreateObject(), *s = cJSON_AddObjectToObject(o, "summary");
 
     cJSON_AddNumberToObject(s, "calls", t->count);
@@ -391,7 +389,7 @@ static int cmd_call(struct tool *t)
     lat = xcalloc((size_t)t->count, sizeof(*lat));
     t0 = time_mono_us();
     for (int j = 0; j < t->concurrency; j++) {
-        cs[j] = (struct caller){ .t = t, .next = &next, .lock = &lock, .lat_us = lat };
+        cs[j] = (struct caller){.t = t, .next = &next, .lock = &lock, .lat_us = lat};
         if (pthread_create(&th[j], NULL, caller_main, &cs[j]) != 0)
             abort();
     }
@@ -437,8 +435,7 @@ static int cmd_cast(struct tool *t)
 
     if (rc)
         return rc;
-    if (t->declare &&
-        mq_declare_queue(t->mq, t->queue, t->durable ? MQ_DURABLE : 0, &err) < 0) {
+    if (t->declare && mq_declare_queue(t->mq, t->queue, t->durable ? MQ_DURABLE : 0, &err) < 0) {
         fprintf(stderr, "mqtool: %s\n", err.msg);
         mq_free(t->mq);
         return 1;
@@ -501,28 +498,68 @@ static int cmd_publish(struct tool *t)
 /* ------------------------------------------------------------------ argv */
 
 enum {
-    O_URL = 256, O_QUEUE, O_METHOD, O_ARGS, O_COUNT, O_TIMEOUT, O_CONC, O_WORKERS, O_PREFETCH,
-    O_RECORD, O_EXCHANGE, O_RK, O_TYPE, O_BODY, O_DECL_EX, O_BIND, O_CTIMEOUT, O_CWAIT, O_SEQ,
-    O_QUIET, O_DURABLE, O_PERSISTENT, O_CONFIRM, O_MANDATORY, O_DECLARE, O_EVENTS, O_DEBUG,
-    O_INTERVAL, O_REQID,
+    O_URL = 256,
+    O_QUEUE,
+    O_METHOD,
+    O_ARGS,
+    O_COUNT,
+    O_TIMEOUT,
+    O_CONC,
+    O_WORKERS,
+    O_PREFETCH,
+    O_RECORD,
+    O_EXCHANGE,
+    O_RK,
+    O_TYPE,
+    O_BODY,
+    O_DECL_EX,
+    O_BIND,
+    O_CTIMEOUT,
+    O_CWAIT,
+    O_SEQ,
+    O_QUIET,
+    O_DURABLE,
+    O_PERSISTENT,
+    O_CONFIRM,
+    O_MANDATORY,
+    O_DECLARE,
+    O_EVENTS,
+    O_DEBUG,
+    O_INTERVAL,
+    O_REQID,
 };
 
 static const struct option long_opts[] = {
-    { "url", 1, 0, O_URL },           { "queue", 1, 0, O_QUEUE },
-    { "method", 1, 0, O_METHOD },     { "args", 1, 0, O_ARGS },
-    { "count", 1, 0, O_COUNT },       { "timeout", 1, 0, O_TIMEOUT },
-    { "concurrency", 1, 0, O_CONC },  { "workers", 1, 0, O_WORKERS },
-    { "prefetch", 1, 0, O_PREFETCH }, { "record", 1, 0, O_RECORD },
-    { "exchange", 1, 0, O_EXCHANGE }, { "routing-key", 1, 0, O_RK },
-    { "type", 1, 0, O_TYPE },         { "body", 1, 0, O_BODY },
-    { "declare-exchange", 1, 0, O_DECL_EX }, { "bind-queue", 1, 0, O_BIND },
-    { "connect-timeout", 1, 0, O_CTIMEOUT }, { "connect-wait", 1, 0, O_CWAIT },
-    { "seq", 0, 0, O_SEQ },           { "quiet", 0, 0, O_QUIET },
-    { "durable", 0, 0, O_DURABLE },   { "persistent", 0, 0, O_PERSISTENT },
-    { "confirm", 0, 0, O_CONFIRM },   { "mandatory", 0, 0, O_MANDATORY },
-    { "declare", 0, 0, O_DECLARE },   { "events", 0, 0, O_EVENTS },
-    { "debug", 0, 0, O_DEBUG },       { "interval", 1, 0, O_INTERVAL },
-    { "request-id", 1, 0, O_REQID },  { 0, 0, 0, 0 },
+    {"url", 1, 0, O_URL},
+    {"queue", 1, 0, O_QUEUE},
+    {"method", 1, 0, O_METHOD},
+    {"args", 1, 0, O_ARGS},
+    {"count", 1, 0, O_COUNT},
+    {"timeout", 1, 0, O_TIMEOUT},
+    {"concurrency", 1, 0, O_CONC},
+    {"workers", 1, 0, O_WORKERS},
+    {"prefetch", 1, 0, O_PREFETCH},
+    {"record", 1, 0, O_RECORD},
+    {"exchange", 1, 0, O_EXCHANGE},
+    {"routing-key", 1, 0, O_RK},
+    {"type", 1, 0, O_TYPE},
+    {"body", 1, 0, O_BODY},
+    {"declare-exchange", 1, 0, O_DECL_EX},
+    {"bind-queue", 1, 0, O_BIND},
+    {"connect-timeout", 1, 0, O_CTIMEOUT},
+    {"connect-wait", 1, 0, O_CWAIT},
+    {"seq", 0, 0, O_SEQ},
+    {"quiet", 0, 0, O_QUIET},
+    {"durable", 0, 0, O_DURABLE},
+    {"persistent", 0, 0, O_PERSISTENT},
+    {"confirm", 0, 0, O_CONFIRM},
+    {"mandatory", 0, 0, O_MANDATORY},
+    {"declare", 0, 0, O_DECLARE},
+    {"events", 0, 0, O_EVENTS},
+    {"debug", 0, 0, O_DEBUG},
+    {"interval", 1, 0, O_INTERVAL},
+    {"request-id", 1, 0, O_REQID},
+    {0, 0, 0, 0},
 };
 
 /* Parses a bounded integer option; exits on a bad value. */
@@ -543,11 +580,12 @@ static int num(const char *s, long min, long max, const char *name)
 static void set_str_opt(struct tool *t, int c, const char *v)
 {
     const char **slot[] = {
-        [O_URL] = &t->url,         [O_QUEUE] = &t->queue,       [O_METHOD] = &t->method,
-        [O_ARGS] = &t->args_text,  [O_RECORD] = &t->record,     [O_EXCHANGE] = &t->exchange,
-        [O_RK] = &t->rk,           [O_TYPE] = &t->type,         [O_BODY] = &t->body_text,
-        [O_DECL_EX] = &t->declare_exchange, [O_BIND] = &t->bind_queue,
-        [O_REQID] = &t->request_id,
+        [O_URL] = &t->url,         [O_QUEUE] = &t->queue,
+        [O_METHOD] = &t->method,   [O_ARGS] = &t->args_text,
+        [O_RECORD] = &t->record,   [O_EXCHANGE] = &t->exchange,
+        [O_RK] = &t->rk,           [O_TYPE] = &t->type,
+        [O_BODY] = &t->body_text,  [O_DECL_EX] = &t->declare_exchange,
+        [O_BIND] = &t->bind_queue, [O_REQID] = &t->request_id,
     };
 
     *slot[c] = v;
@@ -556,24 +594,60 @@ static void set_str_opt(struct tool *t, int c, const char *v)
 static void set_opt(struct tool *t, int c, const char *v)
 {
     switch (c) {
-    case O_COUNT: t->count = num(v, 1, MAX_COUNT, "count"); break;
-    case O_TIMEOUT: t->timeout_ms = num(v, 1, 3600000, "timeout"); break;
-    case O_CONC: t->concurrency = num(v, 1, MAX_THREADS, "concurrency"); break;
-    case O_WORKERS: t->workers = num(v, 1, 256, "workers"); break;
-    case O_PREFETCH: t->prefetch = num(v, 1, 65535, "prefetch"); break;
-    case O_CTIMEOUT: t->connect_timeout_ms = num(v, 0, 3600000, "connect-timeout"); break;
-    case O_CWAIT: t->connect_wait_ms = num(v, 1, 3600000, "connect-wait"); break;
-    case O_INTERVAL: t->interval_ms = num(v, 0, 60000, "interval"); break;
-    case O_SEQ: t->seq = 1; break;
-    case O_QUIET: t->quiet = 1; break;
-    case O_DURABLE: t->durable = 1; break;
-    case O_PERSISTENT: t->persistent = 1; break;
-    case O_CONFIRM: t->confirm = 1; break;
-    case O_MANDATORY: t->mandatory = 1; break;
-    case O_DECLARE: t->declare = 1; break;
-    case O_EVENTS: t->events = 1; break;
-    case O_DEBUG: log_set_level(LOG_DEBUG); break;
-    default: set_str_opt(t, c, v); break;
+    case O_COUNT:
+        t->count = num(v, 1, MAX_COUNT, "count");
+        break;
+    case O_TIMEOUT:
+        t->timeout_ms = num(v, 1, 3600000, "timeout");
+        break;
+    case O_CONC:
+        t->concurrency = num(v, 1, MAX_THREADS, "concurrency");
+        break;
+    case O_WORKERS:
+        t->workers = num(v, 1, 256, "workers");
+        break;
+    case O_PREFETCH:
+        t->prefetch = num(v, 1, 65535, "prefetch");
+        break;
+    case O_CTIMEOUT:
+        t->connect_timeout_ms = num(v, 0, 3600000, "connect-timeout");
+        break;
+    case O_CWAIT:
+        t->connect_wait_ms = num(v, 1, 3600000, "connect-wait");
+        break;
+    case O_INTERVAL:
+        t->interval_ms = num(v, 0, 60000, "interval");
+        break;
+    case O_SEQ:
+        t->seq = 1;
+        break;
+    case O_QUIET:
+        t->quiet = 1;
+        break;
+    case O_DURABLE:
+        t->durable = 1;
+        break;
+    case O_PERSISTENT:
+        t->persistent = 1;
+        break;
+    case O_CONFIRM:
+        t->confirm = 1;
+        break;
+    case O_MANDATORY:
+        t->mandatory = 1;
+        break;
+    case O_DECLARE:
+        t->declare = 1;
+        break;
+    case O_EVENTS:
+        t->events = 1;
+        break;
+    case O_DEBUG:
+        log_set_level(LOG_DEBUG);
+        break;
+    default:
+        set_str_opt(t, c, v);
+        break;
     }
 }
 
@@ -582,10 +656,10 @@ static const struct command {
     int (*run)(struct tool *t);
     int needs_queue, needs_method;
 } commands[] = {
-    { "serve", cmd_serve, 1, 0 },
-    { "call", cmd_call, 1, 1 },
-    { "cast", cmd_cast, 1, 1 },
-    { "publish", cmd_publish, 0, 0 },
+    {"serve", cmd_serve, 1, 0},
+    {"call", cmd_call, 1, 1},
+    {"cast", cmd_cast, 1, 1},
+    {"publish", cmd_publish, 0, 0},
 };
 
 static int usage(void)
@@ -612,8 +686,8 @@ static int check_args(struct tool *t, const struct command *cmd)
 
 int main(int argc, char **argv)
 {
-    struct tool t = { .count = 1, .timeout_ms = 5000, .concurrency = 1, .workers = 4,
-                      .record_fd = -1 };
+    struct tool t = {
+        .count = 1, .timeout_ms = 5000, .concurrency = 1, .workers = 4, .record_fd = -1};
     const struct command *cmd = NULL;
     int c, rc;
 
