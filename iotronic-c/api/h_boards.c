@@ -144,6 +144,19 @@ static cJSON *board_arg(const struct api_schema *s, const struct api_body *b, co
     return o;
 }
 
+/* A create always names its uuid (a new one unless the body gave one), so
+ * that a conductor handling a redelivered request recognises its own work. */
+static cJSON *with_uuid(cJSON *o)
+{
+    char u[UUID_STR_LEN];
+
+    if (!cJSON_HasObjectItem(o, "uuid")) {
+        uuid_v4(u);
+        cJSON_AddStringToObject(o, "uuid", u);
+    }
+    return o;
+}
+
 API_HANDLER(board_create)
 {
     const struct api_schema *s = &api_schema_board_post;
@@ -159,7 +172,7 @@ API_HANDLER(board_create)
         fleet_ref(&c, api_body_get(s, &b, "fleet"), fleet) < 0 || board_semantics(&c, s, &b, 1) < 0)
         goto out;
     args = api_args();
-    cJSON_AddItemToObject(args, "board", board_arg(s, &b, fleet));
+    cJSON_AddItemToObject(args, "board", with_uuid(board_arg(s, &b, fleet)));
     if (api_conductor(&c, "board_create", args, NULL, &out) < 0)
         goto out;
     u = cJSON_GetObjectItemCaseSensitive(out, "uuid");

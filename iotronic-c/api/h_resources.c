@@ -196,7 +196,7 @@ static void create(struct http_req *r, const struct res *rs)
 {
     struct api_call c;
     struct api_body b = {0};
-    cJSON *args, *out = NULL;
+    cJSON *args, *obj, *out = NULL;
     const cJSON *u;
 
     if (api_call_init(r, &c) < 0)
@@ -206,7 +206,14 @@ static void create(struct http_req *r, const struct res *rs)
         semantics(&c, rs, rs->post, &b, 1) < 0)
         goto out;
     args = api_args();
-    cJSON_AddItemToObject(args, rs->body_key, writable(rs->post, &b));
+    obj = writable(rs->post, &b);
+    if (!cJSON_HasObjectItem(obj, "uuid")) {
+        char nu[UUID_STR_LEN];
+
+        uuid_v4(nu); /* named here: a redelivered create is then recognisable */
+        cJSON_AddStringToObject(obj, "uuid", nu);
+    }
+    cJSON_AddItemToObject(args, rs->body_key, obj);
     if (api_conductor(&c, rs->m_create, args, NULL, &out) < 0)
         goto out;
     u = cJSON_GetObjectItemCaseSensitive(out, "uuid");

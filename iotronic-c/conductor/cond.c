@@ -124,6 +124,22 @@ int cond_db_fail(int rc, struct error *err)
     return api_fail(err, 500, "An unknown exception occurred.");
 }
 
+int cond_redelivered_done(struct mq_req *req, struct db *db, const struct db_stmt *probe,
+                          const char *const *params)
+{
+    PGresult *res = NULL;
+    struct error err;
+    int n;
+
+    if (!mq_req_redelivered(req) || db_exec_stmt(db, probe, params, &res, &err) < 0)
+        return 0;
+    n = PQntuples(res);
+    PQclear(res);
+    if (n > 0)
+        log_info("%s: redelivered, already done by an earlier delivery", mq_req_method(req));
+    return n > 0;
+}
+
 void cond_reply_error(struct mq_req *req, const struct error *err, const char *request)
 {
     int status = api_errno_status(err->code);

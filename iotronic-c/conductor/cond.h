@@ -78,6 +78,13 @@ int cond_board_load(struct db *db, const char *uuid, struct cond_board *out,
  * else 500. Logs it. Returns the errno to return. */
 int cond_db_fail(int rc, struct error *err);
 
+/* For creates: 1 when req is a redelivery (its first delivery went to a
+ * conductor that died before acknowledging) and probe, run with params,
+ * finds the row that first delivery committed; the create is then answered
+ * as done instead of as a conflict with itself. 0 otherwise. */
+int cond_redelivered_done(struct mq_req *req, struct db *db, const struct db_stmt *probe,
+                          const char *const *params);
+
 /* Answers req with err (its status from api/fault.h's table), attaching
  * {"request": <uuid>} when request is not NULL/empty. */
 void cond_reply_error(struct mq_req *req, const struct error *err, const char *request);

@@ -40,6 +40,13 @@ static const struct db_stmt board_insert = {
     12,
 };
 
+static const struct db_stmt board_done = {
+    "cond_board_done",
+    "SELECT 1 FROM boards WHERE uuid = $1::uuid AND name = $2 AND code = $3 AND "
+    "project IS NOT DISTINCT FROM $4",
+    4,
+};
+
 static const struct db_stmt board_update = {
     "cond_board_update",
     "UPDATE boards SET name = CASE WHEN $2::boolean THEN $3 ELSE name END, "
@@ -174,8 +181,12 @@ void cond_h_board_create(struct mq_req *req, const cJSON *args, void *ctx)
         rc = api_fail(&err, 400, "name and code are required");
     if (rc == 0 && in.uuid[0] == '\0')
         uuid_v4(in.uuid);
-    if (rc == 0)
-        rc = db_tx(db, create_tx, &in, &err);
+    if (rc == 0) {
+        const char *probe[4] = {in.uuid, in.name, in.code, who.project_id};
+
+        if (!cond_redelivered_done(req, db, &board_done, probe))
+            rc = db_tx(db, create_tx, &in, &err);
+    }
     free(in.extra);
     if (rc < 0) {
         cond_reply_error(req, &err, NULL);

@@ -7,6 +7,13 @@
 #include "conductor/handlers.h"
 #include "db/row.h"
 
+/* A create redelivered after its first delivery committed (cond.h). */
+static const struct db_stmt fleet_done = {
+    "cond_fleet_done",
+    "SELECT 1 FROM fleets WHERE uuid = $1::uuid AND name = $2 AND project IS NOT DISTINCT FROM $3",
+    3,
+};
+
 static const struct db_stmt fleet_insert = {
     "cond_fleet_insert",
     "INSERT INTO fleets (uuid, name, project, owner, description, extra) VALUES "
@@ -69,7 +76,9 @@ void cond_h_fleet_create(struct mq_req *req, const cJSON *args, void *ctx)
     if (rc == 0) {
         const char *p[6] = {uuid, name, who.project_id, who.user_id, desc, extra};
 
-        rc = db_exec_stmt(db, &fleet_insert, p, NULL, &err);
+        rc = cond_redelivered_done(req, db, &fleet_done, p)
+                 ? 0
+                 : db_exec_stmt(db, &fleet_insert, p, NULL, &err);
         if (rc == -EEXIST)
             rc = api_fail(&err, 409, "A Fleet with UUID %s already exists.", uuid);
         else if (rc < 0)

@@ -13,6 +13,13 @@
 #include "db/row.h"
 #include "conductor/pickle.h"
 
+/* A create redelivered after its first delivery committed (cond.h). */
+static const struct db_stmt plugin_done = {
+    "cond_plugin_done",
+    "SELECT 1 FROM plugins WHERE uuid = $1::uuid AND name = $2 AND owner IS NOT DISTINCT FROM $3",
+    3,
+};
+
 static const struct db_stmt plugin_insert = {
     "cond_plugin_insert",
     "INSERT INTO plugins (uuid, name, owner, public, code, callable, parameters, extra) "
@@ -130,7 +137,9 @@ void cond_h_plugin_create(struct mq_req *req, const cJSON *args, void *ctx)
                             in.code,     db_param_bool(in.callable),
                             in.params,   in.extra};
 
-        rc = db_exec_stmt(db, &plugin_insert, p, NULL, &err);
+        rc = cond_redelivered_done(req, db, &plugin_done, p)
+                 ? 0
+                 : db_exec_stmt(db, &plugin_insert, p, NULL, &err);
         if (rc == -EEXIST)
             rc = api_fail(&err, 409, "A plugin with UUID %s already exists.", in.uuid);
         else if (rc < 0)

@@ -19,6 +19,14 @@
 #define PORT_RANDOM_TRIES 16
 #define PORT_SCAN_TRIES 16
 
+/* A create redelivered after its first delivery committed (cond.h). */
+static const struct db_stmt service_done = {
+    "cond_service_done",
+    "SELECT 1 FROM services WHERE uuid = $1::uuid AND name = $2 AND project IS NOT DISTINCT FROM "
+    "$3",
+    3,
+};
+
 static const struct db_stmt service_insert = {
     "cond_service_insert",
     "INSERT INTO services (uuid, name, project, owner, port, protocol, extra) VALUES "
@@ -154,7 +162,9 @@ void cond_h_service_create(struct mq_req *req, const cJSON *args, void *ctx)
             in.uuid,     in.name, who.project_id, who.user_id, db_param_int(port, in.port),
             in.protocol, in.extra};
 
-        rc = db_exec_stmt(db, &service_insert, p, NULL, &err);
+        rc = cond_redelivered_done(req, db, &service_done, p)
+                 ? 0
+                 : db_exec_stmt(db, &service_insert, p, NULL, &err);
         if (rc == -EEXIST)
             rc = api_fail(&err, 409, "A Service with UUID %s already exists.", in.uuid);
         else if (rc < 0)

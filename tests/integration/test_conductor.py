@@ -303,6 +303,52 @@ class ConductorTest(unittest.TestCase):
                          [["PENDING"]])
 
 
+class RedeliveryTest(unittest.TestCase):
+    def test_redelivered_create_is_answered_as_done(self):
+        """A conductor that dies after committing a create but before its ack
+        leaves the message to be redelivered: the next conductor answers it
+        as done, not as a conflict with itself."""
+        import pika
+        from test_api_support import MQ, envelope
+        st = Stack(conductors=1, api=False)
+        self.addCleanup(st.close)
+        u = str(uuid.uuid4())
+        body = {"ctx": CTX, "board": {"uuid": u, "name": "redo-1", "code": "REDO1", "type": None,
+                                      "mobile": False, "fleet": None, "extra": {},
+                                      "location": LOC}}
+        ok, res = st.rpc("board_create", body)
+        self.assertTrue(ok, res)
+        st.conductors[0].stop()
+        # The same request again, taken once by a consumer that "dies" unacked.
+        caller = MQ(st.vhost)
+        corr = uuid.uuid4().hex
+        caller.ch.basic_publish("", "iotronic.conductor", envelope("board_create", body),
+                                pika.BasicProperties(reply_to="amq.rabbitmq.reply-to",
+                                                     correlation_id=corr, message_id=corr,
+                                                     type="board_create"))
+        thief = pika.BlockingConnection(pika.URLParameters(st.vhost))
+        ch = thief.channel()
+        method = None
+        for _ in range(50):
+            method, props, _ = ch.basic_get("iotronic.conductor", auto_ack=False)
+            if method:
+                break
+            time.sleep(0.1)
+        self.assertIsNotNone(method)
+        thief.close()  # unacked: the broker requeues it as redelivered
+        st.conductors.append(st.start_conductor("conductor-redo"))
+        deadline = time.monotonic() + 20
+        while corr not in caller.replies and time.monotonic() < deadline:
+            caller.conn.process_data_events(time_limit=0.2)
+        from test_api_support import decode_reply
+        self.assertEqual(decode_reply(caller.replies[corr]), (True, {"uuid": u}))
+        caller.close()
+        self.assertEqual(st.sql("SELECT count(*) FROM boards WHERE name = 'redo-1'"), [["1"]])
+        # A fresh (not redelivered) duplicate is still a conflict.
+        ok, err = st.rpc("board_create", body)
+        self.assertEqual(err["status"], 409)
+
+
 class TwoConductorsTest(unittest.TestCase):
     def test_parallel_exposes_never_collide(self):
         st = Stack(conductors=2, api=False, extra={"conductor": {"service_port_min": 51000,
