@@ -278,5 +278,8 @@ cJSON *ctr_config_build(const struct ctr_spec *s, const struct ctr_host *h, cons
     cJSON_AddStringToObject(c, "hostname", "fn");
     cJSON_AddItemToObject(c, "mounts", build_mounts(s, bundle));
     cJSON_AddItemToObject(c, "linux", build_linux(s, h, id));
+    if (h->seccomp_bpf_b64 != NULL)
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(c, "annotations"),
+                                "run.oci.seccomp_bpf_data", h->seccomp_bpf_b64);
     return c;
 }

@@ -65,6 +65,10 @@ struct ctr_spec {
 /* Host facts the config depends on. */
 struct ctr_host {
     int swap_accounting; /* add memory.swap = limit (3.5.6) */
+    /* The seccomp profile compiled once by crun (base64), passed back with
+     * the annotation run.oci.seccomp_bpf_data so that crun does not compile
+     * the same constant profile again for every container; NULL: compile. */
+    const char *seccomp_bpf_b64;
 };
 
 #define CTR_CGROUP_PARENT "/lightning-rod"

@@ -15,6 +15,7 @@ struct ctr_runner {
     char *crun_path, *crun_root, *run_dir;
     struct ctr_cgroup cgroup;
     struct ctr_host host;
+    char *seccomp_b64;         /* owned; host.seccomp_bpf_b64 points here */
     struct ctr_io_ops io;
     int have_io;
     size_t busy; /* containers not yet freed, plus bundle removals in flight */
@@ -64,6 +65,7 @@ struct ctr {
     int exited, status, log_eof, err_eof, timed_out, released, deleting;
     int64_t created_at, started_at, finished_at, mono_start, mono_end;
     int64_t launch_us, launch_mono; /* crun start (or the fork) was launched */
+    int64_t t_create, t_created;    /* monotonic µs, for the debug timing line */
     double timeout_s;
     char failure[ERROR_MSG_MAX];
     struct error create_err;

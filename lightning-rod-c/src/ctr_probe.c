@@ -61,6 +61,7 @@ static void parse_report(struct probe *p, const struct ctr_outcome *o)
 static void on_probe_done(void *arg, struct ctr *c, const struct ctr_outcome *o)
 {
     struct probe *p = arg;
+    int rc;
 
     if (o->failure != NULL) {
         snprintf(p->res.error, sizeof(p->res.error), "probe container did not start: %.400s",
@@ -72,6 +73,10 @@ static void on_probe_done(void *arg, struct ctr *c, const struct ctr_outcome *o)
     } else {
         p->res.ok = 1;
         parse_report(p, o);
+        /* The filter crun compiled for the probe is the one every container
+         * gets; now that it was seen enforced, later containers reuse it. */
+        if (p->res.enforced.seccomp && (rc = ctr_runner_adopt_seccomp(p->r, c)) < 0)
+            log_warn("cannot reuse the compiled seccomp filter: %s", strerror(-rc));
     }
     probe_finish(p, c);
 }

@@ -98,7 +98,36 @@ void ctr_runner_free(struct ctr_runner *r)
     free(r->crun_path);
     free(r->crun_root);
     free(r->run_dir);
+    free(r->seccomp_b64);
     free(r);
+}
+
+#define SECCOMP_BPF_MAX 65536
+
+int ctr_runner_adopt_seccomp(struct ctr_runner *r, const struct ctr *c)
+{
+    char *path, *data = NULL;
+    size_t len;
+    int rc;
+
+    if (r->crun_root == NULL)
+        return -ENOTSUP;
+    path = xasprintf("%s/%s/seccomp.bpf", r->crun_root, c->id);
+    rc = fn_fs_read_file(path, SECCOMP_BPF_MAX, &data, &len, NULL);
+    free(path);
+    if (rc < 0)
+        return rc;
+    /* A classic BPF program is a whole number of 8-byte instructions. */
+    if (len == 0 || len % 8 != 0) {
+        free(data);
+        return -EINVAL;
+    }
+    free(r->seccomp_b64);
+    r->seccomp_b64 = xmalloc(BASE64_ENC_LEN(len));
+    base64_encode(data, len, r->seccomp_b64, BASE64_STD);
+    r->host.seccomp_bpf_b64 = r->seccomp_b64;
+    free(data);
+    return 0;
 }
 
 size_t ctr_runner_busy(const struct ctr_runner *r)
@@ -520,6 +549,10 @@ static void finish(struct ctr *c)
         o->err = c->err_text;
     }
     c->st = CTR_DONE;
+    log_debug("container done container=%s create_ms=%.2f start_ms=%.2f run_ms=%.2f "
+              "drain_ms=%.2f", c->id, (c->t_created - c->t_create) / 1000.0,
+              (c->mono_start - c->launch_mono) / 1000.0, (c->mono_end - c->mono_start) / 1000.0,
+              (time_mono_us() - c->mono_end) / 1000.0);
     if (!c->released && c->done != NULL)
         c->done(c->done_arg, c, o);
 }
@@ -704,6 +737,7 @@ static void on_create_exit(void *arg, pid_t pid, int status)
     }
     if (rc == 0) {
         c->st = CTR_CREATED;
+        c->t_created = time_mono_us();
         c->created(c->created_arg, c, 0, NULL);
         return;
     }
@@ -821,6 +855,7 @@ static struct ctr *ctr_alloc(struct ctr_runner *r, const struct ctr_spec *spec,
     c->in_w = c->log_r = c->err_r = c->logfd = -1;
     c->child_fds[0] = c->child_fds[1] = c->child_fds[2] = -1;
     c->created_at = time_now_us();
+    c->t_create = time_mono_us();
     copy_opts(c, spec, o);
     ev_timer_init(&c->timeout_t, on_timeout, 0., 0.);
     ev_timer_init(&c->grace_t, on_grace, 0., 0.);

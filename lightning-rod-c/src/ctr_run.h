@@ -81,6 +81,13 @@ enum ctr_executor ctr_runner_executor(const struct ctr_runner *r);
 struct ev_loop *ctr_runner_loop(const struct ctr_runner *r);
 const struct ctr_cgroup *ctr_runner_cgroup(const struct ctr_runner *r);
 
+/* Adopts the seccomp filter crun compiled for container c (created, not
+ * yet deleted): <crun_root>/<id>/seccomp.bpf. Every container created later
+ * passes it back (ctr_host.seccomp_bpf_b64) and crun skips compiling the
+ * profile, which is the same for all containers. The startup probe calls it
+ * once it has seen the filter enforced. Returns 0 or a negated errno. */
+int ctr_runner_adopt_seccomp(struct ctr_runner *r, const struct ctr *c) IOT_WUR;
+
 /* Runs `crun <args...>` with the global options (no bundle log) and calls fn
  * with its exit status and up to 64 KiB of its stdout (borrowed for the
  * call). For reconciliation (`list -q`) and the probe. Returns 0 or a negated

@@ -163,8 +163,13 @@ static void fail_start(struct fn_exec *e, const char *reason)
 static void on_done(void *arg, struct ctr *c, const struct ctr_outcome *o)
 {
     struct fn_exec *e = arg;
+    struct fn *fn = e->fn;
 
     (void)c;
+    /* The replacement warm container is created once this one is done, so
+     * that its `crun create` never competes with the execution (3.5.5). */
+    if (fn->conf->executor == FN_EXECUTOR_CRUN && o->failure == NULL)
+        fn_warm_note(fn->warm, e->launch, e->req->keep_warm, e->req->warm_ttl);
     exec_finish(e, make_result(e, o, 0, NULL));
 }
 
@@ -192,7 +197,6 @@ static void create_cold(struct fn_exec *e);
 
 static void exec_start(struct fn_exec *e)
 {
-    struct fn *fn = e->fn;
     char *ctx = context_json(e);
     struct error err;
     int rc;
@@ -219,9 +223,6 @@ static void exec_start(struct fn_exec *e)
     }
     e->started = 1;
     e->started_at = time_now_us();
-    /* Off the critical path: the replacement is created after the start. */
-    if (fn->conf->executor == FN_EXECUTOR_CRUN)
-        fn_warm_note(fn->warm, e->launch, e->req->keep_warm, e->req->warm_ttl);
 }
 
 static void on_created(void *arg, struct ctr *c, int rc, const struct error *err)

@@ -97,7 +97,7 @@ static int url_valid(const char *s)
 static int get_strv(const cJSON *o, const char *key, size_t max_items, size_t max_len,
                     int (*valid)(const char *), char ***out, struct error *err)
 {
-    const cJSON *arr, *it;
+    const cJSON *arr = NULL, *it;
     size_t n = 0, i = 0;
     int rc = json_get_array(o, key, JSON_NULLABLE, &arr, err);
 
@@ -211,7 +211,7 @@ static int parse_blob(const cJSON *o, enum fn_blob_kind kind, struct fn_blob *b,
 
 static int parse_rt_config(const cJSON *rt, struct fn_rt_config *c, struct error *err)
 {
-    const cJSON *conf;
+    const cJSON *conf = NULL;
     const char *cwd;
     int rc = json_get_object(rt, "config", JSON_NULLABLE, &conf, err);
 
@@ -237,7 +237,7 @@ static int parse_rt_config(const cJSON *rt, struct fn_rt_config *c, struct error
 
 static int parse_runtime(const cJSON *p, struct fn_req *r, struct error *err)
 {
-    const cJSON *rt;
+    const cJSON *rt = NULL;
     const char *name;
     int rc = json_get_object(p, "runtime", JSON_REQUIRED, &rt, err);
 
@@ -258,7 +258,7 @@ static int parse_runtime(const cJSON *p, struct fn_req *r, struct error *err)
 
 static int parse_package(const cJSON *p, struct fn_req *r, struct error *err)
 {
-    const cJSON *pkg;
+    const cJSON *pkg = NULL;
     int rc = json_get_object(p, "package", JSON_NULLABLE, &pkg, err);
 
     if (rc == -ENOENT || rc == 1)
@@ -471,7 +471,7 @@ void fn_remove_clear(struct fn_remove_req *r)
 
 static int parse_purge(const cJSON *p, struct fn_remove_req *r, struct error *err)
 {
-    const cJSON *arr, *it;
+    const cJSON *arr = NULL, *it;
     size_t i = 0;
     int rc = json_get_array(p, "purge", JSON_NULLABLE, &arr, err);
 

@@ -237,6 +237,67 @@ class Crun(unittest.TestCase):
         self.assertIn("Seccomp:\t2", res["logs"])
         self.assertIn("CapEff:\t0000000000000000", res["logs"])
 
+    def test_seccomp_profile_holds_in_every_container(self):
+        # The probe's compiled filter is reused for later containers
+        # (run.oci.seccomp_bpf_data): it must refuse what the profile refuses.
+        src = ("import ctypes, os\n"
+               "libc = ctypes.CDLL(None, use_errno=True)\n"
+               "def err(rc):\n"
+               "    return ctypes.get_errno() if rc == -1 else rc\n"
+               "def main(context=None):\n"
+               "    return {'clone_ns': err(libc.syscall(56, 0x10000000 | 17, 0, 0, 0, 0)),\n"
+               "            'clone3': err(libc.syscall(435, 0, 0)),\n"
+               "            'unshare': err(libc.unshare(0x10000000)),\n"
+               "            'fork': os.waitpid(os.fork() or os._exit(0), 0)[1]}\n")
+        res = self.run_py(src)
+        self.assertEqual(res["output"], {"clone_ns": 1, "clone3": 38, "unshare": 1, "fork": 0})
+        self.assertIn("run.oci.seccomp_bpf_data", open(self.sample_config()).read())
+
+    def sample_config(self):
+        # One container's config, written while it runs.
+        p = payload(self.bb, sh_package("sleep 2\n"))
+        self.assertEqual(self.fn.execute(p)["kind"], "RUNNING")
+        cdir = os.path.join(self.fn.run_dir, "c")
+        path = iottest.wait_until(
+            lambda: [os.path.join(cdir, d, "config.json") for d in os.listdir(cdir)
+                     if os.path.exists(os.path.join(cdir, d, "config.json"))],
+            what="a bundle")[0]
+        with open(path) as f:
+            text = f.read()
+        self.fn.result(p["execution_id"])
+        out = os.path.join(self.fn.dir, "sample-config.json")
+        with open(out, "w") as f:
+            f.write(text)
+        return out
+
+    def test_config_json_is_the_contract_s(self):
+        with open(self.sample_config()) as f:
+            c = json.load(f)
+        p = c["process"]
+        self.assertFalse(p["terminal"])
+        self.assertEqual(p["user"], {"uid": 65534, "gid": 65534})
+        self.assertTrue(p["noNewPrivileges"])
+        self.assertEqual(p["oomScoreAdj"], 500)
+        self.assertEqual(set(p["capabilities"]), {"bounding", "effective", "inheritable",
+                                                  "permitted", "ambient"})
+        self.assertFalse(any(p["capabilities"].values()))
+        self.assertEqual(c["root"]["readonly"], True)
+        self.assertEqual(c["hostname"], "fn")
+        ns = [n["type"] for n in c["linux"]["namespaces"]]
+        self.assertEqual(ns, ["pid", "ipc", "uts", "mount", "network"])
+        res = c["linux"]["resources"]
+        self.assertEqual(res["memory"], {"limit": 64 << 20, "swap": 64 << 20})
+        self.assertEqual(res["cpu"], {"quota": 50000, "period": 100000})
+        self.assertEqual(res["pids"], {"limit": 16})
+        self.assertEqual(res["devices"], [{"allow": False, "access": "rwm"}])
+        self.assertTrue(c["linux"]["cgroupsPath"].startswith("/lightning-rod/lr-"))
+        mounts = {m["destination"]: m for m in c["mounts"]}
+        self.assertEqual(mounts["/code"]["options"], ["rbind", "ro", "nosuid", "nodev"])
+        self.assertEqual(mounts["/run/iotronic"]["options"],
+                         ["rbind", "ro", "nosuid", "nodev", "noexec"])
+        self.assertIn("size=16777216", mounts["/tmp"]["options"])
+        self.assertIn("size=8m", mounts["/dev/shm"]["options"])
+
     def test_same_execution_id_runs_once(self):
         p = payload(self.bb, sh_package("sleep 1; date +%s%N > $FUNCTION_RESULT\n"))
         first = self.fn.execute(p)

@@ -231,11 +231,16 @@ class Fntest:
                            what="fntest ready")
         return self
 
-    def stop(self):
+    def stop(self, check=True):
+        """Stops the daemon (SIGTERM: a clean shutdown). With check, a
+        non-zero exit (a sanitizer's report, a crash) is an error."""
         if self.ctl:
             self.ctl.close()
             self.ctl = None
-        return self.daemon.stop()
+        rc = self.daemon.stop()
+        if check and rc != 0:
+            raise AssertionError("fntest exited with %s:\n%s" % (rc, self.daemon.tail(80)))
+        return rc
 
     def call(self, op, **kw):
         return self.ctl.call(op, **kw)
