@@ -49,9 +49,7 @@ static const char *const request_cols[] = {"r.id",
                                            "r.created_at",
                                            "r.updated_at"};
 
-#define BOARD_CHILD_WHERE                                                                          \
-    "($1 OR b.project IS NOT DISTINCT FROM $2) AND "                                               \
-    "($3::uuid IS NULL OR x.board_uuid = $3::uuid)"
+#define BOARD_CHILD_WHERE "($3::uuid IS NULL OR x.board_uuid = $3::uuid)"
 
 const struct api_sqlkind api_sqlkinds[AC_N] = {
     [AC_BOARDS] =
@@ -67,7 +65,8 @@ const struct api_sqlkind api_sqlkinds[AC_N] = {
             "b.uuid, " BOARD_LOCATION ", b.extra::text, " BOARD_CONFIG
             ", " TS("b.created_at") ", " TS("b.updated_at") ", b.owner, b.project",
             "boards b LEFT JOIN wampagents w ON w.hostname = b.agent",
-            "($1 OR b.project IS NOT DISTINCT FROM $2) AND ($3::text IS NULL OR b.status = $3) "
+            "b.project",
+            "($3::text IS NULL OR b.status = $3) "
             "AND ($4::uuid IS NULL OR b.fleet = $4::uuid)",
             2,
             PROJECT_VIS("b.project"),
@@ -84,6 +83,7 @@ const struct api_sqlkind api_sqlkinds[AC_N] = {
             "p.uuid, p.name, p.code, p.public, p.owner, p.callable, p.parameters::text, p.uuid, "
             "p.extra::text, " TS("p.created_at") ", " TS("p.updated_at") ", p.owner, NULL::text",
             "plugins p",
+            NULL,
             /* $3 with_public, $4 public only (/v1/plugins/public). */
             "(($4 AND p.public) OR (NOT $4 AND ($1 OR p.owner IS NOT DISTINCT FROM $2 OR "
             "($3 AND p.public))))",
@@ -102,7 +102,8 @@ const struct api_sqlkind api_sqlkinds[AC_N] = {
             "s.uuid, s.name, s.project, s.port, s.protocol, s.extra::text, s.uuid, " TS(
                 "s.created_at") ", " TS("s.updated_at") ", s.owner, s.project",
             "services s",
-            "($1 OR s.project IS NOT DISTINCT FROM $2)",
+            "s.project",
+            "true",
             0,
             PROJECT_VIS("s.project"),
             PROJECT_VIS("s.project"),
@@ -118,7 +119,8 @@ const struct api_sqlkind api_sqlkinds[AC_N] = {
             "f.uuid, f.name, f.project, f.description, f.extra::text, f.uuid, " TS(
                 "f.created_at") ", " TS("f.updated_at") ", f.owner, f.project",
             "fleets f",
-            "($1 OR f.project IS NOT DISTINCT FROM $2)",
+            "f.project",
+            "true",
             0,
             PROJECT_VIS("f.project"),
             PROJECT_VIS("f.project"),
@@ -134,6 +136,7 @@ const struct api_sqlkind api_sqlkinds[AC_N] = {
             "x.uuid, x.name, x.port, x.board_uuid, x.secure, x.extra::text, x.uuid, " TS(
                 "x.created_at") ", " TS("x.updated_at") ", b.owner, b.project",
             "webservices x JOIN boards b ON b.uuid = x.board_uuid",
+            "b.project",
             BOARD_CHILD_WHERE,
             1,
             PROJECT_VIS("b.project"),
@@ -150,6 +153,7 @@ const struct api_sqlkind api_sqlkinds[AC_N] = {
             "x.http_port, x.https_port, x.board_uuid, x.dns, x.zone, x.extra::text, " TS(
                 "x.created_at") ", " TS("x.updated_at") ", b.owner, b.project",
             "enabled_webservices x JOIN boards b ON b.uuid = x.board_uuid",
+            "b.project",
             BOARD_CHILD_WHERE,
             1,
             PROJECT_VIS("b.project"),
@@ -166,6 +170,7 @@ const struct api_sqlkind api_sqlkinds[AC_N] = {
             "x.uuid, x.board_uuid, x.mac_add, x.vif_name, x.network, x.ip, x.uuid, " TS(
                 "x.created_at") ", " TS("x.updated_at") ", b.owner, b.project",
             "ports_on_boards x JOIN boards b ON b.uuid = x.board_uuid",
+            "b.project",
             BOARD_CHILD_WHERE,
             1,
             PROJECT_VIS("b.project"),
@@ -184,7 +189,8 @@ const struct api_sqlkind api_sqlkinds[AC_N] = {
                 "r.updated_at") ", (SELECT d.owner FROM boards d WHERE d.uuid = "
                                 "r.destination_uuid), r.project",
             "requests r",
-            "($1 OR r.project IS NOT DISTINCT FROM $2)",
+            "r.project",
+            "true",
             0,
             PROJECT_VIS("r.project"),
             PROJECT_VIS("r.project"),

@@ -12,7 +12,12 @@
  * Parameters of list statements: $1 all (boolean), $2 who (the caller's
  * project, or user for plugins; NULL matches NULL), then nextra
  * collection-specific ones, then the marker and the limit. Parameters of
- * find statements: $1 the uuid or name, $2 is_admin, $3 who. */
+ * find statements: $1 the uuid or name, $2 is_admin, $3 who.
+ *
+ * Scoping by project comes in three statement variants (enum api_scope_mode)
+ * so that PostgreSQL can use the (project, ...) indexes: "every project",
+ * "project = $2" and "project IS NULL" (IS NOT DISTINCT FROM would be one
+ * statement but is not indexable). */
 #ifndef IOT_API_SQLKIND_H
 #define IOT_API_SQLKIND_H
 
@@ -34,13 +39,17 @@ enum api_coll_id {
     AC_N
 };
 
+enum api_scope_mode { API_SCOPE_ALL, API_SCOPE_EQ, API_SCOPE_NULL, API_SCOPE_N };
+
 struct api_sqlkind {
     const char *tag; /* statement names: "api_<tag>_..." */
     const struct api_kind *kind;
     const char *alias;            /* of the main table in FROM */
     const char *select;           /* representation columns, then _owner, _project */
     const char *from;             /* "boards b LEFT JOIN ..." */
-    const char *list_where;       /* uses $1, $2 and the extras */
+    const char *scope_col;        /* the project column of 4.6; NULL: list_where scopes */
+    const char *list_where;       /* the filters on the extras ($3..); with scope_col NULL
+                                     also the scope itself ($1, $2) */
     int nextra;                   /* list parameters after $2 */
     const char *find_vis;         /* visibility of one row for a non-admin: uses $3 */
     const char *find_pref;        /* preferred match of a name (own first): uses $3 */

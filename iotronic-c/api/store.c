@@ -16,10 +16,10 @@
 
 /* The statements of one collection. Names and texts are owned here. */
 struct kind_stmts {
-    struct db_stmt list[MAX_SORTS][2]; /* [sort key][desc] */
-    struct db_stmt marker;
+    struct db_stmt list[MAX_SORTS][2][API_SCOPE_N]; /* [sort key][desc][scope mode] */
+    struct db_stmt marker[API_SCOPE_N];
     struct db_stmt by_uuid;
-    struct db_stmt by_name;
+    struct db_stmt by_name[API_SCOPE_N];
 };
 
 struct api_store {
@@ -90,52 +90,106 @@ static char *after_cond(const char *col, const char *id, const char *mp, int des
                 " = m.k AND ", id, " < m.id))))", NULL);
 }
 
-static void gen_list(const struct api_sqlkind *sk, struct kind_stmts *ks, int sort, int desc)
+static const char mode_tag[API_SCOPE_N] = {'a', 'e', 'n'};
+
+/* The WHERE of a list or marker statement for scope mode m: the 4.6 scope
+ * in an indexable form, then the collection's filters. $1 and $2 are always
+ * referenced, so that every variant takes the same parameters. */
+static char *list_where(const struct api_sqlkind *sk, enum api_scope_mode m)
+{
+    if (sk->scope_col == NULL)
+        return xstrdup(sk->list_where);
+    switch (m) {
+    case API_SCOPE_ALL:
+        return join("$1::boolean AND ($2::text IS NULL OR true) AND ", sk->list_where, NULL);
+    case API_SCOPE_EQ:
+        return join("NOT $1::boolean AND ", sk->scope_col, " = $2::text AND ", sk->list_where,
+                    NULL);
+    default:
+        return join("NOT $1::boolean AND $2::text IS NULL AND ", sk->scope_col, " IS NULL AND ",
+                    sk->list_where, NULL);
+    }
+}
+
+static void gen_list(const struct api_sqlkind *sk, struct kind_stmts *ks, int sort, int desc,
+                     enum api_scope_mode mode)
 {
     char mp[16], lp[16], name[64], id[16];
     const char *col = sk->sort_cols[sort];
-    char *after;
+    char *after, *where = list_where(sk, mode);
 
     snprintf(mp, sizeof(mp), "$%d", 3 + sk->nextra);
     snprintf(lp, sizeof(lp), "$%d", 4 + sk->nextra);
     snprintf(id, sizeof(id), "%s.id", sk->alias);
-    snprintf(name, sizeof(name), "api_%s_l%d%c", sk->tag, sort, desc ? 'd' : 'a');
+    snprintf(name, sizeof(name), "api_%s_l%d%c%c", sk->tag, sort, desc ? 'd' : 'a', mode_tag[mode]);
     after = after_cond(col, id, mp, desc);
-    set_stmt(&ks->list[sort][desc], xstrdup(name),
+    set_stmt(&ks->list[sort][desc][mode], xstrdup(name),
              join("WITH m AS (SELECT ", col, " AS k, ", id, " AS id FROM ", sk->from, " WHERE ",
                   sk->uuid_col, " = ", mp, "::uuid) SELECT ", sk->select, " FROM ", sk->from,
-                  " LEFT JOIN m ON true WHERE ", sk->list_where, " AND ", after, " ORDER BY ", col,
+                  " LEFT JOIN m ON true WHERE ", where, " AND ", after, " ORDER BY ", col,
                   desc ? " DESC NULLS LAST, " : " ASC NULLS FIRST, ", id, desc ? " DESC" : " ASC",
                   " LIMIT ", lp, NULL),
              4 + sk->nextra);
     free(after);
+    free(where);
+}
+
+/* Name lookups: an admin searches every row, a caller with a project (user
+ * for plugins) only theirs, a caller without one only the rows without. */
+static char *name_where(const struct api_sqlkind *sk, enum api_scope_mode m)
+{
+    if (sk->scope_col == NULL)
+        return join("($2 OR ", sk->find_vis, ")", NULL);
+    switch (m) {
+    case API_SCOPE_ALL:
+        return xstrdup("$2::boolean");
+    case API_SCOPE_EQ:
+        return join("NOT $2::boolean AND ", sk->scope_col, " = $3::text", NULL);
+    default:
+        return join("NOT $2::boolean AND $3::text IS NULL AND ", sk->scope_col, " IS NULL", NULL);
+    }
+}
+
+static void gen_lookups(const struct api_sqlkind *sk, struct kind_stmts *ks)
+{
+    char name[64], mp[16];
+
+    snprintf(mp, sizeof(mp), "$%d", 3 + sk->nextra);
+    for (int m = 0; m < API_SCOPE_N; m++) {
+        char *where = list_where(sk, (enum api_scope_mode)m);
+
+        snprintf(name, sizeof(name), "api_%s_marker%c", sk->tag, mode_tag[m]);
+        set_stmt(&ks->marker[m], xstrdup(name),
+                 join("SELECT 1 FROM ", sk->from, " WHERE ", sk->uuid_col, " = ", mp, "::uuid AND ",
+                      where, NULL),
+                 3 + sk->nextra);
+        free(where);
+        if (sk->name_col == NULL)
+            continue;
+        where = name_where(sk, (enum api_scope_mode)m);
+        snprintf(name, sizeof(name), "api_%s_name%c", sk->tag, mode_tag[m]);
+        set_stmt(&ks->by_name[m], xstrdup(name),
+                 join("SELECT ", sk->select, ", (", sk->find_pref, ") AS pref FROM ", sk->from,
+                      " WHERE ", sk->name_col, " = $1 AND ", where, " ORDER BY pref DESC, ",
+                      sk->alias, ".id LIMIT 3", NULL),
+                 3);
+        free(where);
+    }
 }
 
 static void gen_kind(const struct api_sqlkind *sk, struct kind_stmts *ks)
 {
-    char name[64], mp[16];
+    char name[64];
 
     for (int s = 0; sk->kind->sort_keys[s] != NULL; s++)
         for (int d = 0; d < 2; d++)
-            gen_list(sk, ks, s, d);
-    snprintf(mp, sizeof(mp), "$%d", 3 + sk->nextra);
-    snprintf(name, sizeof(name), "api_%s_marker", sk->tag);
-    set_stmt(&ks->marker, xstrdup(name),
-             join("SELECT 1 FROM ", sk->from, " WHERE ", sk->uuid_col, " = ", mp, "::uuid AND ",
-                  sk->list_where, NULL),
-             3 + sk->nextra);
+            for (int m = 0; m < API_SCOPE_N; m++)
+                gen_list(sk, ks, s, d, (enum api_scope_mode)m);
+    gen_lookups(sk, ks);
     snprintf(name, sizeof(name), "api_%s_uuid", sk->tag);
     set_stmt(&ks->by_uuid, xstrdup(name),
              join("SELECT ", sk->select, ", true FROM ", sk->from, " WHERE ", sk->uuid_col,
                   " = $1::uuid AND ($2 OR ", sk->find_vis, ")", NULL),
-             3);
-    if (sk->name_col == NULL)
-        return;
-    snprintf(name, sizeof(name), "api_%s_name", sk->tag);
-    set_stmt(&ks->by_name, xstrdup(name),
-             join("SELECT ", sk->select, ", (", sk->find_pref, ") AS pref FROM ", sk->from,
-                  " WHERE ", sk->name_col, " = $1 AND ($2 OR ", sk->find_vis,
-                  ") ORDER BY pref DESC, ", sk->alias, ".id LIMIT 3", NULL),
              3);
 }
 
@@ -186,10 +240,13 @@ void api_store_free(struct api_store *st)
     for (int c = 0; c < AC_N; c++) {
         for (int s = 0; s < MAX_SORTS; s++)
             for (int d = 0; d < 2; d++)
-                free_stmt(&st->k[c].list[s][d]);
-        free_stmt(&st->k[c].marker);
+                for (int m = 0; m < API_SCOPE_N; m++)
+                    free_stmt(&st->k[c].list[s][d][m]);
+        for (int m = 0; m < API_SCOPE_N; m++) {
+            free_stmt(&st->k[c].marker[m]);
+            free_stmt(&st->k[c].by_name[m]);
+        }
         free_stmt(&st->k[c].by_uuid);
-        free_stmt(&st->k[c].by_name);
     }
     for (int s = 0; s < MAX_SORTS; s++)
         for (int d = 0; d < 2; d++)
@@ -234,14 +291,21 @@ static int list_params(const struct api_sqlkind *sk, const struct api_scope *sc,
     return n;
 }
 
+/* The statement variant of a scope (sqlkind.h). */
+static enum api_scope_mode scope_mode(int all, const char *who)
+{
+    return all ? API_SCOPE_ALL : who != NULL ? API_SCOPE_EQ : API_SCOPE_NULL;
+}
+
 static int check_marker(const struct kind_stmts *ks, const struct api_sqlkind *sk, struct db *db,
-                        const char **p, const char *marker, struct error *err)
+                        const char **p, const char *marker, enum api_scope_mode mode,
+                        struct error *err)
 {
     PGresult *res = NULL;
     int rc, n = 3 + sk->nextra;
 
     p[n - 1] = marker;
-    rc = db_exec_stmt(db, &ks->marker, p, &res, err);
+    rc = db_exec_stmt(db, &ks->marker[mode], p, &res, err);
     if (rc < 0)
         return api_store_fail(db, rc, err);
     n = PQntuples(res);
@@ -285,15 +349,16 @@ int api_store_list(const struct api_store *st, struct db *db, enum api_coll_id c
     PGresult *res = NULL;
     struct jw w;
     int n = list_params(sk, sc, p), rc;
+    enum api_scope_mode mode = scope_mode(sc->all, sc->who);
 
     if (q->has_marker) {
-        rc = check_marker(ks, sk, db, p, q->marker, err);
+        rc = check_marker(ks, sk, db, p, q->marker, mode, err);
         if (rc < 0)
             return rc;
     }
     p[n++] = q->has_marker ? q->marker : NULL;
     p[n++] = db_param_int(limit, q->limit);
-    rc = db_exec_stmt(db, &ks->list[q->sort][q->desc], p, &res, err);
+    rc = db_exec_stmt(db, &ks->list[q->sort][q->desc][mode], p, &res, err);
     if (rc < 0)
         return api_store_fail(db, rc, err);
     jw_init(&w, out, 1);
@@ -334,7 +399,8 @@ int api_store_find(const struct api_store *st, struct db *db, enum api_coll_id c
     memset(out, 0, sizeof(*out));
     if (!is_uuid && sk->name_col == NULL)
         return api_fail(err, 404, "%s %s could not be found.", sk->kind->Name, ref);
-    rc = db_exec_stmt(db, is_uuid ? &ks->by_uuid : &ks->by_name, p, &res, err);
+    rc = db_exec_stmt(db, is_uuid ? &ks->by_uuid : &ks->by_name[scope_mode(id->is_admin, who)], p,
+                      &res, err);
     if (rc < 0)
         return api_store_fail(db, rc, err);
     n = PQntuples(res);
