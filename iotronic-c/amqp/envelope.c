@@ -82,6 +82,11 @@ static int decode_root(const char *body, size_t len, cJSON **root, struct error 
     int64_t v;
     int rc;
 
+    /* Valid JSON text never holds a raw NUL; cJSON would cut strings there. */
+    if (memchr(body, '\0', len) != NULL) {
+        *root = NULL;
+        return error_set(err, -EINVAL, "NUL byte in the envelope");
+    }
     rc = json_parse(body, len, root, err);
     if (rc < 0)
         return rc;
