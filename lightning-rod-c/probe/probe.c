@@ -32,7 +32,7 @@ static int seccomp_mode(void)
         return -1;
     while (fgets(line, sizeof(line), f) != NULL)
         if (strncmp(line, "Seccomp:", 8) == 0)
-            mode = atoi(line + 8);
+            mode = (int)strtol(line + 8, NULL, 10);
     fclose(f);
     return mode;
 }

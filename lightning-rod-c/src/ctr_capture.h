@@ -14,12 +14,12 @@
 
 struct ctr_capture {
     size_t head_max, tail_max;
-    char *head;       /* head_len bytes */
+    char *head; /* head_len bytes */
     size_t head_len;
-    char *ring;       /* tail_max bytes once used */
-    size_t ring_pos;  /* next write index */
-    size_t ring_len;  /* bytes held, <= tail_max */
-    uint64_t total;   /* bytes seen */
+    char *ring;      /* tail_max bytes once used */
+    size_t ring_pos; /* next write index */
+    size_t ring_len; /* bytes held, <= tail_max */
+    uint64_t total;  /* bytes seen */
 };
 
 void ctr_capture_init(struct ctr_capture *c, size_t head_max, size_t tail_max);

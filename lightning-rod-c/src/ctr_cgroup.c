@@ -112,8 +112,7 @@ static int apply_recipe(const struct ctr_cgroup *cg, struct error *err)
     snprintf(unified, sizeof(unified), "%s/unified", cg->root);
     if (unshare(CLONE_NEWNS) < 0)
         return error_set(err, -errno, "unshare(CLONE_NEWNS): %s%s", strerror(errno),
-                         errno == EINVAL ? " (threads already exist: call it first in main)"
-                                         : "");
+                         errno == EINVAL ? " (threads already exist: call it first in main)" : "");
     /* Private first, so that the detach below never propagates to the host. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         return error_set(err, -errno, "make / private: %s", strerror(errno));
@@ -199,9 +198,8 @@ int ctr_cgroup_oom_kills(const struct ctr_cgroup *cg, const char *cgpath, int64_
 
     if (cg->layout == CTR_CG_NONE)
         return -ENOENT;
-    cg_file(cg, "memory", cgpath,
-            cg->layout == CTR_CG_V2 ? "memory.events" : "memory.oom_control", path,
-            sizeof(path));
+    cg_file(cg, "memory", cgpath, cg->layout == CTR_CG_V2 ? "memory.events" : "memory.oom_control",
+            path, sizeof(path));
     rc = read_small(path, buf, sizeof(buf));
     if (rc < 0)
         return rc;
@@ -231,9 +229,9 @@ int ctr_cgroup_read_limit(const struct ctr_cgroup *cg, const char *cgpath, enum 
     static const struct {
         const char *controller, *v1, *v2;
     } files[] = {
-        [CTR_CG_MEMORY] = { "memory", "memory.limit_in_bytes", "memory.max" },
-        [CTR_CG_PIDS] = { "pids", "pids.max", "pids.max" },
-        [CTR_CG_CPU_QUOTA] = { "cpu", "cpu.cfs_quota_us", "cpu.max" },
+        [CTR_CG_MEMORY] = {"memory", "memory.limit_in_bytes", "memory.max"},
+        [CTR_CG_PIDS] = {"pids", "pids.max", "pids.max"},
+        [CTR_CG_CPU_QUOTA] = {"cpu", "cpu.cfs_quota_us", "cpu.max"},
     };
     char path[PATH_MAX], buf[CG_FILE_MAX];
     int rc;
@@ -250,9 +248,9 @@ int ctr_cgroup_read_limit(const struct ctr_cgroup *cg, const char *cgpath, enum 
 
 void ctr_cgroup_remove(const struct ctr_cgroup *cg, const char *cgpath)
 {
-    static const char *const v1[] = { "memory", "pids", "cpu", "cpuacct", "cpu,cpuacct",
-                                      "devices", "freezer", "blkio", "cpuset", "hugetlb",
-                                      "net_cls", "net_prio", "perf_event", "systemd" };
+    static const char *const v1[] = {"memory",  "pids",     "cpu",        "cpuacct", "cpu,cpuacct",
+                                     "devices", "freezer",  "blkio",      "cpuset",  "hugetlb",
+                                     "net_cls", "net_prio", "perf_event", "systemd"};
     char path[PATH_MAX];
 
     if (cg->layout == CTR_CG_V2) {

@@ -15,8 +15,9 @@
 
 /* The defaults crun spec emits (4.2). */
 static const char *const masked_default[] = {
-    "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
+    "/proc/acpi",          "/proc/asound",     "/proc/kcore",       "/proc/keys",
+    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+    "/sys/firmware",       "/proc/scsi",
 };
 static const char *const readonly_default[] = {
     "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
@@ -66,8 +67,8 @@ static void add_rlimit(cJSON *arr, const char *type, int64_t soft, int64_t hard)
 
 static cJSON *build_process(const struct ctr_spec *s)
 {
-    static const char *const sets[] = { "bounding", "effective", "inheritable", "permitted",
-                                         "ambient" };
+    static const char *const sets[] = {"bounding", "effective", "inheritable", "permitted",
+                                       "ambient"};
     cJSON *p = cJSON_CreateObject(), *user, *caps, *rl;
 
     cJSON_AddBoolToObject(p, "terminal", 0);
@@ -95,13 +96,13 @@ static cJSON *build_process(const struct ctr_spec *s)
  * from the host binds' absence: sysfs is mounted here too. */
 static void add_base_mounts(cJSON *mounts)
 {
-    static const char *const dev[] = { "nosuid", "strictatime", "mode=755", "size=65536k" };
-    static const char *const pts[] = { "nosuid", "noexec", "newinstance", "ptmxmode=0666",
-                                       "mode=0620", "gid=5" };
-    static const char *const shm[] = { "nosuid", "noexec", "nodev", "mode=1777", "size=8m" };
-    static const char *const mq[] = { "nosuid", "noexec", "nodev" };
-    static const char *const sys[] = { "nosuid", "noexec", "nodev", "ro" };
-    static const char *const cg[] = { "nosuid", "noexec", "nodev", "relatime", "ro" };
+    static const char *const dev[] = {"nosuid", "strictatime", "mode=755", "size=65536k"};
+    static const char *const pts[] = {"nosuid",        "noexec",    "newinstance",
+                                      "ptmxmode=0666", "mode=0620", "gid=5"};
+    static const char *const shm[] = {"nosuid", "noexec", "nodev", "mode=1777", "size=8m"};
+    static const char *const mq[] = {"nosuid", "noexec", "nodev"};
+    static const char *const sys[] = {"nosuid", "noexec", "nodev", "ro"};
+    static const char *const cg[] = {"nosuid", "noexec", "nodev", "relatime", "ro"};
 
     add_mount(mounts, "/proc", "proc", "proc", NULL, 0);
     add_mount(mounts, "/dev", "tmpfs", "tmpfs", dev, NELEM(dev));
@@ -130,7 +131,7 @@ static cJSON *build_mounts(const struct ctr_spec *s, const char *bundle)
 {
     cJSON *mounts = cJSON_CreateArray();
     char path[4096], size[64];
-    const char *tmp[4] = { "nosuid", "nodev", "mode=1777", size };
+    const char *tmp[4] = {"nosuid", "nodev", "mode=1777", size};
 
     add_base_mounts(mounts);
     for (size_t i = 0; i < s->nbinds; i++)
@@ -175,8 +176,8 @@ static cJSON *build_resources(const struct ctr_spec *s, const struct ctr_host *h
     cJSON_AddItemToArray(devs, device_rule(0, NULL, -1, -1, "rwm"));
     for (size_t i = 0; i < s->ndevices; i++)
         if (s->devices[i].allow)
-            cJSON_AddItemToArray(devs, device_rule(1, "c", s->devices[i].major,
-                                                   s->devices[i].minor, "rw"));
+            cJSON_AddItemToArray(
+                devs, device_rule(1, "c", s->devices[i].major, s->devices[i].minor, "rw"));
     if (s->memory > 0) {
         cJSON *m = cJSON_AddObjectToObject(res, "memory");
 
@@ -217,7 +218,7 @@ static cJSON *build_devices(const struct ctr_spec *s)
 
 static cJSON *build_linux(const struct ctr_spec *s, const struct ctr_host *h, const char *id)
 {
-    static const char *const ns[] = { "pid", "ipc", "uts", "mount", "network" };
+    static const char *const ns[] = {"pid", "ipc", "uts", "mount", "network"};
     cJSON *l = cJSON_CreateObject(), *nss, *masked;
     char cgpath[256];
 

@@ -32,34 +32,34 @@ struct ctr_bind {
 
 /* A character device node made inside the container (linux.devices). */
 struct ctr_device {
-    const char *path;       /* "/dev/gpiochip0": same path inside and on the host */
-    unsigned major, minor;  /* from stat(2) of the host node */
-    unsigned file_mode;     /* 0660 for chips; 0666 for the probe's node */
-    int allow;              /* 1: a device-cgroup rule allows rw; 0: the node exists, denied */
+    const char *path;      /* "/dev/gpiochip0": same path inside and on the host */
+    unsigned major, minor; /* from stat(2) of the host node */
+    unsigned file_mode;    /* 0660 for chips; 0666 for the probe's node */
+    int allow;             /* 1: a device-cgroup rule allows rw; 0: the node exists, denied */
 };
 
 /* Everything a container needs. Borrowed by the functions that take it. */
 struct ctr_spec {
     enum ctr_profile profile;
-    const char *rootfs;          /* absolute; shared and read-only */
-    char *const *args;           /* NULL-terminated, at least one */
-    char *const *env;            /* NULL-terminated (NULL: empty) */
-    const char *cwd;             /* absolute */
+    const char *rootfs; /* absolute; shared and read-only */
+    char *const *args;  /* NULL-terminated, at least one */
+    char *const *env;   /* NULL-terminated (NULL: empty) */
+    const char *cwd;    /* absolute */
     uid_t uid;
     gid_t gid;
-    int64_t memory;              /* bytes; 0: no limit */
-    int64_t cpu_milli;           /* 0: no limit */
-    int64_t pids;                /* 0: no limit */
-    int64_t tmp_size;            /* bytes of the /tmp tmpfs */
-    int64_t file_size;           /* RLIMIT_FSIZE bytes; 0: unlimited */
-    int network_host;            /* 0: a private, empty network namespace */
-    const char *code_dir;        /* host dir mounted read-only at /code; NULL: none */
-    const struct ctr_bind *binds;/* extra binds (the plugin skeleton's top-level dirs) */
+    int64_t memory;               /* bytes; 0: no limit */
+    int64_t cpu_milli;            /* 0: no limit */
+    int64_t pids;                 /* 0: no limit */
+    int64_t tmp_size;             /* bytes of the /tmp tmpfs */
+    int64_t file_size;            /* RLIMIT_FSIZE bytes; 0: unlimited */
+    int network_host;             /* 0: a private, empty network namespace */
+    const char *code_dir;         /* host dir mounted read-only at /code; NULL: none */
+    const struct ctr_bind *binds; /* extra binds (the plugin skeleton's top-level dirs) */
     size_t nbinds;
     const struct ctr_device *devices;
     size_t ndevices;
-    char *const *masked;         /* extra maskedPaths (NULL-terminated or NULL) */
-    int with_io;                 /* mount <bundle>/io at /run/iotronic */
+    char *const *masked; /* extra maskedPaths (NULL-terminated or NULL) */
+    int with_io;         /* mount <bundle>/io at /run/iotronic */
 };
 
 /* Host facts the config depends on. */
@@ -76,7 +76,7 @@ struct ctr_host {
 /* Builds config.json for container id with bundle directory bundle (its fn/
  * and io/ are mounted from there). Returns a new tree (cJSON_Delete), or NULL
  * with err set when spec is unusable (no args, a relative path). */
-cJSON *ctr_config_build(const struct ctr_spec *spec, const struct ctr_host *host,
-                        const char *id, const char *bundle, struct error *err);
+cJSON *ctr_config_build(const struct ctr_spec *spec, const struct ctr_host *host, const char *id,
+                        const char *bundle, struct error *err);
 
 #endif

@@ -15,7 +15,7 @@ struct ctr_runner {
     char *crun_path, *crun_root, *run_dir;
     struct ctr_cgroup cgroup;
     struct ctr_host host;
-    char *seccomp_b64;         /* owned; host.seccomp_bpf_b64 points here */
+    char *seccomp_b64; /* owned; host.seccomp_bpf_b64 points here */
     struct ctr_io_ops io;
     int have_io;
     size_t busy; /* containers not yet freed, plus bundle removals in flight */
@@ -26,9 +26,9 @@ enum ctr_state {
     CTR_CREATED,  /* ready to start */
     CTR_STARTING, /* crun start in flight */
     CTR_RUNNING,
-    CTR_EXITED,   /* the init was reaped; draining the output */
-    CTR_DONE,     /* outcome delivered */
-    CTR_FAILED,   /* create failed */
+    CTR_EXITED, /* the init was reaped; draining the output */
+    CTR_DONE,   /* outcome delivered */
+    CTR_FAILED, /* create failed */
 };
 
 struct ctr {
@@ -37,7 +37,7 @@ struct ctr {
     char *bundle;
     enum ctr_profile profile;
     enum ctr_state st;
-    struct ctr_opts opts;      /* strings deep-copied below */
+    struct ctr_opts opts; /* strings deep-copied below */
     char **io_specs;
     char *log_file;
     /* Process executor: what to exec at start. */
@@ -49,14 +49,14 @@ struct ctr {
     int64_t memory, pids, file_size;
 
     int in_w, log_r, err_r, logfd;
-    int child_fds[3];          /* process executor: the child's pipe ends until the fork */
+    int child_fds[3]; /* process executor: the child's pipe ends until the fork */
     int64_t logfile_size;
     ev_io log_io, err_io, in_io;
     ev_timer timeout_t, grace_t, defer_t, kill_t;
     char *input;
     size_t input_len, input_off;
 
-    pid_t cmd_pid;             /* the crun command in flight, 0 when none */
+    pid_t cmd_pid; /* the crun command in flight, 0 when none */
     pid_t init_pid;
     int init_watched;
     void *io;

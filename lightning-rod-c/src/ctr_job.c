@@ -18,7 +18,7 @@
 #define MAX_BINDS 64
 
 /* Top-level host directories the container gets its own of. */
-static const char *const fresh[] = { "proc", "sys", "dev", "tmp", "run" };
+static const char *const fresh[] = {"proc", "sys", "dev", "tmp", "run"};
 
 struct ctr_job {
     struct ctr_runner *r;
@@ -32,7 +32,7 @@ struct ctr_job {
     struct ctr_bind binds[MAX_BINDS];
     size_t nbinds;
     char *root;
-    char *input;            /* waits here until the container is created */
+    char *input; /* waits here until the container is created */
     size_t input_len;
     int64_t timeout_ms;
 };
@@ -110,7 +110,7 @@ static void finish(struct ctr_job *j, const struct ctr_job_result *res)
 static void on_done(void *arg, struct ctr *c, const struct ctr_outcome *o)
 {
     struct ctr_job *j = arg;
-    struct ctr_job_result res = { 0 };
+    struct ctr_job_result res = {0};
 
     (void)c;
     res.failure = o->failure;
@@ -128,7 +128,7 @@ static void on_done(void *arg, struct ctr *c, const struct ctr_outcome *o)
 static void on_created(void *arg, struct ctr *c, int rc, const struct error *err)
 {
     struct ctr_job *j = arg;
-    struct ctr_job_result res = { 0 };
+    struct ctr_job_result res = {0};
     struct error e;
 
     (void)c;
@@ -156,7 +156,7 @@ static void on_kill(struct ev_loop *ev, ev_timer *t, int revents)
 static void fill_spec(struct ctr_job *j, const struct ctr_job_spec *s, struct ctr_spec *cs,
                       struct ctr_opts *o)
 {
-    static char *const default_env[] = { "PATH=/usr/local/bin:/usr/bin:/bin", NULL };
+    static char *const default_env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", NULL};
 
     cs->profile = CTR_PROFILE_PLUGIN;
     cs->rootfs = j->root ? j->root : "/";
@@ -188,8 +188,8 @@ int ctr_job_start(struct ctr_runner *r, const char *run_dir, const struct ctr_jo
                   ctr_job_fn done, void *arg, struct ctr_job **out, struct error *err)
 {
     struct ctr_job *j = xcalloc(1, sizeof(*j));
-    struct ctr_spec cs = { 0 };
-    struct ctr_opts o = { 0 };
+    struct ctr_spec cs = {0};
+    struct ctr_opts o = {0};
     int rc = 0;
 
     *out = NULL;

@@ -30,31 +30,31 @@
 struct ctr_job;
 
 struct ctr_job_spec {
-    char *const *argv;          /* argv[0]: an absolute path on the host */
-    char *const *env;           /* NULL-terminated (NULL: PATH only) */
-    const char *cwd;            /* absolute; NULL: "/" */
+    char *const *argv; /* argv[0]: an absolute path on the host */
+    char *const *env;  /* NULL-terminated (NULL: PATH only) */
+    const char *cwd;   /* absolute; NULL: "/" */
     uid_t uid;
     gid_t gid;
-    const char *input;          /* stdin, then EOF */
+    const char *input; /* stdin, then EOF */
     size_t input_len;
-    int64_t timeout_ms;         /* 0: none (services) */
-    size_t max_output;          /* calls: stdout kept */
-    size_t err_tail;            /* calls: stderr tail kept */
-    const char *log_file;       /* services: output appended here; NULL for a call */
-    int io;                     /* an IO socket (if the runner has a provider) */
-    const char *const *io_specs;/* its devices */
+    int64_t timeout_ms;          /* 0: none (services) */
+    size_t max_output;           /* calls: stdout kept */
+    size_t err_tail;             /* calls: stderr tail kept */
+    const char *log_file;        /* services: output appended here; NULL for a call */
+    int io;                      /* an IO socket (if the runner has a provider) */
+    const char *const *io_specs; /* its devices */
     size_t nio;
-    char *const *hide;          /* host directories masked, NULL-terminated or NULL */
-    int64_t memory, pids;       /* 0: no limit */
-    int64_t tmp_size;           /* 0: 16 MiB */
+    char *const *hide;    /* host directories masked, NULL-terminated or NULL */
+    int64_t memory, pids; /* 0: no limit */
+    int64_t tmp_size;     /* 0: 16 MiB */
 };
 
 struct ctr_job_result {
-    const char *failure;        /* not NULL: it could not be started (the reason) */
-    int exit_code;              /* -1 when killed by a signal */
+    const char *failure; /* not NULL: it could not be started (the reason) */
+    int exit_code;       /* -1 when killed by a signal */
     int signal;
     int timed_out;
-    const char *out, *err;      /* calls only; borrowed until ctr_job_free() */
+    const char *out, *err; /* calls only; borrowed until ctr_job_free() */
     size_t out_len, err_len;
     int out_truncated;
 };

@@ -89,13 +89,13 @@ static void read_limits(struct probe *p, struct ctr *c)
     int64_t v;
 
     snprintf(cgpath, sizeof(cgpath), "%s/%s", CTR_CGROUP_PARENT, ctr_id(c));
-    p->res.enforced.memory = ctr_cgroup_read_limit(cg, cgpath, CTR_CG_MEMORY, &v) == 0 &&
-                             v == PROBE_MEMORY;
-    p->res.enforced.pids = ctr_cgroup_read_limit(cg, cgpath, CTR_CG_PIDS, &v) == 0 &&
-                           v == PROBE_PIDS;
+    p->res.enforced.memory =
+        ctr_cgroup_read_limit(cg, cgpath, CTR_CG_MEMORY, &v) == 0 && v == PROBE_MEMORY;
+    p->res.enforced.pids =
+        ctr_cgroup_read_limit(cg, cgpath, CTR_CG_PIDS, &v) == 0 && v == PROBE_PIDS;
     /* v2's cpu.max reads "<quota> <period>": the quota comes first either way. */
-    p->res.enforced.cpu = ctr_cgroup_read_limit(cg, cgpath, CTR_CG_CPU_QUOTA, &v) == 0 &&
-                          v == p->quota_expected;
+    p->res.enforced.cpu =
+        ctr_cgroup_read_limit(cg, cgpath, CTR_CG_CPU_QUOTA, &v) == 0 && v == p->quota_expected;
 }
 
 static void on_probe_created(void *arg, struct ctr *c, int rc, const struct error *err)
@@ -134,8 +134,8 @@ static int copy_probe(const char *from, const char *to, struct error *err)
 static int make_rootfs(struct probe *p, const char *run_dir, const char *probe_path,
                        struct error *err)
 {
-    static const char *const dirs[] = { "proc", "sys", "dev", "tmp", "code", "run/function",
-                                        "run/iotronic" };
+    static const char *const dirs[] = {"proc", "sys",          "dev",         "tmp",
+                                       "code", "run/function", "run/iotronic"};
     char *base = xasprintf("%s/probe", run_dir), *bin;
     int rc = fn_fs_rmtree(base, err);
 
@@ -156,11 +156,11 @@ static int make_rootfs(struct probe *p, const char *run_dir, const char *probe_p
 
 static int start_probe(struct probe *p, uid_t uid, gid_t gid, struct error *err)
 {
-    char *args[] = { "/probe", NULL };
-    char *env[] = { "PATH=/", NULL };
-    struct ctr_device kmsg = { "/dev/kmsg", KMSG_MAJOR, KMSG_MINOR, 0666, 0 };
-    struct ctr_spec s = { 0 };
-    struct ctr_opts o = { 0 };
+    char *args[] = {"/probe", NULL};
+    char *env[] = {"PATH=/", NULL};
+    struct ctr_device kmsg = {"/dev/kmsg", KMSG_MAJOR, KMSG_MINOR, 0666, 0};
+    struct ctr_spec s = {0};
+    struct ctr_opts o = {0};
     struct ctr *c;
 
     s.profile = CTR_PROFILE_FUNCTION;
@@ -196,8 +196,7 @@ static void on_version(void *arg, int status, const char *out, size_t len)
     if (v != NULL)
         sscanf(v + 13, "%31s", p->res.crun_version);
     if (status != 0) {
-        snprintf(p->res.error, sizeof(p->res.error), "crun --version failed (status %d)",
-                 status);
+        snprintf(p->res.error, sizeof(p->res.error), "crun --version failed (status %d)", status);
         probe_finish(p, NULL);
         return;
     }
@@ -210,7 +209,7 @@ static void on_version(void *arg, int status, const char *out, size_t len)
 int ctr_probe_run(struct ctr_runner *r, const char *run_dir, const char *probe_path, uid_t uid,
                   gid_t gid, ctr_probe_fn fn, void *arg, struct error *err)
 {
-    const char *version[] = { "--version", NULL };
+    const char *version[] = {"--version", NULL};
     struct probe *p = xcalloc(1, sizeof(*p));
     int rc;
 
@@ -274,7 +273,7 @@ static void on_deleted(void *arg, int status, const char *out, size_t len)
 static void recon_next(struct recon *k)
 {
     while (k->next < k->n) {
-        const char *args[] = { "delete", "-f", k->ids[k->next++], NULL };
+        const char *args[] = {"delete", "-f", k->ids[k->next++], NULL};
         struct error err;
 
         log_info("deleting a container left by a previous run container=%s", args[2]);
@@ -322,7 +321,7 @@ static void on_list(void *arg, int status, const char *out, size_t len)
 int ctr_reconcile(struct ctr_runner *r, void (*done)(void *arg, int n), void *arg,
                   struct error *err)
 {
-    const char *args[] = { "list", "-q", NULL };
+    const char *args[] = {"list", "-q", NULL};
     struct recon *k = xcalloc(1, sizeof(*k));
     int rc;
 

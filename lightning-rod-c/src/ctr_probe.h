@@ -25,8 +25,8 @@
 #include "src/ctr_run.h"
 
 struct ctr_probe_result {
-    int ok;                  /* containers can run */
-    char crun_version[32];   /* "1.8.1", or "" */
+    int ok;                /* containers can run */
+    char crun_version[32]; /* "1.8.1", or "" */
     int rootless;
     struct {
         int memory, cpu, pids, devices, seccomp;

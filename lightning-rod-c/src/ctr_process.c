@@ -59,7 +59,7 @@ static void close_child_fds(struct ctr *c)
 
 int ctr_proc_start(struct ctr *c, struct error *err)
 {
-    struct ctr_spawn s = { 0 };
+    struct ctr_spawn s = {0};
     pid_t pid;
     int rc;
 

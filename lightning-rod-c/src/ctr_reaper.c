@@ -29,7 +29,7 @@ struct watch {
     pid_t pid;
     ctr_exit_fn fn;
     void *arg;
-    int ready;   /* exited (status below) and waiting for the deferred call */
+    int ready; /* exited (status below) and waiting for the deferred call */
     int status;
 };
 
@@ -42,7 +42,7 @@ struct unclaimed {
 struct ctr_reaper {
     struct ev_loop *ev;
     ev_signal sigchld;
-    ev_timer deferred;   /* delivers exits that were known before the watch */
+    ev_timer deferred; /* delivers exits that were known before the watch */
     int devnull;
     struct watch *w;
     size_t nw, capw;
@@ -170,7 +170,7 @@ static int add_watch(struct ctr_reaper *r, pid_t pid, ctr_exit_fn fn, void *arg)
         r->capw = r->capw ? r->capw * 2 : 16;
         r->w = xrealloc(r->w, r->capw * sizeof(*r->w));
     }
-    r->w[r->nw++] = (struct watch){ .pid = pid, .fn = fn, .arg = arg };
+    r->w[r->nw++] = (struct watch){.pid = pid, .fn = fn, .arg = arg};
     return 0;
 }
 
@@ -224,7 +224,7 @@ static int lift(int fd, int *tmp)
 static int spawn_posix(struct ctr_reaper *r, const struct ctr_spawn *s, const int fds[3],
                        pid_t *pid)
 {
-    char *const empty[] = { NULL };
+    char *const empty[] = {NULL};
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     sigset_t none, all;
@@ -254,7 +254,7 @@ static int spawn_posix(struct ctr_reaper *r, const struct ctr_spawn *s, const in
  * worker threads). Reports the errno of the failing step on errfd. */
 static void child_exec(const struct ctr_spawn *s, const int fds[3], int errfd)
 {
-    char *const empty[] = { NULL };
+    char *const empty[] = {NULL};
     sigset_t none;
     int e;
 
@@ -318,7 +318,7 @@ static int spawn_fork(const struct ctr_spawn *s, const int fds[3], pid_t *pid)
 int ctr_spawn(struct ctr_reaper *r, const struct ctr_spawn *s, ctr_exit_fn fn, void *arg,
               pid_t *pid, struct error *err)
 {
-    int tmp[3] = { -1, -1, -1 }, fds[3], rc;
+    int tmp[3] = {-1, -1, -1}, fds[3], rc;
     pid_t child = -1;
 
     fds[0] = lift(s->fd_in < 0 ? r->devnull : s->fd_in, &tmp[0]);

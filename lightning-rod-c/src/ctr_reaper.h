@@ -53,13 +53,13 @@ size_t ctr_reaper_count(const struct ctr_reaper *r);
 
 /* How to start one child. Borrowed for the duration of ctr_spawn() only. */
 struct ctr_spawn {
-    const char *path;           /* absolute path of the program */
-    char *const *argv;          /* NULL-terminated */
-    char *const *envp;          /* NULL-terminated; NULL: an empty environment */
-    int fd_in, fd_out, fd_err;  /* become 0, 1, 2 in the child; -1: /dev/null */
-    int new_session;            /* setsid(): its own process group */
-    const char *cwd;            /* NULL: inherit */
-    int set_ids;                /* 1: setgroups({gid}), setgid(gid), setuid(uid) */
+    const char *path;          /* absolute path of the program */
+    char *const *argv;         /* NULL-terminated */
+    char *const *envp;         /* NULL-terminated; NULL: an empty environment */
+    int fd_in, fd_out, fd_err; /* become 0, 1, 2 in the child; -1: /dev/null */
+    int new_session;           /* setsid(): its own process group */
+    const char *cwd;           /* NULL: inherit */
+    int set_ids;               /* 1: setgroups({gid}), setgid(gid), setuid(uid) */
     uid_t uid;
     gid_t gid;
     int nrlimits;

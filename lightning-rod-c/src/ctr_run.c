@@ -37,8 +37,7 @@
 #define PIPE_MAX_SIZE (1 << 20)
 
 static char *const crun_env[] = {
-    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL
-};
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
 
 /* ---------------------------------------------------------------- runner */
 
@@ -252,7 +251,7 @@ static void cmd_on_exit(void *arg, pid_t pid, int status)
 int ctr_runner_crun(struct ctr_runner *r, const char *const *args, ctr_cmd_fn fn, void *arg,
                     struct error *err)
 {
-    struct ctr_spawn s = { 0 };
+    struct ctr_spawn s = {0};
     struct cmd *k;
     int p[2], rc;
     pid_t pid;
@@ -323,7 +322,7 @@ static void crun_log_error(const struct ctr *c, char *out, size_t cap)
 static int crun_cmd(struct ctr *c, const char *const *args, int fd_in, int fd_out, int fd_err,
                     ctr_exit_fn fn, struct error *err)
 {
-    struct ctr_spawn s = { 0 };
+    struct ctr_spawn s = {0};
     char **argv = crun_argv(c->r, c->bundle, args);
     int rc;
 
@@ -440,7 +439,7 @@ static void on_input_writable(struct ev_loop *ev, ev_io *w, int revents)
  * we keep are non-blocking; the child's ends are returned for the spawn. */
 int ctr_int_pipes(struct ctr *c, int *in_r, int *out_w, int *err_w, struct error *err)
 {
-    int in[2], out[2], er[2] = { -1, -1 };
+    int in[2], out[2], er[2] = {-1, -1};
 
     if (pipe2(in, O_CLOEXEC) < 0)
         return error_set(err, -errno, "pipe: %s", strerror(errno));
@@ -550,7 +549,8 @@ static void finish(struct ctr *c)
     }
     c->st = CTR_DONE;
     log_debug("container done container=%s create_ms=%.2f start_ms=%.2f run_ms=%.2f "
-              "drain_ms=%.2f", c->id, (c->t_created - c->t_create) / 1000.0,
+              "drain_ms=%.2f",
+              c->id, (c->t_created - c->t_create) / 1000.0,
               (c->mono_start - c->launch_mono) / 1000.0, (c->mono_end - c->mono_start) / 1000.0,
               (time_mono_us() - c->mono_end) / 1000.0);
     if (!c->released && c->done != NULL)
@@ -663,8 +663,8 @@ static void on_timeout(struct ev_loop *ev, ev_timer *t, int revents)
 int ctr_kill(struct ctr *c, int sig)
 {
     char signum[16];
-    const char *args[] = { "kill", sig == SIGKILL ? "--all" : NULL, c->id, signum, NULL };
-    const char *args_one[] = { "kill", c->id, signum, NULL };
+    const char *args[] = {"kill", sig == SIGKILL ? "--all" : NULL, c->id, signum, NULL};
+    const char *args_one[] = {"kill", c->id, signum, NULL};
 
     if (c->exited || c->st < CTR_CREATED)
         return -ESRCH;
@@ -805,8 +805,8 @@ static char **build_env(const struct ctr *c, const struct ctr_spec *spec)
         env[i++] = proc ? xasprintf("FUNCTION_CONTEXT=%s/fn/context.json", c->bundle)
                         : xstrdup("FUNCTION_CONTEXT=/run/function/context.json");
         if (proc)
-            env[i++] = xasprintf("FUNCTION_CODE_DIR=%s",
-                                 spec->code_dir ? spec->code_dir : "/nonexistent");
+            env[i++] =
+                xasprintf("FUNCTION_CODE_DIR=%s", spec->code_dir ? spec->code_dir : "/nonexistent");
     }
     if (c->opts.io)
         env[i++] = proc ? xasprintf("IOTRONIC_IO_SOCKET=%s/io/io.sock", c->bundle)
@@ -849,8 +849,7 @@ static struct ctr *ctr_alloc(struct ctr_runner *r, const struct ctr_spec *spec,
     rand_bytes(rnd, sizeof(rnd));
     memcpy(c->id, "lr-", 3);
     hex_encode(rnd, sizeof(rnd), c->id + 3);
-    c->bundle = xasprintf("%s/%s/%s", r->run_dir, r->executor == CTR_EXEC_CRUN ? "c" : "p",
-                          c->id);
+    c->bundle = xasprintf("%s/%s/%s", r->run_dir, r->executor == CTR_EXEC_CRUN ? "c" : "p", c->id);
     c->profile = spec->profile;
     c->in_w = c->log_r = c->err_r = c->logfd = -1;
     c->child_fds[0] = c->child_fds[1] = c->child_fds[2] = -1;
@@ -884,7 +883,7 @@ static int open_io(struct ctr *c, uid_t uid, gid_t gid, struct error *err)
 static int crun_create(struct ctr *c, struct error *err)
 {
     char *pidfile = xasprintf("%s/pid", c->bundle);
-    const char *args[] = { "create", "--bundle", c->bundle, "--pid-file", pidfile, c->id, NULL };
+    const char *args[] = {"create", "--bundle", c->bundle, "--pid-file", pidfile, c->id, NULL};
     int in_r, out_w, err_w, rc;
 
     rc = ctr_int_pipes(c, &in_r, &out_w, &err_w, err);
@@ -987,10 +986,10 @@ static int write_context(struct ctr *c, const char *context, struct error *err)
     return rc;
 }
 
-int ctr_start(struct ctr *c, const char *input, size_t len, const char *context,
-              int64_t timeout_ms, ctr_done_fn done, void *arg, struct error *err)
+int ctr_start(struct ctr *c, const char *input, size_t len, const char *context, int64_t timeout_ms,
+              ctr_done_fn done, void *arg, struct error *err)
 {
-    const char *args[] = { "start", c->id, NULL };
+    const char *args[] = {"start", c->id, NULL};
     int rc;
 
     if (c->st != CTR_CREATED || c->exited)
@@ -1113,7 +1112,7 @@ static void on_delete_exit(void *arg, pid_t pid, int status)
 
 static void maybe_delete(struct ctr *c)
 {
-    const char *args[] = { "delete", "-f", c->id, NULL };
+    const char *args[] = {"delete", "-f", c->id, NULL};
     struct error err;
 
     if (!c->released || c->deleting || c->cmd_pid != 0)

@@ -57,11 +57,11 @@ enum ctr_executor { CTR_EXEC_CRUN, CTR_EXEC_PROCESS };
 
 struct ctr_runner_opts {
     enum ctr_executor executor;
-    const char *crun_path;            /* absolute (crun executor) */
-    const char *crun_root;            /* crun --root */
-    const char *run_dir;              /* bundles: <run_dir>/c/<id>, <run_dir>/p/<id> */
-    struct ctr_cgroup cgroup;         /* from ctr_prepare_mountns() */
-    const struct ctr_io_ops *io;      /* NULL: containers get no IO socket */
+    const char *crun_path;       /* absolute (crun executor) */
+    const char *crun_root;       /* crun --root */
+    const char *run_dir;         /* bundles: <run_dir>/c/<id>, <run_dir>/p/<id> */
+    struct ctr_cgroup cgroup;    /* from ctr_prepare_mountns() */
+    const struct ctr_io_ops *io; /* NULL: containers get no IO socket */
 };
 
 /* Creates the runner (and <run_dir>/c, <run_dir>/p, crun_root). The reaper
@@ -108,18 +108,18 @@ struct ctr_opts {
     size_t log_max;
     size_t out_max, err_tail;
     const char *log_file;
-    size_t result_max;            /* function profile: the result file ceiling */
-    int io;                       /* give the container an IO socket */
-    const char *const *io_specs;  /* its declared devices */
+    size_t result_max;           /* function profile: the result file ceiling */
+    int io;                      /* give the container an IO socket */
+    const char *const *io_specs; /* its declared devices */
     size_t nio;
     /* Process executor only: rlimits derived from these (3.8). */
     int64_t timeout_s;
 };
 
 struct ctr_outcome {
-    const char *failure;    /* not NULL: the container could not be started (crun's message) */
-    int exit_code;          /* -1 when killed by a signal */
-    int signal;             /* 0 when it exited */
+    const char *failure; /* not NULL: the container could not be started (crun's message) */
+    int exit_code;       /* -1 when killed by a signal */
+    int signal;          /* 0 when it exited */
     int timed_out;
     int oom;                /* the memory cgroup counted an OOM kill */
     int64_t started_at;     /* CLOCK_REALTIME µs: `crun start` returned (or the fork) */
@@ -127,7 +127,7 @@ struct ctr_outcome {
     int64_t duration_us;    /* monotonic, started -> reaped */
     int64_t first_write_at; /* 0: no write through the IO socket */
     /* CTR_OUTPUT_LOG */
-    const char *log;        /* NUL-terminated; valid until ctr_release() */
+    const char *log; /* NUL-terminated; valid until ctr_release() */
     size_t log_len;
     uint64_t log_dropped;
     /* CTR_OUTPUT_SPLIT */
@@ -157,8 +157,8 @@ int ctr_create(struct ctr_runner *r, const struct ctr_spec *spec, const struct c
  * exactly once with the outcome (o->failure set when `crun start` itself
  * failed); or a negated errno at once (the container died while it waited,
  * the program could not be launched), and done() never runs. */
-int ctr_start(struct ctr *c, const char *input, size_t len, const char *context,
-              int64_t timeout_ms, ctr_done_fn done, void *arg, struct error *err) IOT_WUR;
+int ctr_start(struct ctr *c, const char *input, size_t len, const char *context, int64_t timeout_ms,
+              ctr_done_fn done, void *arg, struct error *err) IOT_WUR;
 
 /* Sends sig to the container's processes (SIGKILL: all of them). For
  * plugins that run until stopped. Returns 0 or a negated errno. */
@@ -169,9 +169,9 @@ int ctr_kill(struct ctr *c, int sig) IOT_WUR;
 void ctr_release(struct ctr *c);
 
 const char *ctr_id(const struct ctr *c);
-int64_t ctr_created_at(const struct ctr *c);    /* CLOCK_REALTIME µs */
-pid_t ctr_pid(const struct ctr *c);             /* the init, 0 before it is known */
-int ctr_alive(const struct ctr *c);             /* created or running, not exited */
+int64_t ctr_created_at(const struct ctr *c); /* CLOCK_REALTIME µs */
+pid_t ctr_pid(const struct ctr *c);          /* the init, 0 before it is known */
+int ctr_alive(const struct ctr *c);          /* created or running, not exited */
 
 /* Fills dev->major/minor from stat(2) of dev->path (4.3). -ENODEV when it is
  * not a character device. */

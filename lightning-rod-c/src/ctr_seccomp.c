@@ -20,26 +20,52 @@
  * second table, so that a profile never names a call the kernel of that
  * architecture lacks. */
 static const char *const denied[] = {
-    "mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "swapon", "swapoff",
-    "reboot", "kexec_load", "init_module", "finit_module", "delete_module", "bpf",
-    "perf_event_open", "ptrace", "process_vm_readv", "process_vm_writev", "keyctl",
-    "add_key", "request_key", "open_by_handle_at", "name_to_handle_at", "userfaultfd", "acct",
-    "settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "syslog", "quotactl",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "unshare",
+    "setns",
+    "swapon",
+    "swapoff",
+    "reboot",
+    "kexec_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "bpf",
+    "perf_event_open",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "userfaultfd",
+    "acct",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "adjtimex",
+    "syslog",
+    "quotactl",
     "lookup_dcookie",
 };
 
 #if defined(__x86_64__)
-static const char *const arches[] = { "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32" };
-static const char *const denied_arch[] = { "kexec_file_load", "iopl", "ioperm" };
+static const char *const arches[] = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"};
+static const char *const denied_arch[] = {"kexec_file_load", "iopl", "ioperm"};
 #elif defined(__aarch64__)
-static const char *const arches[] = { "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM" };
-static const char *const denied_arch[] = { "kexec_file_load" };
+static const char *const arches[] = {"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"};
+static const char *const denied_arch[] = {"kexec_file_load"};
 #elif defined(__arm__)
-static const char *const arches[] = { "SCMP_ARCH_ARM" };
-static const char *const denied_arch[] = { "kexec_file_load" };
+static const char *const arches[] = {"SCMP_ARCH_ARM"};
+static const char *const denied_arch[] = {"kexec_file_load"};
 #elif defined(__i386__)
-static const char *const arches[] = { "SCMP_ARCH_X86" };
-static const char *const denied_arch[] = { "iopl", "ioperm" };
+static const char *const arches[] = {"SCMP_ARCH_X86"};
+static const char *const denied_arch[] = {"iopl", "ioperm"};
 #else
 #error "no seccomp architecture table for this target"
 #endif
@@ -71,7 +97,7 @@ static cJSON *names_rule(const char *const *names, size_t n, int errno_ret)
 
 static cJSON *clone_rule(unsigned flag)
 {
-    static const char *const clone_name[] = { "clone" };
+    static const char *const clone_name[] = {"clone"};
     cJSON *rule = names_rule(clone_name, 1, EPERM_RET);
     cJSON *args = cJSON_AddArrayToObject(rule, "args");
     cJSON *a = cJSON_CreateObject();
@@ -86,7 +112,7 @@ static cJSON *clone_rule(unsigned flag)
 
 cJSON *ctr_seccomp_profile(void)
 {
-    static const char *const clone3_name[] = { "clone3" };
+    static const char *const clone3_name[] = {"clone3"};
     cJSON *p = cJSON_CreateObject();
     cJSON *arr, *sys;
 

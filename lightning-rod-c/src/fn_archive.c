@@ -30,9 +30,9 @@
 struct ux {
     enum fn_archive_kind kind;
     const struct fn_archive_limits *lim;
-    const char *what;            /* "Package" or "Runtime image" */
+    const char *what; /* "Package" or "Runtime image" */
     int rootfd;
-    char cached[PATH_MAX];       /* parent path of the last entry ("" = root) */
+    char cached[PATH_MAX]; /* parent path of the last entry ("" = root) */
     int cached_fd;
     struct fn_unpacked *out;
 };
@@ -197,8 +197,7 @@ static void split(const char *clean, char *parent, const char **base)
     *base = slash + 1;
 }
 
-static int copy_data(struct ux *u, struct archive *a, int fd, const char *name,
-                     struct error *err)
+static int copy_data(struct ux *u, struct archive *a, int fd, const char *name, struct error *err)
 {
     const void *buf;
     size_t size;
@@ -226,8 +225,8 @@ static int copy_data(struct ux *u, struct archive *a, int fd, const char *name,
     return 0;
 }
 
-static int write_file(struct ux *u, struct archive *a, int dirfd, const char *base,
-                      mode_t perm, const char *name, struct error *err)
+static int write_file(struct ux *u, struct archive *a, int dirfd, const char *base, mode_t perm,
+                      const char *name, struct error *err)
 {
     int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, fd, rc;
 
@@ -296,8 +295,7 @@ static int make_hardlink(struct ux *u, const char *target, int dirfd, const char
     return rc;
 }
 
-static int make_dir(struct ux *u, int dirfd, const char *base, const char *name,
-                    struct error *err)
+static int make_dir(struct ux *u, int dirfd, const char *base, const char *name, struct error *err)
 {
     struct stat st;
 
@@ -312,8 +310,7 @@ static int make_dir(struct ux *u, int dirfd, const char *base, const char *name,
 
 /* Refusals by type and mode, before anything is written. Returns 1 to skip
  * the entry (runtime device nodes and FIFOs), 0 to go on, <0 refused. */
-static int check_type(struct ux *u, struct archive_entry *e, const char *name,
-                      struct error *err)
+static int check_type(struct ux *u, struct archive_entry *e, const char *name, struct error *err)
 {
     mode_t type = archive_entry_filetype(e), mode = archive_entry_mode(e);
     int pkg = u->kind == FN_ARCHIVE_PACKAGE;
@@ -331,8 +328,7 @@ static int check_type(struct ux *u, struct archive_entry *e, const char *name,
     return 0;
 }
 
-static int unpack_entry(struct ux *u, struct archive *a, struct archive_entry *e,
-                        struct error *err)
+static int unpack_entry(struct ux *u, struct archive *a, struct archive_entry *e, struct error *err)
 {
     const char *name = archive_entry_pathname(e), *reason = NULL, *base;
     char clean[PATH_MAX], parent[PATH_MAX];
@@ -414,9 +410,9 @@ static int read_runtime_json(int treefd, cJSON **out, struct error *err)
 
     *out = NULL;
     if (fd < 0)
-        return errno == ENOENT ? 0
-                               : error_set(err, -EINVAL, "runtime.json cannot be read: %s",
-                                           strerror(errno));
+        return errno == ENOENT
+                   ? 0
+                   : error_set(err, -EINVAL, "runtime.json cannot be read: %s", strerror(errno));
     n = read(fd, buf, sizeof(buf));
     close(fd);
     if (n < 0 || n > RUNTIME_JSON_MAX)
@@ -441,8 +437,7 @@ static int keep_runtime_json(const char *dest, const cJSON *conf, struct error *
 }
 
 /* A bundle's rootfs/ becomes dest/rootfs; otherwise the whole tree does. */
-static int arrange_runtime(const char *dest, int treefd, struct fn_unpacked *out,
-                           struct error *err)
+static int arrange_runtime(const char *dest, int treefd, struct fn_unpacked *out, struct error *err)
 {
     char *tree = xasprintf("%s/tree", dest), *rootfs = xasprintf("%s/rootfs", dest);
     char *inner = xasprintf("%s/tree/rootfs", dest);
@@ -470,7 +465,7 @@ static int arrange_runtime(const char *dest, int treefd, struct fn_unpacked *out
 static int make_mount_points(const char *dest, struct error *err)
 {
     char *rootfs = xasprintf("%s/rootfs", dest);
-    struct ux u = { .what = "Runtime image", .cached_fd = -1 };
+    struct ux u = {.what = "Runtime image", .cached_fd = -1};
     int rc = 0;
 
     u.rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -495,7 +490,7 @@ int fn_archive_unpack(const char *path, const char *dest, enum fn_archive_kind k
                       const struct fn_archive_limits *lim, struct fn_unpacked *out,
                       struct error *err)
 {
-    struct ux u = { .kind = kind, .lim = lim, .out = out, .cached_fd = -1 };
+    struct ux u = {.kind = kind, .lim = lim, .out = out, .cached_fd = -1};
     char *root = NULL;
     int rc;
 

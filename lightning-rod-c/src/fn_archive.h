@@ -31,7 +31,7 @@
 enum fn_archive_kind { FN_ARCHIVE_PACKAGE, FN_ARCHIVE_RUNTIME };
 
 struct fn_archive_limits {
-    int64_t max_bytes;   /* sum of the entries' sizes */
+    int64_t max_bytes; /* sum of the entries' sizes */
     int64_t max_entries;
 };
 
@@ -40,9 +40,9 @@ struct fn_archive_limits {
 struct fn_unpacked {
     char format[FN_ARCHIVE_FORMAT_MAX]; /* "zip", "tar.gz", "tar" */
     int64_t entries;
-    int64_t bytes;        /* content bytes written */
-    cJSON *runtime_json;  /* a bundle's runtime.json (an object), or NULL; caller frees.
-                           * Also saved as dest/runtime.json (compact). */
+    int64_t bytes;       /* content bytes written */
+    cJSON *runtime_json; /* a bundle's runtime.json (an object), or NULL; caller frees.
+                          * Also saved as dest/runtime.json (compact). */
 };
 
 /* The format of the file at path from its first bytes: "zip" or "tar.gz"

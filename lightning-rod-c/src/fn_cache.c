@@ -39,8 +39,8 @@ struct fn_cache_entry {
     enum fn_blob_kind kind;
     enum entry_state state;
     char sha256[FN_SHA256_HEX];
-    char *dir;            /* packages/<sha> or runtimes/<sha> */
-    char *root;           /* dir, or dir/rootfs */
+    char *dir;  /* packages/<sha> or runtimes/<sha> */
+    char *root; /* dir, or dir/rootfs */
     cJSON *config;
     int64_t bytes;
     int64_t last_used;
@@ -63,13 +63,13 @@ struct fn_cache {
     int64_t used;
 };
 
-static const char *const kind_dir[] = { "packages", "runtimes" };
-static const char *const kind_what[] = { "Package", "Runtime image" };
+static const char *const kind_dir[] = {"packages", "runtimes"};
+static const char *const kind_what[] = {"Package", "Runtime image"};
 
 /* ------------------------------------------------------------- basics */
 
-int fn_cache_new(struct ev_loop *ev, struct wq *wq, struct fn_dl *dl,
-                 const struct fn_cache_opts *o, struct fn_cache **out, struct error *err)
+int fn_cache_new(struct ev_loop *ev, struct wq *wq, struct fn_dl *dl, const struct fn_cache_opts *o,
+                 struct fn_cache **out, struct error *err)
 {
     struct fn_cache *c = xcalloc(1, sizeof(*c));
     int rc = 0;
@@ -221,8 +221,7 @@ static void evict(struct fn_cache *c, struct fn_cache_entry *e)
     rand_bytes(rnd, sizeof(rnd));
     hex_encode(rnd, sizeof(rnd), hex);
     dst = xasprintf("%s/%s-%s", c->trash, e->sha256, hex);
-    log_info("cache: evicting %s %s bytes=%lld", kind_dir[e->kind], e->sha256,
-             (long long)e->bytes);
+    log_info("cache: evicting %s %s bytes=%lld", kind_dir[e->kind], e->sha256, (long long)e->bytes);
     if (rename(e->dir, dst) == 0)
         remove_tree_async(c, dst);
     else
@@ -295,8 +294,8 @@ static void unpack_work(void *arg, void *ctx)
     (void)ctx;
     j->rc = fn_archive_unpack(e->blob_path, e->tmp_dir, k, &j->lim, &j->res, &j->err);
     if (j->rc == 0 && strcmp(j->res.format, e->format) != 0)
-        j->rc = error_set(&j->err, -EINVAL, "%s is %s, not the declared %s.",
-                          kind_what[e->kind], j->res.format, e->format);
+        j->rc = error_set(&j->err, -EINVAL, "%s is %s, not the declared %s.", kind_what[e->kind],
+                          j->res.format, e->format);
     if (j->rc == 0) {
         j->bytes = fn_fs_tree_bytes(e->tmp_dir);
         if (rename(e->tmp_dir, e->dir) < 0)
@@ -345,10 +344,9 @@ static void on_downloaded(void *arg, int rc, const struct error *err)
     }
     j = xcalloc(1, sizeof(*j));
     j->e = e;
-    j->lim.max_bytes = e->kind == FN_BLOB_PACKAGE ? c->o.package_max_bytes
-                                                  : c->o.runtime_max_bytes;
-    j->lim.max_entries = e->kind == FN_BLOB_PACKAGE ? c->o.package_max_entries
-                                                    : c->o.runtime_max_entries;
+    j->lim.max_bytes = e->kind == FN_BLOB_PACKAGE ? c->o.package_max_bytes : c->o.runtime_max_bytes;
+    j->lim.max_entries =
+        e->kind == FN_BLOB_PACKAGE ? c->o.package_max_entries : c->o.runtime_max_entries;
     c->busy++;
     if (wq_submit(c->wq, unpack_work, unpack_done, j) < 0) {
         unpack_work(j, NULL);
@@ -359,7 +357,7 @@ static void on_downloaded(void *arg, int rc, const struct error *err)
 static int start_fetch(struct fn_cache *c, struct fn_cache_entry *e, const struct fn_blob *b,
                        struct error *err)
 {
-    struct fn_dl_req req = { 0 };
+    struct fn_dl_req req = {0};
     unsigned char rnd[8];
     char hex[17];
 
@@ -379,8 +377,7 @@ static int start_fetch(struct fn_cache *c, struct fn_cache_entry *e, const struc
 }
 
 int fn_cache_acquire(struct fn_cache *c, const struct fn_blob *b, fn_cache_fn fn, void *arg,
-                     struct fn_cache_entry **out, struct fn_cache_wait **wait,
-                     struct error *err)
+                     struct fn_cache_entry **out, struct fn_cache_wait **wait, struct error *err)
 {
     struct fn_cache_entry *e = lookup(c, b->kind, b->sha256);
     struct fn_cache_wait *w;
@@ -456,8 +453,7 @@ void fn_cache_pin(struct fn_cache_entry *e, int delta)
         enforce_budget(e->c);
 }
 
-struct fn_cache_entry *fn_cache_find(struct fn_cache *c, enum fn_blob_kind kind,
-                                     const char *sha256)
+struct fn_cache_entry *fn_cache_find(struct fn_cache *c, enum fn_blob_kind kind, const char *sha256)
 {
     struct fn_cache_entry *e = lookup(c, kind, sha256);
 

@@ -40,18 +40,18 @@ enum fn_blob_kind { FN_BLOB_PACKAGE, FN_BLOB_RUNTIME };
 struct fn_blob {
     enum fn_blob_kind kind;
     char sha256[FN_SHA256_HEX];
-    char md5[FN_MD5_HEX];       /* "" when not given */
+    char md5[FN_MD5_HEX]; /* "" when not given */
     int64_t size;
     char format[FN_FORMAT_MAX]; /* as declared: "zip", "tar.gz", "tar" */
     const char *url;
-    const char *token;          /* may be NULL */
+    const char *token; /* may be NULL */
 };
 
 struct fn_cache_opts {
     const char *dir;
     int64_t max_bytes;
-    int64_t package_max_bytes, package_max_entries;   /* unpacked limits (3.1) */
-    int64_t runtime_max_bytes, runtime_max_entries;   /* (3.2) */
+    int64_t package_max_bytes, package_max_entries; /* unpacked limits (3.1) */
+    int64_t runtime_max_bytes, runtime_max_entries; /* (3.2) */
 };
 
 struct fn_cache;
@@ -59,9 +59,8 @@ struct fn_cache_entry;
 struct fn_cache_wait;
 
 /* Creates the directories. The downloader and the wq must outlive it. */
-int fn_cache_new(struct ev_loop *ev, struct wq *wq, struct fn_dl *dl,
-                 const struct fn_cache_opts *o, struct fn_cache **out,
-                 struct error *err) IOT_WUR;
+int fn_cache_new(struct ev_loop *ev, struct wq *wq, struct fn_dl *dl, const struct fn_cache_opts *o,
+                 struct fn_cache **out, struct error *err) IOT_WUR;
 
 /* Scans what is on disk (on the worker pool) and calls done(arg) on the
  * loop when the cache knows it. Acquire works before that, but may then
@@ -77,8 +76,7 @@ void fn_cache_free(struct fn_cache *c);
 /* rc 0: e is ready and a reference is held for the caller. Otherwise a
  * negated errno and err holds the reason (for "Failed to deploy function on
  * board <uuid>: <reason>"). */
-typedef void (*fn_cache_fn)(void *arg, struct fn_cache_entry *e, int rc,
-                            const struct error *err);
+typedef void (*fn_cache_fn)(void *arg, struct fn_cache_entry *e, int rc, const struct error *err);
 
 /* Returns 0 with *out ready and referenced (fn not called); or 1 when the
  * blob is being fetched, and fn will be called exactly once (*wait lets the

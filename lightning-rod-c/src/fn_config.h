@@ -20,27 +20,27 @@
 enum fn_executor_kind { FN_EXECUTOR_CRUN = 0, FN_EXECUTOR_PROCESS = 1 };
 
 struct fn_process_runtime {
-    char *name;   /* the runtime's name, e.g. "python3" */
-    char **argv;  /* NULL-terminated; argv[0] is an absolute path */
+    char *name;  /* the runtime's name, e.g. "python3" */
+    char **argv; /* NULL-terminated; argv[0] is an absolute path */
 };
 
 struct fn_config {
-    int executor;                 /* enum fn_executor_kind */
-    char *crun_path;              /* absolute after finish (NULL if not found) */
+    int executor;    /* enum fn_executor_kind */
+    char *crun_path; /* absolute after finish (NULL if not found) */
     char *crun_root, *run_dir, *cache_dir, *state_dir;
-    int crun_private_mountns;     /* enum ctr_mountns_mode */
+    int crun_private_mountns; /* enum ctr_mountns_mode */
     int64_t container_uid, container_gid;
-    int64_t max_concurrency;      /* 0 in the file: the number of CPUs */
+    int64_t max_concurrency; /* 0 in the file: the number of CPUs */
     int64_t max_warm_total;
     int64_t pids_limit, tmp_size, file_size_limit;
     int64_t max_log_size, max_result_size;
     int64_t cache_max_bytes;
     int64_t dedup_retention;
-    int64_t outbox_max;           /* read here, used by the agent core's outbox */
+    int64_t outbox_max; /* read here, used by the agent core's outbox */
     char *download_ca;
     int download_insecure;
     char *process_user;
-    char *probe_path;             /* [function] probe_path: the static probe (4.7) */
+    char *probe_path; /* [function] probe_path: the static probe (4.7) */
     /* filled by fn_config_finish() */
     uid_t process_uid;
     gid_t process_gid;

@@ -147,7 +147,8 @@ void fn_pins_load(struct fn *fn)
     pins = cJSON_GetObjectItemCaseSensitive(root, "pins");
     if (!cJSON_IsObject(pins))
         goto out;
-    cJSON_ArrayForEach(it, pins) {
+    cJSON_ArrayForEach(it, pins)
+    {
         struct fn_pin *p;
 
         if (it->string == NULL || strlen(it->string) >= KEY_MAX || !cJSON_IsObject(it))
@@ -268,8 +269,8 @@ static void deploy_complete(struct fn_deploy_op *op)
         return;
     pin_version(fn, op->req);
     if (fn->conf->executor == FN_EXECUTOR_CRUN) {
-        if (fn_launch_new(op->req, fn->conf, fn->board_id, fn->d.io != NULL, op->rt, op->pkg,
-                          &l, &err) < 0) {
+        if (fn_launch_new(op->req, fn->conf, fn->board_id, fn->d.io != NULL, op->rt, op->pkg, &l,
+                          &err) < 0) {
             deploy_failed(op, err.msg);
             return;
         }
@@ -278,8 +279,8 @@ static void deploy_complete(struct fn_deploy_op *op)
     }
     m = cJSON_CreateObject();
     cJSON_AddBoolToObject(m, "cached", 1);
-    json_add_int(m, "warm", fn_warm_count(fn->warm, op->req->function_id,
-                                          op->req->function_version));
+    json_add_int(m, "warm",
+                 fn_warm_count(fn->warm, op->req->function_id, op->req->function_version));
     op->reply(op->arg, "SUCCESS", m);
     op_free(op);
 }
@@ -317,14 +318,13 @@ static void deploy_fetch(struct fn_deploy_op *op)
     struct error err;
 
     if (fn->conf->executor == FN_EXECUTOR_CRUN &&
-        fn_cache_acquire(fn->cache, &op->req->runtime, on_rt, op, &op->rt, &op->rt_wait,
-                         &err) < 0) {
+        fn_cache_acquire(fn->cache, &op->req->runtime, on_rt, op, &op->rt, &op->rt_wait, &err) <
+            0) {
         deploy_failed(op, err.msg);
         return;
     }
-    if (op->req->has_package &&
-        fn_cache_acquire(fn->cache, &op->req->package, on_pkg, op, &op->pkg, &op->pkg_wait,
-                         &err) < 0) {
+    if (op->req->has_package && fn_cache_acquire(fn->cache, &op->req->package, on_pkg, op, &op->pkg,
+                                                 &op->pkg_wait, &err) < 0) {
         deploy_failed(op, err.msg);
         return;
     }

@@ -128,8 +128,7 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 
 /* ------------------------------------------------------------- downloader */
 
-int fn_dl_new(struct ev_loop *ev, const struct fn_dl_opts *o, struct fn_dl **out,
-              struct error *err)
+int fn_dl_new(struct ev_loop *ev, const struct fn_dl_opts *o, struct fn_dl **out, struct error *err)
 {
     struct fn_dl *d;
 
@@ -393,8 +392,8 @@ static void job_done(struct fn_dl_job *j, CURLcode res)
         return;
     }
     if (res != CURLE_OK && transient(res) && j->attempts++ < d->o.retries) {
-        log_info("download interrupted, retrying from byte %lld: %s url=%s",
-                 (long long)j->got, j->curlerr[0] ? j->curlerr : curl_easy_strerror(res), j->url);
+        log_info("download interrupted, retrying from byte %lld: %s url=%s", (long long)j->got,
+                 j->curlerr[0] ? j->curlerr : curl_easy_strerror(res), j->url);
         ev_timer_set(&j->retry, RETRY_BASE_S * (1 << j->attempts), 0.);
         ev_timer_start(d->ev, &j->retry);
         return;

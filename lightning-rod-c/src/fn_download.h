@@ -31,11 +31,11 @@ struct fn_dl;
 struct fn_dl_job;
 
 struct fn_dl_opts {
-    const char *ca_file;      /* NULL: the system's CAs */
-    int insecure;             /* 1: no TLS verification (logged at every use) */
-    int64_t connect_timeout_s;/* 0: 30 */
-    int64_t stall_timeout_s;  /* abort when under 1 byte/s for this long; 0: 60 */
-    int retries;              /* transient failures retried; <0: 3 */
+    const char *ca_file;       /* NULL: the system's CAs */
+    int insecure;              /* 1: no TLS verification (logged at every use) */
+    int64_t connect_timeout_s; /* 0: 30 */
+    int64_t stall_timeout_s;   /* abort when under 1 byte/s for this long; 0: 60 */
+    int retries;               /* transient failures retried; <0: 3 */
 };
 
 /* Initialises libcurl (curl_global_init, once per process) and the multi
@@ -47,13 +47,13 @@ int fn_dl_new(struct ev_loop *ev, const struct fn_dl_opts *o, struct fn_dl **out
 void fn_dl_free(struct fn_dl *d);
 
 struct fn_dl_req {
-    const char *what;    /* "Package", "Runtime image": words for the messages */
-    const char *url;     /* http:// or https:// */
-    const char *token;   /* X-Board-Token value; NULL: none */
-    const char *path;    /* file to write (created or truncated, mode 0600) */
-    int64_t size;        /* the exact expected size */
-    const char *sha256;  /* 64 lower-case hex digits */
-    const char *md5;     /* 32 hex digits, or NULL */
+    const char *what;   /* "Package", "Runtime image": words for the messages */
+    const char *url;    /* http:// or https:// */
+    const char *token;  /* X-Board-Token value; NULL: none */
+    const char *path;   /* file to write (created or truncated, mode 0600) */
+    int64_t size;       /* the exact expected size */
+    const char *sha256; /* 64 lower-case hex digits */
+    const char *md5;    /* 32 hex digits, or NULL */
 };
 
 /* rc 0: the file at req->path holds exactly the blob. Otherwise a negated

@@ -68,9 +68,9 @@ int fn_executor_usable(const struct fn *fn, const struct fn_req *r, struct error
 static int make_parts(struct fn *fn, struct error *err)
 {
     const struct fn_config *c = fn->conf;
-    struct ctr_runner_opts ro = { 0 };
-    struct fn_dl_opts dlo = { 0 };
-    struct fn_cache_opts co = { 0 };
+    struct ctr_runner_opts ro = {0};
+    struct fn_dl_opts dlo = {0};
+    struct fn_cache_opts co = {0};
     char *dir;
     int rc;
 
@@ -113,7 +113,7 @@ static int make_parts(struct fn *fn, struct error *err)
  * deleted by the reconciliation); run_dir is a tmpfs, so this is quick. */
 static void clear_bundles(const struct fn_config *c)
 {
-    static const char *const sub[] = { "c", "p" };
+    static const char *const sub[] = {"c", "p"};
 
     for (size_t i = 0; i < 2; i++) {
         char *d = xasprintf("%s/%s", c->run_dir, sub[i]);
@@ -125,8 +125,8 @@ static void clear_bundles(const struct fn_config *c)
     }
 }
 
-int fn_new(const struct fn_deps *deps, const struct fn_config *conf,
-           const struct fn_hooks *hooks, struct fn **out, struct error *err)
+int fn_new(const struct fn_deps *deps, const struct fn_config *conf, const struct fn_hooks *hooks,
+           struct fn **out, struct error *err)
 {
     struct fn *fn = xcalloc(1, sizeof(*fn));
     int rc;
@@ -254,8 +254,8 @@ cJSON *fn_caps(struct fn *fn)
     cJSON_AddItemToObject(o, "executor_detail", ctr_probe_detail(&fn->probe, fn->d.cgroup));
     json_add_int(o, "max_concurrency", fn->conf->max_concurrency);
     names = cJSON_AddArrayToObject(o, "process_runtimes");
-    for (size_t i = 0; fn->conf->executor == FN_EXECUTOR_PROCESS &&
-                       i < fn->conf->nprocess_runtimes; i++)
+    for (size_t i = 0; fn->conf->executor == FN_EXECUTOR_PROCESS && i < fn->conf->nprocess_runtimes;
+         i++)
         cJSON_AddItemToArray(names, cJSON_CreateString(fn->conf->process_runtimes[i].name));
     cJSON_AddItemToObject(o, "cache", fn_cache_caps(fn->cache));
     cJSON_AddBoolToObject(o, "io_socket", fn->d.io != NULL);

@@ -45,10 +45,10 @@ struct fn;
 /* What the executor needs from the process. All borrowed; they outlive fn. */
 struct fn_deps {
     struct ev_loop *ev;
-    struct wq *wq;                  /* unpacking, removals, record writes */
+    struct wq *wq; /* unpacking, removals, record writes */
     struct ctr_reaper *reaper;
-    const struct ctr_cgroup *cgroup;/* from ctr_prepare_mountns() */
-    const struct ctr_io_ops *io;    /* the IO socket provider (src/iosock.h); NULL: none */
+    const struct ctr_cgroup *cgroup; /* from ctr_prepare_mountns() */
+    const struct ctr_io_ops *io;     /* the IO socket provider (src/iosock.h); NULL: none */
 };
 
 struct fn_hooks {
@@ -69,8 +69,8 @@ typedef void (*fn_reply_fn)(void *arg, const char *kind, cJSON *message);
 /* Creates the executor: the runner, the downloader, the cache, the store and
  * the warm pool, and removes the bundles a previous run left in run_dir.
  * conf must be complete (fn_config_finish) and outlive fn. */
-int fn_new(const struct fn_deps *deps, const struct fn_config *conf,
-           const struct fn_hooks *hooks, struct fn **out, struct error *err) IOT_WUR;
+int fn_new(const struct fn_deps *deps, const struct fn_config *conf, const struct fn_hooks *hooks,
+           struct fn **out, struct error *err) IOT_WUR;
 
 /* Startup work, on the loop: deletes containers left by a previous run
  * (`crun list`), runs the probe (4.7), loads the execution records and the

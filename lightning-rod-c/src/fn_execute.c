@@ -100,7 +100,7 @@ static void add_local_fields(struct fn_exec *e, cJSON *r)
 static cJSON *make_result(struct fn_exec *e, const struct ctr_outcome *o, int deploy_failed,
                           const char *reason)
 {
-    struct fn_result_in in = { 0 };
+    struct fn_result_in in = {0};
     cJSON *r;
 
     in.execution_id = e->req->execution_id;
@@ -135,9 +135,9 @@ static void exec_finish(struct fn_exec *e, cJSON *result)
 
     e->finished = 1;
     e->result = result;
-    log_info("execution finished execution=%s status=%s container=%s warm=%d",
-             e->req->execution_id, cJSON_IsString(st) ? st->valuestring : "?",
-             e->container_id[0] ? e->container_id : "-", e->warm);
+    log_info("execution finished execution=%s status=%s container=%s warm=%d", e->req->execution_id,
+             cJSON_IsString(st) ? st->valuestring : "?", e->container_id[0] ? e->container_id : "-",
+             e->warm);
     if (e->c != NULL) {
         ctr_release(e->c);
         e->c = NULL;
@@ -185,8 +185,8 @@ static char *context_json(const struct fn_exec *e)
     json_add_int(o, "function_version", r->function_version);
     cJSON_AddStringToObject(o, "board_id", e->fn->board_id);
     json_add_int(o, "timeout", r->timeout);
-    json_add_str_or_null(o, "deadline", r->deadline ? time_format(r->deadline, TIME_Z_US, t)
-                                                     : NULL);
+    json_add_str_or_null(o, "deadline",
+                         r->deadline ? time_format(r->deadline, TIME_Z_US, t) : NULL);
     cJSON_AddStringToObject(o, "started_at", time_format(time_now_us(), TIME_Z_US, t));
     text = json_print(o);
     cJSON_Delete(o);
@@ -202,8 +202,8 @@ static void exec_start(struct fn_exec *e)
     int rc;
 
     snprintf(e->container_id, sizeof(e->container_id), "%s", ctr_id(e->c));
-    rc = ctr_start(e->c, e->req->input, e->req->input_len, ctx, e->req->timeout * 1000, on_done,
-                   e, &err);
+    rc = ctr_start(e->c, e->req->input, e->req->input_len, ctx, e->req->timeout * 1000, on_done, e,
+                   &err);
     free(ctx);
     if (rc < 0 && e->warm && !e->retried_cold) {
         /* The warm container died while it waited: make a fresh one. */
@@ -242,8 +242,8 @@ static void create_cold(struct fn_exec *e)
 {
     struct error err;
 
-    if (ctr_create(e->fn->runner, &e->launch->spec, &e->launch->opts, on_created, e, &e->c,
-                   &err) < 0)
+    if (ctr_create(e->fn->runner, &e->launch->spec, &e->launch->opts, on_created, e, &e->c, &err) <
+        0)
         fail_start(e, err.msg);
 }
 
@@ -255,8 +255,8 @@ static void exec_launch(struct fn_exec *e)
 
     if (e->rt_wait != NULL || e->pkg_wait != NULL)
         return;
-    if (fn_launch_new(e->req, fn->conf, fn->board_id, fn->d.io != NULL, e->rt, e->pkg,
-                      &e->launch, &err) < 0) {
+    if (fn_launch_new(e->req, fn->conf, fn->board_id, fn->d.io != NULL, e->rt, e->pkg, &e->launch,
+                      &err) < 0) {
         fail_start(e, err.msg);
         return;
     }
@@ -310,8 +310,8 @@ static void exec_fetch(struct fn_exec *e)
     int rc;
 
     if (fn->conf->executor == FN_EXECUTOR_CRUN) {
-        rc = fn_cache_acquire(fn->cache, &e->req->runtime, on_runtime, e, &e->rt, &e->rt_wait,
-                              &err);
+        rc =
+            fn_cache_acquire(fn->cache, &e->req->runtime, on_runtime, e, &e->rt, &e->rt_wait, &err);
         if (rc < 0) {
             fail_deploy(e, err.msg);
             return;
@@ -384,8 +384,8 @@ static struct fn_exec *exec_new(struct fn *fn, struct fn_req *r, const struct fn
     return e;
 }
 
-static void accept(struct fn *fn, struct fn_req *r, const struct fn_local *local,
-                   fn_reply_fn reply, void *arg)
+static void accept(struct fn *fn, struct fn_req *r, const struct fn_local *local, fn_reply_fn reply,
+                   void *arg)
 {
     struct fn_exec *e = exec_new(fn, r, local, reply, arg);
 
@@ -517,7 +517,7 @@ void fn_execute(struct fn *fn, const cJSON *payload, fn_reply_fn reply, void *ar
 void fn_execute_local(struct fn *fn, const cJSON *payload, const struct fn_local *local,
                       fn_reply_fn reply, void *arg)
 {
-    static const struct fn_local none = { "", 0 };
+    static const struct fn_local none = {"", 0};
 
     execute(fn, payload, local ? local : &none, reply, arg);
 }
@@ -544,11 +544,10 @@ static void on_revived_durable(void *arg, int rc)
 /* A record found at startup. "accepted": the previous run died while it
  * ran; it ends as a service failure (3.6: never run twice). "finished" but
  * not acknowledged: handed to the core again. */
-void fn_exec_found(void *arg, const char *id, const struct fn_rec_info *info,
-                   const cJSON *result)
+void fn_exec_found(void *arg, const char *id, const struct fn_rec_info *info, const cJSON *result)
 {
     struct fn *fn = arg;
-    struct fn_result_in in = { 0 };
+    struct fn_result_in in = {0};
     struct revived *v;
 
     if (info->state == FN_REC_FINISHED) {

@@ -85,8 +85,7 @@ out:
     return rc;
 }
 
-int fn_fs_write_file(const char *path, const void *data, size_t len, mode_t mode,
-                     struct error *err)
+int fn_fs_write_file(const char *path, const void *data, size_t len, mode_t mode, struct error *err)
 {
     int fd, rc;
 

@@ -35,15 +35,15 @@ struct fn {
     void *ready_arg;
     struct ctr_probe_result probe;
     int outbox_full;
-    struct fn_exec *execs;          /* every execution not yet freed */
-    int running;                    /* slots in use */
+    struct fn_exec *execs; /* every execution not yet freed */
+    int running;           /* slots in use */
     struct fn_exec *queue, *queue_tail;
     int queued;
     struct fn_deploy_op *deploys;
-    struct fn_map pins;             /* "<function_id>:<version>" -> struct fn_pin */
+    struct fn_map pins; /* "<function_id>:<version>" -> struct fn_pin */
     int pins_writing, pins_dirty;
-    int busy;                       /* own jobs in flight (pins writes) */
-    ev_timer drain;                 /* shutdown: polls until idle */
+    int busy;       /* own jobs in flight (pins writes) */
+    ev_timer drain; /* shutdown: polls until idle */
     void (*shutdown_fn)(void *);
     void *shutdown_arg;
 };
@@ -55,8 +55,8 @@ struct fn_pin {
 
 struct fn_exec {
     struct fn *fn;
-    struct fn_exec *prev, *next;    /* fn->execs */
-    struct fn_exec *qnext;          /* fn->queue */
+    struct fn_exec *prev, *next; /* fn->execs */
+    struct fn_exec *qnext;       /* fn->queue */
     struct fn_req *req;
     int local;
     char *trigger_id;

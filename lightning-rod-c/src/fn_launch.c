@@ -13,7 +13,7 @@
 #define DEFAULT_PATH "PATH=/usr/local/bin:/usr/bin:/bin"
 #define INPUT_KIND_VAR "FUNCTION_INPUT_KIND="
 
-static const char *const kind_names[] = { "none", "json", "raw" };
+static const char *const kind_names[] = {"none", "json", "raw"};
 
 struct strv {
     char **v;
@@ -52,7 +52,8 @@ static int archive_strv(const cJSON *conf, const char *key, struct strv *out, st
         return 0;
     if (!cJSON_IsArray(arr))
         return error_set(err, -EINVAL, "runtime.json: %s must be an array of strings", key);
-    cJSON_ArrayForEach(it, arr) {
+    cJSON_ArrayForEach(it, arr)
+    {
         if (!cJSON_IsString(it))
             return error_set(err, -EINVAL, "runtime.json: %s must be an array of strings", key);
         strv_add(out, xstrdup(it->valuestring));
@@ -100,8 +101,7 @@ static int build_args(const struct fn_req *r, const struct fn_config *conf, stru
         const struct fn_process_runtime *pr = fn_config_process_runtime(conf, r->runtime_name);
 
         if (pr == NULL)
-            return error_set(err, -ENOENT, "runtime %s has no process command",
-                             r->runtime_name);
+            return error_set(err, -ENOENT, "runtime %s has no process command", r->runtime_name);
         strv_add_all(args, pr->argv);
     } else {
         strv_add_all(args, entry->v);
@@ -130,8 +130,7 @@ static void add_function_env(const struct fn_req *r, const char *board_id, struc
 }
 
 /* Raw access: /dev/<chip> for every chip with a declared line (4.3). */
-static int raw_devices(struct fn_launch *l, const struct fn_req *r, int process,
-                       struct error *err)
+static int raw_devices(struct fn_launch *l, const struct fn_req *r, int process, struct error *err)
 {
     if (!r->raw_access)
         return 0;
@@ -152,7 +151,7 @@ static int raw_devices(struct fn_launch *l, const struct fn_req *r, int process,
             free(path);
             continue;
         }
-        l->devices[l->ndevices] = (struct ctr_device){ path, 0, 0, 0660, 1 };
+        l->devices[l->ndevices] = (struct ctr_device){path, 0, 0, 0660, 1};
         if (ctr_device_resolve(&l->devices[l->ndevices], err) < 0) {
             free(path);
             return error_prefix(err, "raw device access needs a real chip");
@@ -246,7 +245,7 @@ int fn_launch_new(const struct fn_req *r, const struct fn_config *conf, const ch
                   struct fn_launch **out, struct error *err)
 {
     struct fn_launch *l = xcalloc(1, sizeof(*l));
-    struct strv entry = { 0 }, env = { 0 }, args = { 0 }, io = { 0 };
+    struct strv entry = {0}, env = {0}, args = {0}, io = {0};
     int rc;
 
     *out = NULL;

@@ -25,7 +25,7 @@
 
 struct fn_launch {
     int refs;
-    struct ctr_spec spec;       /* pointers into the members below */
+    struct ctr_spec spec; /* pointers into the members below */
     struct ctr_opts opts;
     char function_id[UUID_STR_LEN];
     int64_t function_version;

@@ -10,15 +10,15 @@
 #include <stddef.h>
 
 struct fn_map_slot {
-    char *key;   /* NULL: empty; FN_MAP_TOMBSTONE: deleted */
+    char *key; /* NULL: empty; FN_MAP_TOMBSTONE: deleted */
     void *value;
 };
 
 struct fn_map {
     struct fn_map_slot *slots;
-    size_t cap;   /* a power of two, or 0 */
-    size_t len;   /* live entries */
-    size_t used;  /* live entries and tombstones */
+    size_t cap;  /* a power of two, or 0 */
+    size_t len;  /* live entries */
+    size_t used; /* live entries and tombstones */
 };
 
 void fn_map_init(struct fn_map *m);

@@ -110,7 +110,8 @@ static int get_strv(const cJSON *o, const char *key, size_t max_items, size_t ma
     if (n > max_items)
         return error_set(err, -EINVAL, "%s has more than %zu items", key, max_items);
     *out = xcalloc(n + 1, sizeof(char *));
-    cJSON_ArrayForEach(it, arr) {
+    cJSON_ArrayForEach(it, arr)
+    {
         if (!cJSON_IsString(it) || strlen(it->valuestring) > max_len ||
             (valid != NULL && !valid(it->valuestring))) {
             free_strv(*out);
@@ -342,8 +343,8 @@ static int get_enum(const cJSON *p, const char *key, const char *a, const char *
     return error_set(err, -EINVAL, "%s must be %s or %s", key, a, b);
 }
 
-static int get_int_default(const cJSON *p, const char *key, int64_t min, int64_t max,
-                           int64_t def, int64_t *out, struct error *err)
+static int get_int_default(const cJSON *p, const char *key, int64_t min, int64_t max, int64_t def,
+                           int64_t *out, struct error *err)
 {
     int rc = json_get_int(p, key, JSON_NULLABLE, min, max, out, err);
 
@@ -410,8 +411,7 @@ static int parse_limits(const cJSON *p, struct fn_req *r, struct error *err)
     if (rc == 0)
         rc = get_int_default(p, "keep_warm", 0, FN_KEEP_WARM_MAX, 0, &r->keep_warm, err);
     if (rc == 0)
-        rc = get_int_default(p, "warm_ttl", 1, FN_TIMEOUT_MAX, DEFAULT_WARM_TTL, &r->warm_ttl,
-                             err);
+        rc = get_int_default(p, "warm_ttl", 1, FN_TIMEOUT_MAX, DEFAULT_WARM_TTL, &r->warm_ttl, err);
     if (rc == 0)
         rc = get_enum(p, "device_access", "mediated", "raw", &r->raw_access, err);
     if (rc == 0)
@@ -482,7 +482,8 @@ static int parse_purge(const cJSON *p, struct fn_remove_req *r, struct error *er
     if (cJSON_GetArraySize(arr) > FN_PURGE_MAX)
         return error_set(err, -EINVAL, "purge has more than %d items", FN_PURGE_MAX);
     r->purge = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(*r->purge));
-    cJSON_ArrayForEach(it, arr) {
+    cJSON_ArrayForEach(it, arr)
+    {
         if (!cJSON_IsString(it) || strlen(it->valuestring) != 64)
             return error_set(err, -EINVAL, "purge[%zu] must be a sha256", i);
         snprintf(r->purge[i], FN_SHA256_HEX, "%s", it->valuestring);
@@ -504,8 +505,8 @@ int fn_remove_parse(const cJSON *p, struct fn_remove_req *r, struct error *err)
         return error_set(err, -EINVAL, "payload must be an object");
     rc = get_uuid(p, "function_id", r->function_id, err);
     if (rc == 0) {
-        rc = json_get_int(p, "function_version", JSON_NULLABLE, 0, INT32_MAX,
-                          &r->function_version, err);
+        rc = json_get_int(p, "function_version", JSON_NULLABLE, 0, INT32_MAX, &r->function_version,
+                          err);
         if (rc == -ENOENT || rc == 1) {
             r->function_version = -1;
             rc = 0;

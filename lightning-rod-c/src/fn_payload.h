@@ -21,14 +21,14 @@
 #include "src/fn_cache.h"
 
 #define FN_ENTRY_MAX 80
-#define FN_INPUT_MAX (1 << 20)       /* stdin text: 64 KiB of input, escaped */
+#define FN_INPUT_MAX (1 << 20) /* stdin text: 64 KiB of input, escaped */
 #define FN_URL_MAX 2048
 #define FN_TOKEN_MAX 4096
 #define FN_IMAGE_ARGS_MAX 64
 #define FN_ARG_MAX 4096
 #define FN_RUNTIME_NAME_MAX 255
-#define FN_PACKAGE_SIZE_MAX 52428800LL    /* 3.1 */
-#define FN_RUNTIME_SIZE_MAX 1073741824LL  /* [storage] max_image_size ceiling */
+#define FN_PACKAGE_SIZE_MAX 52428800LL   /* 3.1 */
+#define FN_RUNTIME_SIZE_MAX 1073741824LL /* [storage] max_image_size ceiling */
 #define FN_TIMEOUT_MAX 86400
 #define FN_KEEP_WARM_MAX 64
 #define FN_PURGE_MAX 1024
@@ -40,8 +40,8 @@ enum fn_req_type { FN_REQ_EXECUTE, FN_REQ_DEPLOY };
 /* A runtime's config from the payload (3.2), before it is overlaid on the
  * archive's runtime.json. NULL members were absent. */
 struct fn_rt_config {
-    char **entrypoint;   /* NULL-terminated */
-    char **env;          /* NULL-terminated, NAME=value */
+    char **entrypoint; /* NULL-terminated */
+    char **env;        /* NULL-terminated, NAME=value */
     char *cwd;
 };
 
@@ -49,25 +49,25 @@ struct fn_rt_config {
  * fields). Owns everything; fn_req_free() releases it. */
 struct fn_req {
     enum fn_req_type type;
-    char execution_id[UUID_STR_LEN];  /* "" for deploy */
+    char execution_id[UUID_STR_LEN]; /* "" for deploy */
     char function_id[UUID_STR_LEN];
     int64_t function_version;
-    char *entry;                      /* NULL for image functions without one */
-    char *input;                      /* stdin text, valid JSON ("{}" when none) */
+    char *entry; /* NULL for image functions without one */
+    char *input; /* stdin text, valid JSON ("{}" when none) */
     size_t input_len;
-    char *input_text;                 /* the "input" field as sent (NULL when absent) */
+    char *input_text; /* the "input" field as sent (NULL when absent) */
     enum fn_input_kind input_kind;
-    char **image_args;                /* NULL-terminated or NULL */
+    char **image_args; /* NULL-terminated or NULL */
     int64_t timeout, cpu, memory_size;
-    char **devices;                   /* canonical specs, NULL-terminated */
+    char **devices; /* canonical specs, NULL-terminated */
     size_t ndevices;
-    int raw_access;                   /* device_access: raw */
-    int network_host;                 /* network: host */
+    int raw_access;   /* device_access: raw */
+    int network_host; /* network: host */
     int64_t keep_warm, warm_ttl;
-    int64_t deadline;                 /* µs since the epoch, 0: none */
-    int64_t dispatched_at;            /* µs, 0: not given */
+    int64_t deadline;      /* µs since the epoch, 0: none */
+    int64_t dispatched_at; /* µs, 0: not given */
     int has_package;
-    struct fn_blob package;           /* url/token point into the strings below */
+    struct fn_blob package; /* url/token point into the strings below */
     struct fn_blob runtime;
     char runtime_id[UUID_STR_LEN];
     char *runtime_name;
@@ -85,13 +85,12 @@ void fn_req_free(struct fn_req *r); /* accepts NULL */
 /* FunctionRemove: function_id, function_version (null: all versions), purge. */
 struct fn_remove_req {
     char function_id[UUID_STR_LEN];
-    int64_t function_version;   /* -1: every version */
+    int64_t function_version; /* -1: every version */
     char (*purge)[FN_SHA256_HEX];
     size_t npurge;
 };
 
-int fn_remove_parse(const cJSON *payload, struct fn_remove_req *out,
-                    struct error *err) IOT_WUR;
+int fn_remove_parse(const cJSON *payload, struct fn_remove_req *out, struct error *err) IOT_WUR;
 /* CachePurge: purge only. */
 int fn_purge_parse(const cJSON *payload, struct fn_remove_req *out, struct error *err) IOT_WUR;
 void fn_remove_clear(struct fn_remove_req *r);

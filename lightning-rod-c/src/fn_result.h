@@ -27,17 +27,17 @@ char *fn_utf8_sanitize(const char *p, size_t n, size_t *out_len);
 /* What the board knows about an execution when it ends. */
 struct fn_result_in {
     const char *execution_id;
-    const char *container_id;       /* NULL when no container was made */
-    const char *board_id;           /* for the error messages */
-    const char *executor;           /* "crun" or "process" */
-    int warm;                       /* it ran in a warm container */
-    int64_t received_at;            /* µs since the epoch */
-    size_t max_result_size;         /* for "Function result exceeds <n> bytes." */
-    const struct ctr_outcome *o;    /* NULL when nothing ran */
+    const char *container_id;    /* NULL when no container was made */
+    const char *board_id;        /* for the error messages */
+    const char *executor;        /* "crun" or "process" */
+    int warm;                    /* it ran in a warm container */
+    int64_t received_at;         /* µs since the epoch */
+    size_t max_result_size;      /* for "Function result exceeds <n> bytes." */
+    const struct ctr_outcome *o; /* NULL when nothing ran */
     /* When nothing ran (o NULL) or it could not start: */
-    int deploy_failed;              /* the package or runtime could not be fetched */
-    const char *reason;             /* the reason, for deploy or start failures */
-    int service_failure;            /* "Function execution failed." (e.g. lost in a restart) */
+    int deploy_failed;   /* the package or runtime could not be fetched */
+    const char *reason;  /* the reason, for deploy or start failures */
+    int service_failure; /* "Function execution failed." (e.g. lost in a restart) */
 };
 
 /* The result object: execution_id, container_id, status, output, duration,

@@ -29,8 +29,8 @@ enum op_kind { OP_WRITE, OP_ACK, OP_DELETE };
 struct op {
     struct op *next;
     enum op_kind kind;
-    char *text;        /* OP_WRITE */
-    int64_t acked_at;  /* OP_ACK */
+    char *text;       /* OP_WRITE */
+    int64_t acked_at; /* OP_ACK */
     fn_store_fn fn;
     void *arg;
     /* filled by the worker */
@@ -44,7 +44,7 @@ struct rec {
     struct fn_rec_info info;
     struct op *ops, *last; /* ops[0] is in flight when running */
     int running;
-    int gone;              /* deleted from the map; freed when ops drain */
+    int gone; /* deleted from the map; freed when ops drain */
 };
 
 struct fn_store {
@@ -235,8 +235,7 @@ static char *content(const struct rec *r, const cJSON *result)
     char *text;
 
     cJSON_AddStringToObject(o, "execution_id", r->id);
-    cJSON_AddStringToObject(o, "state", r->info.state == FN_REC_FINISHED ? "finished"
-                                                                          : "accepted");
+    cJSON_AddStringToObject(o, "state", r->info.state == FN_REC_FINISHED ? "finished" : "accepted");
     json_add_int(o, "received_at", r->info.received_at);
     cJSON_AddBoolToObject(o, "local", r->info.local);
     cJSON_AddNullToObject(o, "acked_at");
@@ -413,8 +412,8 @@ static void read_done(void *arg)
     free(j);
 }
 
-void fn_store_read_result(struct fn_store *s, const char *id,
-                          void (*fn)(void *arg, cJSON *result), void *arg)
+void fn_store_read_result(struct fn_store *s, const char *id, void (*fn)(void *arg, cJSON *result),
+                          void *arg)
 {
     struct read_job *j = xcalloc(1, sizeof(*j));
 
@@ -465,8 +464,8 @@ static int parse_loaded(const cJSON *rec, struct loaded *l)
     if (json_get_str(rec, "execution_id", JSON_REQUIRED, 64, &id, NULL) < 0 ||
         uuid_normalize(id, l->id) < 0 ||
         json_get_str(rec, "state", JSON_REQUIRED, 16, &state, NULL) < 0 ||
-        json_get_int(rec, "received_at", JSON_REQUIRED, 0, INT64_MAX, &l->info.received_at,
-                     NULL) < 0)
+        json_get_int(rec, "received_at", JSON_REQUIRED, 0, INT64_MAX, &l->info.received_at, NULL) <
+            0)
         return -EINVAL;
     if (json_get_int(rec, "acked_at", JSON_NULLABLE, 0, INT64_MAX, &acked, NULL) == 0)
         l->info.acked_at = acked;
@@ -480,7 +479,7 @@ static void load_one(struct load_job *j, const char *name)
 {
     char *path = xasprintf("%s/%s", j->s->dir, name);
     struct error err;
-    struct loaded l = { 0 };
+    struct loaded l = {0};
     cJSON *rec;
 
     error_clear(&err);
@@ -558,8 +557,7 @@ static void load_done(void *arg)
     fn_store_sweep(s);
 }
 
-void fn_store_load(struct fn_store *s, fn_store_found_fn found, void (*done)(void *arg),
-                   void *arg)
+void fn_store_load(struct fn_store *s, fn_store_found_fn found, void (*done)(void *arg), void *arg)
 {
     struct load_job *j = xcalloc(1, sizeof(*j));
 

@@ -32,7 +32,7 @@ enum fn_rec_state { FN_REC_ACCEPTED, FN_REC_FINISHED };
 struct fn_rec_info {
     enum fn_rec_state state;
     int64_t received_at;
-    int64_t acked_at;   /* 0: not acknowledged */
+    int64_t acked_at; /* 0: not acknowledged */
     int local;
 };
 
@@ -59,16 +59,15 @@ typedef void (*fn_store_found_fn)(void *arg, const char *execution_id,
 /* Reads every record (worker pool), calling found() for the ones that are
  * not acknowledged, then done(). Unreadable records are renamed to
  * <name>.corrupt-<time> and logged. */
-void fn_store_load(struct fn_store *s, fn_store_found_fn found, void (*done)(void *arg),
-                   void *arg);
+void fn_store_load(struct fn_store *s, fn_store_found_fn found, void (*done)(void *arg), void *arg);
 
 /* The summary of a known id, or NULL. */
 const struct fn_rec_info *fn_store_get(const struct fn_store *s, const char *execution_id);
 
 /* Records a newly accepted execution; known at once in memory, durable when
  * fn runs. Returns -EEXIST when the id is already known. */
-int fn_store_accept(struct fn_store *s, const char *execution_id, int64_t received_at,
-                    int local, fn_store_fn fn, void *arg) IOT_WUR;
+int fn_store_accept(struct fn_store *s, const char *execution_id, int64_t received_at, int local,
+                    fn_store_fn fn, void *arg) IOT_WUR;
 
 /* Stores the result (borrowed; copied) of a known execution. */
 void fn_store_finish(struct fn_store *s, const char *execution_id, const cJSON *result,

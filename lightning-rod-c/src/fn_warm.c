@@ -26,8 +26,8 @@ struct wc {
     struct wc *next;
     struct ctr *c;
     int ready;
-    int64_t created_at;   /* wall µs */
-    int64_t expires;      /* mono µs */
+    int64_t created_at; /* wall µs */
+    int64_t expires;    /* mono µs */
     char full_fp[FN_FINGERPRINT_LEN];
 };
 
@@ -179,8 +179,7 @@ static void create_one(struct group *g)
 
     x->g = g;
     memcpy(x->full_fp, g->tmpl->full_fp, sizeof(x->full_fp));
-    if (ctr_create(g->w->runner, &g->tmpl->spec, &g->tmpl->opts, on_created, x, &x->c, &err) <
-        0) {
+    if (ctr_create(g->w->runner, &g->tmpl->spec, &g->tmpl->opts, on_created, x, &x->c, &err) < 0) {
         log_warn("warm container for %s: %s", g->key, err.msg);
         g->failures++;
         free(x);
@@ -309,7 +308,9 @@ void fn_warm_note(struct fn_warm *w, struct fn_launch *l, int64_t keep, int64_t 
     g->last_used = time_mono_us();
     g->last_used_wall = time_now_us();
     g->failures = 0;
-    schedule_fill(g);
+    /* The first creation starts now, so that a FunctionDeploy reply can
+     * count it; the others follow one at a time. */
+    on_fill(g->w->ev, &g->fill, 0);
 }
 
 void fn_warm_drop(struct fn_warm *w, const char *function_id, int64_t version)

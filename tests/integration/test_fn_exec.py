@@ -429,6 +429,32 @@ class Packages(unittest.TestCase):
         self.assertEqual(outs, ["shared", "shared"])
         self.assertEqual(SRV.count(pkg["sha256"]), 1)
 
+    def test_interrupted_download_resumes_with_a_range(self):
+        pkg = sh_package("echo resumed > $FUNCTION_RESULT\n" + "#" * 50000)
+        SRV.cut_once.add(pkg["sha256"])
+        _, res = self.fn.run(payload(self.bb, pkg))
+        self.assertEqual(res["output"], "resumed", res)
+        self.assertEqual(SRV.count(pkg["sha256"]), 2)
+        starts = [start for sha, start in SRV.ranges if sha == pkg["sha256"]]
+        self.assertEqual(len(starts), 1)
+        self.assertGreater(starts[0], 0)
+
+    def test_deploy_prepares_warm_containers(self):
+        pkg = sh_package("echo deployed > $FUNCTION_RESULT\n")
+        dep = payload(self.bb, pkg, function_id=str(uuid.uuid4()), keep_warm=2, warm_ttl=60)
+        del dep["execution_id"]
+        r = self.fn.call("fn_deploy", payload=dep)
+        self.assertEqual(r["kind"], "SUCCESS", r)
+        self.assertEqual(r["message"]["cached"], True)
+        self.assertGreaterEqual(r["message"]["warm"], 1)
+        iottest.wait_until(lambda: len(self.fn.status()["warm"]) == 2, what="two warm")
+        p = payload(self.bb, pkg, function_id=dep["function_id"], keep_warm=2, warm_ttl=60,
+                    input=None)
+        _, res = self.fn.run(p)
+        self.assertEqual((res["output"], res["warm"]), ("deployed", True))
+        self.fn.call("fn_remove", payload={"function_id": dep["function_id"]})
+        self.assertEqual(self.fn.status()["warm"], [])
+
     def test_lru_eviction_spares_pinned_blobs(self):
         def big(tag):
             return SRV.add(zip_package({"main.sh": "echo %s > $FUNCTION_RESULT\n" % tag,
@@ -498,6 +524,67 @@ class Warm(unittest.TestCase):
         self.assertFalse(old & set(self.warm_ids()))
         self.fn.call("fn_remove", payload={"function_id": fid})
         self.assertEqual(self.warm_ids(), [])
+
+
+class Local(unittest.TestCase):
+    """Local-loop executions (3.7.4) and the outbox back-pressure (3.7.5)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fn = fnclient.Fntest(function={"max_concurrency": 1}).start()
+        cls.bb = fnclient.runtime_blob(SRV, "busybox", RT["busybox"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.fn.stop()
+
+    def test_local_executions_wait_for_a_slot_and_say_so(self):
+        pkg = sh_package("sleep 1; cat > $FUNCTION_RESULT\n")
+        ps = [payload(self.bb, pkg, input='{"event": %d}' % i) for i in range(2)]
+        for i, p in enumerate(ps):
+            r = self.fn.call("fn_execute_local", payload=p, trigger_id="t-1", firing_seq=40 + i)
+            self.assertEqual(r["kind"], "RUNNING", r)
+        # One slot: a cloud execution is refused while local ones hold or wait for it.
+        r = self.fn.execute(payload(self.bb, pkg))
+        self.assertEqual(r["message"]["code"], "busy")
+        results = [self.fn.result(p["execution_id"]) for p in ps]
+        for i, res in enumerate(results):
+            self.assertEqual(res["status"], "success")
+            self.assertEqual(res["output"], {"event": i})
+            self.assertEqual((res["local"], res["trigger_id"], res["firing_seq"]),
+                             (True, "t-1", 40 + i))
+            self.assertEqual((res["function_id"], res["function_version"], res["input"]),
+                             (fnclient.FUNCTION, 0, '{"event": %d}' % i))
+        self.assertLessEqual(results[0]["finished_at"], results[1]["started_at"])
+
+    def test_full_outbox_makes_the_board_busy(self):
+        self.fn.call("fn_outbox_full", full=True)
+        try:
+            r = self.fn.execute(payload(self.bb, sh_package("true\n")))
+            self.assertEqual((r["kind"], r["message"]["code"]), ("ERROR", "busy"))
+            self.assertIn("outbox", r["message"]["message"])
+        finally:
+            self.fn.call("fn_outbox_full", full=False)
+
+
+class NoExecutor(unittest.TestCase):
+    """Without the private mount namespace, crun 1.8.1 refuses this hybrid
+    host: the probe says so and nothing runs (3.8, 4.8)."""
+
+    def test_probe_failure_means_executor_none(self):
+        fn = fnclient.Fntest(function={"crun_private_mountns": "never"}).start()
+        try:
+            caps = fn.caps()
+            self.assertEqual(caps["executor"], "none")
+            self.assertIn("cgroups in hybrid mode not supported",
+                          caps["executor_detail"]["error"])
+            self.assertEqual(caps["executor_detail"]["cgroup"], "v1")
+            bb = fnclient.runtime_blob(SRV, "busybox", RT["busybox"])
+            r = fn.execute(payload(bb, sh_package("true\n")))
+            self.assertEqual((r["kind"], r["message"]["code"]), ("ERROR", "unsupported"))
+            self.assertIn("no executor available", r["message"]["message"])
+        finally:
+            fn.stop()
 
 
 class Restart(unittest.TestCase):

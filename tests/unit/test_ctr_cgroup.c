@@ -41,7 +41,7 @@ static char *fixture(void)
 
 static struct ctr_cgroup cg_at(const char *root, enum ctr_cg_layout layout)
 {
-    struct ctr_cgroup cg = { 0 };
+    struct ctr_cgroup cg = {0};
 
     cg.layout = layout;
     snprintf(cg.root, sizeof(cg.root), "%s", root);
@@ -124,7 +124,7 @@ static void test_detect_on_a_plain_directory(void **state)
     ctr_cgroup_detect(root, &cg);
     assert_int_equal(cg.layout, CTR_CG_NONE);
     assert_string_equal(ctr_cgroup_mode(&cg), "none");
-    assert_int_equal(ctr_cgroup_oom_kills(&cg, CG, &(int64_t){ 0 }), -ENOENT);
+    assert_int_equal(ctr_cgroup_oom_kills(&cg, CG, &(int64_t){0}), -ENOENT);
     assert_int_equal(fn_fs_rmtree(root, NULL), 0);
     free(root);
 }

@@ -15,12 +15,12 @@
 #include "src/ctr_config.h"
 #include "src/ctr_seccomp.h"
 
-static char *args[] = { "/bin/sh", "/lib/lrc/launch.sh", "main.main", NULL };
-static char *env[] = { "PATH=/bin", "FUNCTION_ID=x", NULL };
+static char *args[] = {"/bin/sh", "/lib/lrc/launch.sh", "main.main", NULL};
+static char *env[] = {"PATH=/bin", "FUNCTION_ID=x", NULL};
 
 static struct ctr_spec base_spec(void)
 {
-    struct ctr_spec s = { 0 };
+    struct ctr_spec s = {0};
 
     s.profile = CTR_PROFILE_FUNCTION;
     s.rootfs = "/var/cache/lrc/runtimes/abc/rootfs";
@@ -41,10 +41,10 @@ static struct ctr_spec base_spec(void)
 
 static cJSON *build(const struct ctr_spec *s, int swap)
 {
-    struct ctr_host h = { swap, NULL };
+    struct ctr_host h = {swap, NULL};
     struct error err;
-    cJSON *c = ctr_config_build(s, &h, "lr-0123456789abcdef", "/run/lrc/c/lr-0123456789abcdef",
-                                &err);
+    cJSON *c =
+        ctr_config_build(s, &h, "lr-0123456789abcdef", "/run/lrc/c/lr-0123456789abcdef", &err);
 
     assert_non_null(c);
     return c;
@@ -72,9 +72,9 @@ static const cJSON *mount_at(const cJSON *c, const char *dest)
 {
     const cJSON *m;
 
-    cJSON_ArrayForEach(m, get(c, "mounts"))
-        if (strcmp(cJSON_GetObjectItem(m, "destination")->valuestring, dest) == 0)
-            return m;
+    cJSON_ArrayForEach(
+        m, get(c, "mounts")) if (strcmp(cJSON_GetObjectItem(m, "destination")->valuestring, dest) ==
+                                 0) return m;
     return NULL;
 }
 
@@ -97,8 +97,7 @@ static void test_process_has_no_privileges(void **state)
     assert_int_equal(num(c, "process.user.uid"), 65534);
     assert_int_equal(num(c, "process.oomScoreAdj"), 500);
     assert_int_equal(cJSON_GetArraySize(caps), 5);
-    cJSON_ArrayForEach(set, caps)
-        assert_int_equal(cJSON_GetArraySize(set), 0);
+    cJSON_ArrayForEach(set, caps) assert_int_equal(cJSON_GetArraySize(set), 0);
     text = json_print(get(c, "process.rlimits"));
     assert_string_equal(text, "[{\"type\":\"RLIMIT_NOFILE\",\"hard\":1024,\"soft\":1024},"
                               "{\"type\":\"RLIMIT_CORE\",\"hard\":0,\"soft\":0},"
@@ -181,9 +180,9 @@ static int has_namespace(const cJSON *c, const char *type)
 {
     const cJSON *n;
 
-    cJSON_ArrayForEach(n, get(c, "linux.namespaces"))
-        if (strcmp(cJSON_GetObjectItem(n, "type")->valuestring, type) == 0)
-            return 1;
+    cJSON_ArrayForEach(
+        n, get(c, "linux.namespaces")) if (strcmp(cJSON_GetObjectItem(n, "type")->valuestring,
+                                                  type) == 0) return 1;
     return 0;
 }
 
@@ -208,8 +207,7 @@ static void test_network_namespace_unless_host(void **state)
 static void test_raw_chip_gets_node_and_rule(void **state)
 {
     struct ctr_spec s = base_spec();
-    struct ctr_device devs[] = { { "/dev/gpiochip0", 254, 0, 0660, 1 },
-                                 { "/dev/kmsg", 1, 11, 0666, 0 } };
+    struct ctr_device devs[] = {{"/dev/gpiochip0", 254, 0, 0660, 1}, {"/dev/kmsg", 1, 11, 0666, 0}};
     cJSON *c;
     char *text;
 
@@ -238,7 +236,7 @@ static void test_raw_chip_gets_node_and_rule(void **state)
 static void test_masked_and_readonly_paths(void **state)
 {
     struct ctr_spec s = base_spec();
-    char *hide[] = { "/var/lib/lightning-rod-c", NULL };
+    char *hide[] = {"/var/lib/lightning-rod-c", NULL};
     const cJSON *m;
     cJSON *c;
     int kcore = 0, extra = 0;
@@ -246,7 +244,8 @@ static void test_masked_and_readonly_paths(void **state)
     (void)state;
     s.masked = hide;
     c = build(&s, 0);
-    cJSON_ArrayForEach(m, get(c, "linux.maskedPaths")) {
+    cJSON_ArrayForEach(m, get(c, "linux.maskedPaths"))
+    {
         kcore |= strcmp(m->valuestring, "/proc/kcore") == 0;
         extra |= strcmp(m->valuestring, "/var/lib/lightning-rod-c") == 0;
     }
@@ -258,7 +257,7 @@ static void test_masked_and_readonly_paths(void **state)
 static void test_compiled_seccomp_is_passed_back(void **state)
 {
     struct ctr_spec s = base_spec();
-    struct ctr_host h = { 0, "AAAA" };
+    struct ctr_host h = {0, "AAAA"};
     cJSON *c = ctr_config_build(&s, &h, "lr-1", "/b", NULL);
 
     (void)state;
@@ -272,8 +271,8 @@ static void test_compiled_seccomp_is_passed_back(void **state)
 static void test_unusable_specs_are_refused(void **state)
 {
     struct ctr_spec s;
-    struct ctr_host h = { 0, NULL };
-    char *none[] = { NULL };
+    struct ctr_host h = {0, NULL};
+    char *none[] = {NULL};
     struct error err;
 
     (void)state;
@@ -308,12 +307,14 @@ static void test_seccomp_profile(void **state)
     assert_string_equal(cJSON_GetArrayItem(get(p, "architectures"), 0)->valuestring,
                         "SCMP_ARCH_X86_64");
 #endif
-    cJSON_ArrayForEach(rule, get(p, "syscalls")) {
+    cJSON_ArrayForEach(rule, get(p, "syscalls"))
+    {
         const cJSON *a = cJSON_GetObjectItem(rule, "args");
 
         names = cJSON_GetObjectItem(rule, "names");
         assert_string_equal(cJSON_GetObjectItem(rule, "action")->valuestring, "SCMP_ACT_ERRNO");
-        cJSON_ArrayForEach(n, names) {
+        cJSON_ArrayForEach(n, names)
+        {
             mount |= strcmp(n->valuestring, "mount") == 0;
             ptrace |= strcmp(n->valuestring, "ptrace") == 0;
             if (strcmp(n->valuestring, "clone3") == 0) {

@@ -73,8 +73,7 @@ static void write_archive(const char *path, const char *format, const struct ent
     }
     assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
     for (size_t i = 0; i < n; i++) {
-        static const mode_t types[] = { AE_IFREG, AE_IFDIR, AE_IFLNK, AE_IFREG, AE_IFCHR,
-                                        AE_IFIFO };
+        static const mode_t types[] = {AE_IFREG, AE_IFDIR, AE_IFLNK, AE_IFREG, AE_IFCHR, AE_IFIFO};
 
         ae = archive_entry_new();
         archive_entry_set_pathname(ae, e[i].name);
@@ -97,7 +96,7 @@ static void write_archive(const char *path, const char *format, const struct ent
     archive_write_free(a);
 }
 
-static const struct fn_archive_limits lim = { 1 << 20, 100 };
+static const struct fn_archive_limits lim = {1 << 20, 100};
 
 static int unpack(struct fixture *f, enum fn_archive_kind k, struct fn_unpacked *u,
                   struct error *err)
@@ -131,10 +130,10 @@ static mode_t mode_of(const char *dir, const char *rel)
 static void test_zip_package_unpacks_read_only(void **state)
 {
     struct fixture *f = *state;
-    const struct ent e[] = { { "main.sh", F, "echo hi\n", 0755 },
-                             { "lib/", D, NULL, 0 },
-                             { "lib/util.py", F, "x = 1\n", 0600 },
-                             { "lib/link", L, "util.py", 0 } };
+    const struct ent e[] = {{"main.sh", F, "echo hi\n", 0755},
+                            {"lib/", D, NULL, 0},
+                            {"lib/util.py", F, "x = 1\n", 0600},
+                            {"lib/link", L, "util.py", 0}};
     struct fn_unpacked u;
     struct error err;
     char *text;
@@ -174,24 +173,23 @@ static void test_package_entry_rules(void **state)
         size_t n;
         const char *msg;
     } cases[] = {
-        { { { "../x", F, "x", 0 } }, 1, "Package entry ../x is not allowed: '..' component." },
-        { { { "a/../../x", F, "x", 0 } }, 1,
-          "Package entry a/../../x is not allowed: '..' component." },
-        { { { "/etc/x", F, "x", 0 } }, 1, "Package entry /etc/x is not allowed: absolute path." },
-        { { { "l", L, "/etc/passwd", 0 } }, 1,
-          "Package entry l is not allowed: link leads outside the package." },
-        { { { "l", L, "../x", 0 } }, 1,
-          "Package entry l is not allowed: link leads outside the package." },
-        { { { "a/l", L, "b/../../..", 0 } }, 1,
-          "Package entry a/l is not allowed: link leads outside the package." },
-        { { { "a", F, "x", 0 }, { "b", H, "a", 0 } }, 2,
-          "Package entry b is not allowed: hard link." },
-        { { { "dev", CHR, NULL, 0 } }, 1, "Package entry dev is not allowed: device node." },
-        { { { "p", FIFO, NULL, 0 } }, 1, "Package entry p is not allowed: FIFO." },
-        { { { "s", F, "x", 04755 } }, 1,
-          "Package entry s is not allowed: set-uid or set-gid bit." },
-        { { { "g", F, "x", 02755 } }, 1,
-          "Package entry g is not allowed: set-uid or set-gid bit." },
+        {{{"../x", F, "x", 0}}, 1, "Package entry ../x is not allowed: '..' component."},
+        {{{"a/../../x", F, "x", 0}}, 1, "Package entry a/../../x is not allowed: '..' component."},
+        {{{"/etc/x", F, "x", 0}}, 1, "Package entry /etc/x is not allowed: absolute path."},
+        {{{"l", L, "/etc/passwd", 0}},
+         1,
+         "Package entry l is not allowed: link leads outside the package."},
+        {{{"l", L, "../x", 0}},
+         1,
+         "Package entry l is not allowed: link leads outside the package."},
+        {{{"a/l", L, "b/../../..", 0}},
+         1,
+         "Package entry a/l is not allowed: link leads outside the package."},
+        {{{"a", F, "x", 0}, {"b", H, "a", 0}}, 2, "Package entry b is not allowed: hard link."},
+        {{{"dev", CHR, NULL, 0}}, 1, "Package entry dev is not allowed: device node."},
+        {{{"p", FIFO, NULL, 0}}, 1, "Package entry p is not allowed: FIFO."},
+        {{{"s", F, "x", 04755}}, 1, "Package entry s is not allowed: set-uid or set-gid bit."},
+        {{{"g", F, "x", 02755}}, 1, "Package entry g is not allowed: set-uid or set-gid bit."},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -202,9 +200,8 @@ static void test_package_entry_rules(void **state)
 static void test_links_inside_are_fine(void **state)
 {
     struct fixture *f = *state;
-    const struct ent e[] = { { "data", F, "d", 0 },
-                             { "a/b/l", L, "../../data", 0 },
-                             { "a/self", L, ".", 0 } };
+    const struct ent e[] = {
+        {"data", F, "d", 0}, {"a/b/l", L, "../../data", 0}, {"a/self", L, ".", 0}};
     struct fn_unpacked u;
     struct error err;
     char *text;
@@ -227,9 +224,7 @@ static void test_links_inside_are_fine(void **state)
 static void test_nothing_is_written_through_a_link(void **state)
 {
     struct fixture *f = *state;
-    const struct ent e[] = { { "sub/", D, NULL, 0 },
-                             { "d", L, "sub", 0 },
-                             { "d/f", F, "through", 0 } };
+    const struct ent e[] = {{"sub/", D, NULL, 0}, {"d", L, "sub", 0}, {"d/f", F, "through", 0}};
     char *p;
     struct stat st;
 
@@ -249,7 +244,7 @@ static void test_limits(void **state)
 
     for (int i = 0; i < 101; i++) {
         snprintf(names[i], sizeof(names[i]), "f%d", i);
-        many[i] = (struct ent){ names[i], F, "", 0 };
+        many[i] = (struct ent){names[i], F, "", 0};
     }
     check_refused(f, "tar.gz", many, 101, FN_ARCHIVE_PACKAGE, -EFBIG,
                   "Package has more than 100 entries.");
@@ -257,14 +252,14 @@ static void test_limits(void **state)
     memset(big, 'a', (1 << 20) + 1);
     big[(1 << 20) + 1] = '\0';
     {
-        const struct ent e[] = { { "big", F, big, 0 } };
+        const struct ent e[] = {{"big", F, big, 0}};
 
         check_refused(f, "zip", e, 1, FN_ARCHIVE_PACKAGE, -EFBIG,
                       "Package unpacks to more than 1048576 bytes.");
     }
     big[1 << 20] = '\0';
     {
-        const struct ent e[] = { { "big", F, big, 0 } };
+        const struct ent e[] = {{"big", F, big, 0}};
 
         check_refused(f, "zip", e, 1, FN_ARCHIVE_PACKAGE, 0, "");
     }
@@ -276,7 +271,7 @@ static void test_format_detection(void **state)
     struct fixture *f = *state;
     char fmt[FN_ARCHIVE_FORMAT_MAX];
     struct error err;
-    const struct ent e[] = { { "x", F, "x", 0 } };
+    const struct ent e[] = {{"x", F, "x", 0}};
 
     assert_int_equal(fn_fs_write_file(f->archive, "hello world", 11, 0600, NULL), 0);
     assert_int_equal(fn_archive_detect(f->archive, FN_ARCHIVE_PACKAGE, fmt, &err), -EINVAL);
@@ -297,15 +292,15 @@ static void test_runtime_bundle(void **state)
 {
     struct fixture *f = *state;
     const struct ent e[] = {
-        { "runtime.json", F, "{\"entrypoint\": [\"/bin/sh\"], \"cwd\": \"/code\"}", 0 },
-        { "rootfs/bin/busybox", F, "ELF", 0755 },
-        { "rootfs/bin/sh", L, "busybox", 0 },
-        { "rootfs/bin/su", F, "x", 04755 },
-        { "rootfs/bin/ln", H, "rootfs/bin/busybox", 0 },
-        { "rootfs/etc/localtime", L, "/usr/share/zoneinfo/UTC", 0 },
-        { "rootfs/dev/null", CHR, NULL, 0 },
-        { "rootfs/fifo", FIFO, NULL, 0 },
-        { "junk", F, "not part of the rootfs", 0 },
+        {"runtime.json", F, "{\"entrypoint\": [\"/bin/sh\"], \"cwd\": \"/code\"}", 0},
+        {"rootfs/bin/busybox", F, "ELF", 0755},
+        {"rootfs/bin/sh", L, "busybox", 0},
+        {"rootfs/bin/su", F, "x", 04755},
+        {"rootfs/bin/ln", H, "rootfs/bin/busybox", 0},
+        {"rootfs/etc/localtime", L, "/usr/share/zoneinfo/UTC", 0},
+        {"rootfs/dev/null", CHR, NULL, 0},
+        {"rootfs/fifo", FIFO, NULL, 0},
+        {"junk", F, "not part of the rootfs", 0},
     };
     struct fn_unpacked u;
     struct error err;
@@ -321,8 +316,8 @@ static void test_runtime_bundle(void **state)
     json = slurp(f->dest, "runtime.json");
     assert_non_null(json); /* kept beside rootfs/ for a restart */
     free(json);
-    assert_int_equal(mode_of(root, "bin/su") & 07777, 0555);        /* set-uid cleared */
-    assert_true(S_ISLNK(mode_of(root, "etc/localtime")));           /* absolute: kept */
+    assert_int_equal(mode_of(root, "bin/su") & 07777, 0555); /* set-uid cleared */
+    assert_true(S_ISLNK(mode_of(root, "etc/localtime")));    /* absolute: kept */
     assert_int_equal(mode_of(root, "bin/ln") & 07777, 0555);
     {
         char *p = xasprintf("%s/dev/null", root), *q = xasprintf("%s/fifo", root);
@@ -344,10 +339,10 @@ static void test_runtime_bundle(void **state)
 static void test_plain_runtime_and_bad_config(void **state)
 {
     struct fixture *f = *state;
-    const struct ent plain[] = { { "bin/true", F, "ELF", 0755 } };
-    const struct ent bad[] = { { "runtime.json", F, "[1]", 0 }, { "rootfs/", D, NULL, 0 } };
-    const struct ent blocked[] = { { "tmp", F, "a file where /tmp should be", 0 } };
-    const struct ent escape[] = { { "bin/l", L, "../../etc", 0 } };
+    const struct ent plain[] = {{"bin/true", F, "ELF", 0755}};
+    const struct ent bad[] = {{"runtime.json", F, "[1]", 0}, {"rootfs/", D, NULL, 0}};
+    const struct ent blocked[] = {{"tmp", F, "a file where /tmp should be", 0}};
+    const struct ent escape[] = {{"bin/l", L, "../../etc", 0}};
     struct fn_unpacked u;
     struct error err;
     char *root = xasprintf("%s/rootfs", f->dest);

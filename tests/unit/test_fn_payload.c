@@ -98,13 +98,13 @@ static void test_defaults_and_input_kinds(void **state)
         enum fn_input_kind kind;
         const char *stdin_text;
     } cases[] = {
-        { NULL, FN_INPUT_NONE, "{}" },
-        { "null", FN_INPUT_NONE, "{}" },
-        { "\"\"", FN_INPUT_NONE, "{}" },
-        { "\"{\\\"a\\\": 1}\"", FN_INPUT_JSON, "{\"a\": 1}" },
-        { "\"\\\"hello\\\"\"", FN_INPUT_RAW, "\"hello\"" },
-        { "\"[1, 2]\"", FN_INPUT_RAW, "[1, 2]" },
-        { "\"42\"", FN_INPUT_RAW, "42" },
+        {NULL, FN_INPUT_NONE, "{}"},
+        {"null", FN_INPUT_NONE, "{}"},
+        {"\"\"", FN_INPUT_NONE, "{}"},
+        {"\"{\\\"a\\\": 1}\"", FN_INPUT_JSON, "{\"a\": 1}"},
+        {"\"\\\"hello\\\"\"", FN_INPUT_RAW, "\"hello\""},
+        {"\"[1, 2]\"", FN_INPUT_RAW, "[1, 2]"},
+        {"\"42\"", FN_INPUT_RAW, "42"},
     };
 
     (void)state;
@@ -128,50 +128,50 @@ static void test_refusals_name_the_field(void **state)
     struct {
         const char *path, *value, *words;
     } cases[] = {
-        { "execution_id", NULL, "missing execution_id" },
-        { "execution_id", "\"not-a-uuid\"", "execution_id must be a UUID" },
-        { "execution_id", "7", "execution_id must be a string" },
-        { "function_id", NULL, "missing function_id" },
-        { "function_version", "-1", "function_version must be an integer" },
-        { "function_version", "1.5", "function_version must be an integer" },
-        { "entry", "\"../x\"", "entry ../x is not a valid" },
-        { "entry", "\"/abs\"", "is not a valid" },
-        { "entry", "\"a b\"", "is not a valid" },
-        { "input", "\"{not json\"", "input must be JSON text" },
-        { "input", "5", "input must be a string" },
-        { "input_kind", "\"raw\"", "input_kind raw does not match" },
-        { "timeout", "0", "timeout must be an integer between 1 and 86400" },
-        { "timeout", "86401", "timeout must be an integer between 1 and 86400" },
-        { "timeout", "\"5\"", "timeout must be an integer" },
-        { "memory_size", "1024", "memory_size must be an integer between" },
-        { "cpu", "0", "cpu must be an integer between" },
-        { "keep_warm", "65", "keep_warm must be an integer between 0 and 64" },
-        { "devices", "[\"gpio:sim0:17:out\", \"gpio:sim0:17:in\"]", "Invalid device" },
-        { "devices", "[\"sensor:\"]", "Invalid device" },
-        { "devices", "\"gpio:sim0:1:in\"", "" },
-        { "device_access", "\"direct\"", "device_access must be mediated or raw" },
-        { "network", "\"all\"", "network must be none or host" },
-        { "deadline", "\"yesterday\"", "deadline is not a valid time" },
-        { "package.sha256", "\"" SHA_A "0\"", "sha256 is longer than 64" },
-        { "package.sha256", "\"zz" SHA_A "\"", "" },
-        { "package.sha256", "\"gggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggg\"",
-          "package: sha256 must be 64 hexadecimal digits" },
-        { "package.md5sum", "\"123\"", "md5sum must be 32 hexadecimal digits" },
-        { "package.size", "52428801", "size must be an integer between 0 and 52428800" },
-        { "package.format", "\"tar\"", "format tar is not supported" },
-        { "package.url", "\"ftp://x/y\"", "url must be an http or https URL" },
-        { "package.url", "\"http://\"", "url must be an http or https URL" },
-        { "package.url", "\"http://a b\"", "url must be an http or https URL" },
-        { "package", "[]", "package must be an object" },
-        { "runtime", NULL, "missing runtime" },
-        { "runtime.id", "\"x\"", "runtime: id must be a UUID" },
-        { "runtime.name", "\"py thon\"", "name has characters" },
-        { "runtime.format", "\"zip\"", "format zip is not supported" },
-        { "runtime.config", "{\"entrypoint\": []}", "entrypoint must not be empty" },
-        { "runtime.config", "{\"env\": [\"=x\"]}", "env[0] is not a valid value" },
-        { "runtime.config", "{\"env\": [\"A-B=x\"]}", "env[0] is not a valid value" },
-        { "runtime.config", "{\"cwd\": \"code\"}", "cwd must be an absolute path" },
-        { "image_args", "[1]", "image_args[0] is not a valid value" },
+        {"execution_id", NULL, "missing execution_id"},
+        {"execution_id", "\"not-a-uuid\"", "execution_id must be a UUID"},
+        {"execution_id", "7", "execution_id must be a string"},
+        {"function_id", NULL, "missing function_id"},
+        {"function_version", "-1", "function_version must be an integer"},
+        {"function_version", "1.5", "function_version must be an integer"},
+        {"entry", "\"../x\"", "entry ../x is not a valid"},
+        {"entry", "\"/abs\"", "is not a valid"},
+        {"entry", "\"a b\"", "is not a valid"},
+        {"input", "\"{not json\"", "input must be JSON text"},
+        {"input", "5", "input must be a string"},
+        {"input_kind", "\"raw\"", "input_kind raw does not match"},
+        {"timeout", "0", "timeout must be an integer between 1 and 86400"},
+        {"timeout", "86401", "timeout must be an integer between 1 and 86400"},
+        {"timeout", "\"5\"", "timeout must be an integer"},
+        {"memory_size", "1024", "memory_size must be an integer between"},
+        {"cpu", "0", "cpu must be an integer between"},
+        {"keep_warm", "65", "keep_warm must be an integer between 0 and 64"},
+        {"devices", "[\"gpio:sim0:17:out\", \"gpio:sim0:17:in\"]", "Invalid device"},
+        {"devices", "[\"sensor:\"]", "Invalid device"},
+        {"devices", "\"gpio:sim0:1:in\"", ""},
+        {"device_access", "\"direct\"", "device_access must be mediated or raw"},
+        {"network", "\"all\"", "network must be none or host"},
+        {"deadline", "\"yesterday\"", "deadline is not a valid time"},
+        {"package.sha256", "\"" SHA_A "0\"", "sha256 is longer than 64"},
+        {"package.sha256", "\"zz" SHA_A "\"", ""},
+        {"package.sha256", "\"gggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggg\"",
+         "package: sha256 must be 64 hexadecimal digits"},
+        {"package.md5sum", "\"123\"", "md5sum must be 32 hexadecimal digits"},
+        {"package.size", "52428801", "size must be an integer between 0 and 52428800"},
+        {"package.format", "\"tar\"", "format tar is not supported"},
+        {"package.url", "\"ftp://x/y\"", "url must be an http or https URL"},
+        {"package.url", "\"http://\"", "url must be an http or https URL"},
+        {"package.url", "\"http://a b\"", "url must be an http or https URL"},
+        {"package", "[]", "package must be an object"},
+        {"runtime", NULL, "missing runtime"},
+        {"runtime.id", "\"x\"", "runtime: id must be a UUID"},
+        {"runtime.name", "\"py thon\"", "name has characters"},
+        {"runtime.format", "\"zip\"", "format zip is not supported"},
+        {"runtime.config", "{\"entrypoint\": []}", "entrypoint must not be empty"},
+        {"runtime.config", "{\"env\": [\"=x\"]}", "env[0] is not a valid value"},
+        {"runtime.config", "{\"env\": [\"A-B=x\"]}", "env[0] is not a valid value"},
+        {"runtime.config", "{\"cwd\": \"code\"}", "cwd must be an absolute path"},
+        {"image_args", "[1]", "image_args[0] is not a valid value"},
     };
 
     (void)state;
@@ -192,7 +192,10 @@ static void test_refusals_name_the_field(void **state)
 
 static void test_normalisation(void **state)
 {
-    cJSON *p = patched("package.sha256", "\"" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" "\"");
+    cJSON *p =
+        patched("package.sha256", "\""
+                                  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+                                  "\"");
     struct fn_req *r;
     struct error err;
 

@@ -39,10 +39,14 @@ static void test_result_file_values(void **state)
     check_output("  [1, 2]\n\n", 10, "[1,2]");
     check_output("42\n", 3, "42");
     check_output("on\n", 3, "\"on\"");
-    check_output("on\n\n", 4, "\"on\\n\"");    /* one trailing newline only */
+    check_output("on\n\n", 4, "\"on\\n\""); /* one trailing newline only */
     check_output("two words", 9, "\"two words\"");
     check_output("{bad", 4, "\"{bad\"");
-    check_output("a\xff" "b", 3, "\"a\xef\xbf\xbd" "b\"");
+    check_output("a\xff"
+                 "b",
+                 3,
+                 "\"a\xef\xbf\xbd"
+                 "b\"");
     check_output("\xc3\xa9t\xc3\xa9", 5, "\"\xc3\xa9t\xc3\xa9\"");
 }
 
@@ -53,14 +57,16 @@ static void test_utf8_sanitize(void **state)
         size_t len;
         const char *out;
     } cases[] = {
-        { "abc", 3, "abc" },
-        { "\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd" },          /* overlong */
-        { "\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" }, /* surrogate */
-        { "\xf4\x90\x80\x80", 4,
-          "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },  /* > U+10FFFF */
-        { "\xe2\x82", 2, "\xef\xbf\xbd\xef\xbf\xbd" },           /* truncated */
-        { "a\0b", 3, "a\xef\xbf\xbd" "b" },                      /* NUL */
-        { "\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80" },
+        {"abc", 3, "abc"},
+        {"\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd"},                 /* overlong */
+        {"\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* surrogate */
+        {"\xf4\x90\x80\x80", 4,
+         "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* > U+10FFFF */
+        {"\xe2\x82", 2, "\xef\xbf\xbd\xef\xbf\xbd"},          /* truncated */
+        {"a\0b", 3,
+         "a\xef\xbf\xbd"
+         "b"}, /* NUL */
+        {"\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80"},
     };
 
     (void)state;
@@ -76,7 +82,7 @@ static void test_utf8_sanitize(void **state)
 
 static struct ctr_outcome ok_outcome(void)
 {
-    struct ctr_outcome o = { 0 };
+    struct ctr_outcome o = {0};
 
     o.exit_code = 0;
     o.started_at = 1795000000000000LL;
@@ -92,7 +98,7 @@ static struct ctr_outcome ok_outcome(void)
 
 static cJSON *build(const struct ctr_outcome *o)
 {
-    struct fn_result_in in = { 0 };
+    struct fn_result_in in = {0};
 
     in.execution_id = "e1";
     in.container_id = "lr-0123456789abcdef";
@@ -145,8 +151,7 @@ static void test_rule_order(void **state)
     o.timed_out = 1;
     o.oom = 1;
     o.result_too_big = 1;
-    expect(&o, "failed",
-           "\"Function execution failed because of too much resource consumption\"");
+    expect(&o, "failed", "\"Function execution failed because of too much resource consumption\"");
     o.oom = 0;
     expect(&o, "failed", "\"Function execution timeout.\"");
     o.timed_out = 0;
@@ -179,8 +184,8 @@ static void test_exit_status(void **state)
 
 static void test_failures_before_running(void **state)
 {
-    struct fn_result_in in = { 0 };
-    struct ctr_outcome o = { 0 };
+    struct fn_result_in in = {0};
+    struct ctr_outcome o = {0};
     cJSON *r;
 
     (void)state;
@@ -243,14 +248,10 @@ static void test_logs_are_valid_utf8(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_result_file_values),
-        cmocka_unit_test(test_utf8_sanitize),
-        cmocka_unit_test(test_success_object),
-        cmocka_unit_test(test_rule_order),
-        cmocka_unit_test(test_exit_status),
-        cmocka_unit_test(test_failures_before_running),
-        cmocka_unit_test(test_duration_rounding),
-        cmocka_unit_test(test_logs_are_valid_utf8),
+        cmocka_unit_test(test_result_file_values), cmocka_unit_test(test_utf8_sanitize),
+        cmocka_unit_test(test_success_object),     cmocka_unit_test(test_rule_order),
+        cmocka_unit_test(test_exit_status),        cmocka_unit_test(test_failures_before_running),
+        cmocka_unit_test(test_duration_rounding),  cmocka_unit_test(test_logs_are_valid_utf8),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

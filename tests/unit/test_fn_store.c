@@ -36,7 +36,7 @@ struct env {
 static int setup(void **state)
 {
     struct env *e = xcalloc(1, sizeof(*e));
-    struct loop_opts lo = { .name = "test" };
+    struct loop_opts lo = {.name = "test"};
     struct wq_hooks h;
     char tmpl[] = "/tmp/test_fn_store.XXXXXX";
 
@@ -144,8 +144,7 @@ static void test_accept_finish_read_back(void **state)
     cJSON_Delete(result);
 }
 
-static void on_found(void *arg, const char *id, const struct fn_rec_info *info,
-                     const cJSON *result)
+static void on_found(void *arg, const char *id, const struct fn_rec_info *info, const cJSON *result)
 {
     struct env *e = arg;
 

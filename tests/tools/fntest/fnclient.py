@@ -55,7 +55,9 @@ class BlobServer:
     def __init__(self):
         self.blobs = {}
         self.gets = {}
+        self.ranges = []
         self.delay = 0.0
+        self.cut_once = set()  # blobs whose first answer stops half-way
         self.lock = threading.Lock()
         server = self
 
@@ -88,8 +90,22 @@ class BlobServer:
                     body = json.dumps({"faultstring": "Blob %s not found." % sha}).encode()
                     return self._send(404, body)
                 rng = self.headers.get("Range")
+                with server.lock:
+                    cut = sha in server.cut_once
+                    server.cut_once.discard(sha)
+                if cut:
+                    # Announce the whole blob, send half, hang up: a flaky link.
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data[:len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
                 if rng and rng.startswith("bytes=") and rng.endswith("-"):
                     start = int(rng[6:-1])
+                    with server.lock:
+                        server.ranges.append((sha, start))
                     return self._send(206, data[start:], "application/octet-stream",
                                       [("Content-Range", "bytes %d-%d/%d"
                                         % (start, len(data) - 1, len(data)))])

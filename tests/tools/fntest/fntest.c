@@ -76,8 +76,8 @@ struct fntest {
     struct hal_config halconf;
     struct settings set;
     int ready, stopped;
-    struct fn_map results;   /* execution_id -> cJSON * */
-    struct fn_map services;  /* name -> struct service * */
+    struct fn_map results;  /* execution_id -> cJSON * */
+    struct fn_map services; /* name -> struct service * */
     struct stream streams[MAX_STREAMS];
 };
 
@@ -204,8 +204,8 @@ static void op_execute_local(struct ctl_req *req, const cJSON *msg, void *arg)
     struct fntest *t = arg;
     const cJSON *tid = cJSON_GetObjectItemCaseSensitive(msg, "trigger_id");
     const cJSON *seq = cJSON_GetObjectItemCaseSensitive(msg, "firing_seq");
-    struct fn_local local = { cJSON_IsString(tid) ? tid->valuestring : "",
-                              cJSON_IsNumber(seq) ? (int64_t)seq->valuedouble : 0 };
+    struct fn_local local = {cJSON_IsString(tid) ? tid->valuestring : "",
+                             cJSON_IsNumber(seq) ? (int64_t)seq->valuedouble : 0};
 
     fn_execute_local(t->fn, cJSON_GetObjectItemCaseSensitive(msg, "payload"), &local, reply_fn,
                      req);
@@ -268,7 +268,8 @@ static char **argv_of(const cJSON *arr)
     if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0 || cJSON_GetArraySize(arr) > 64)
         return NULL;
     v = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(char *));
-    cJSON_ArrayForEach(it, arr) {
+    cJSON_ArrayForEach(it, arr)
+    {
         if (!cJSON_IsString(it)) {
             for (size_t i = 0; i < n; i++)
                 free(v[i]);
@@ -324,7 +325,7 @@ static void op_plugin_call(struct ctl_req *req, const cJSON *msg, void *arg)
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(msg, "input");
     const cJSON *to = cJSON_GetObjectItemCaseSensitive(msg, "timeout_ms");
     const cJSON *mx = cJSON_GetObjectItemCaseSensitive(msg, "max_output");
-    struct ctr_job_spec s = { 0 };
+    struct ctr_job_spec s = {0};
     struct ctr_job *job;
     struct error err;
     char *hide[3], **argv = argv_of(cJSON_GetObjectItemCaseSensitive(msg, "argv"));
@@ -359,7 +360,7 @@ static void op_plugin_start(struct ctl_req *req, const cJSON *msg, void *arg)
     struct fntest *t = arg;
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(msg, "name");
     const cJSON *log = cJSON_GetObjectItemCaseSensitive(msg, "log_file");
-    struct ctr_job_spec s = { 0 };
+    struct ctr_job_spec s = {0};
     struct service *sv;
     struct error err;
     char *hide[3], **argv = argv_of(cJSON_GetObjectItemCaseSensitive(msg, "argv"));
@@ -374,8 +375,8 @@ static void op_plugin_start(struct ctl_req *req, const cJSON *msg, void *arg)
     s.argv = argv;
     s.log_file = log->valuestring;
     sv = xcalloc(1, sizeof(*sv));
-    if (ctr_job_start(fn_runner(t->fn), t->conf.run_dir, &s, on_service_done, sv, &sv->job,
-                      &err) < 0) {
+    if (ctr_job_start(fn_runner(t->fn), t->conf.run_dir, &s, on_service_done, sv, &sv->job, &err) <
+        0) {
         free(sv);
         ctl_reply_error(req, "%s", err.msg);
     } else {
@@ -417,30 +418,38 @@ static const struct {
     const char *op;
     ctl_op_fn fn;
 } ops[] = {
-    { "fn_ready", op_ready },         { "fn_execute", op_execute },
-    { "fn_execute_local", op_execute_local }, { "fn_deploy", op_deploy },
-    { "fn_remove", op_remove },       { "fn_purge", op_purge },
-    { "fn_status", op_status },       { "fn_caps", op_caps },
-    { "fn_ack", op_ack },             { "fn_result", op_result },
-    { "fn_results", op_results },     { "fn_outbox_full", op_outbox_full },
-    { "plugin_call", op_plugin_call }, { "plugin_start", op_plugin_start },
-    { "plugin_stop", op_plugin_stop }, { "plugin_alive", op_plugin_alive },
+    {"fn_ready", op_ready},
+    {"fn_execute", op_execute},
+    {"fn_execute_local", op_execute_local},
+    {"fn_deploy", op_deploy},
+    {"fn_remove", op_remove},
+    {"fn_purge", op_purge},
+    {"fn_status", op_status},
+    {"fn_caps", op_caps},
+    {"fn_ack", op_ack},
+    {"fn_result", op_result},
+    {"fn_results", op_results},
+    {"fn_outbox_full", op_outbox_full},
+    {"plugin_call", op_plugin_call},
+    {"plugin_start", op_plugin_start},
+    {"plugin_stop", op_plugin_stop},
+    {"plugin_alive", op_plugin_alive},
 };
 
 #define S(field) offsetof(struct settings, field)
 static const struct cfg_opt settings_opts[] = {
-    { "DEFAULT", "state_dir", CFG_STR, "/var/lib/lightning-rod-c", S(state_dir), 0, 0, NULL, 0 },
-    { "DEFAULT", "run_dir", CFG_STR, "/run/lightning-rod-c", S(run_dir), 0, 0, NULL, 0 },
-    { "DEFAULT", "log_level", CFG_STR, "info", S(log_level), 0, 0, NULL, 0 },
-    { "fntest", "board_id", CFG_STR, "00000000-0000-4000-8000-000000000001", S(board_id), 0, 0,
-      NULL, 0 },
+    {"DEFAULT", "state_dir", CFG_STR, "/var/lib/lightning-rod-c", S(state_dir), 0, 0, NULL, 0},
+    {"DEFAULT", "run_dir", CFG_STR, "/run/lightning-rod-c", S(run_dir), 0, 0, NULL, 0},
+    {"DEFAULT", "log_level", CFG_STR, "info", S(log_level), 0, 0, NULL, 0},
+    {"fntest", "board_id", CFG_STR, "00000000-0000-4000-8000-000000000001", S(board_id), 0, 0, NULL,
+     0},
 };
 
 static int load_config(struct fntest *t, int argc, char **argv, struct error *err)
 {
     struct cfg *c = cfg_new();
     struct cfg_table tables[] = {
-        { settings_opts, sizeof(settings_opts) / sizeof(settings_opts[0]), &t->set },
+        {settings_opts, sizeof(settings_opts) / sizeof(settings_opts[0]), &t->set},
         fn_cfg_table(&t->conf),
         hal_cfg_table(&t->halconf),
     };
@@ -464,9 +473,9 @@ static void on_ready(void *arg)
 
 static int setup(struct fntest *t, struct error *err)
 {
-    struct loop_opts lo = { .name = "fntest", .stop_on_signals = 1 };
-    struct fn_deps deps = { 0 };
-    struct fn_hooks hooks = { on_result, t };
+    struct loop_opts lo = {.name = "fntest", .stop_on_signals = 1};
+    struct fn_deps deps = {0};
+    struct fn_hooks hooks = {on_result, t};
     struct wq_hooks wh;
     char *path;
     int rc = loop_new(&lo, &t->loop, err);
@@ -491,7 +500,7 @@ static int setup(struct fntest *t, struct error *err)
         rc = ctl_register(t->ctl, ops[i].op, ops[i].fn, t);
     if (rc < 0)
         return rc;
-    t->io = (struct ctr_io_ops){ io_open, io_first_write, io_close, t };
+    t->io = (struct ctr_io_ops){io_open, io_first_write, io_close, t};
     deps.ev = loop_ev(t->loop);
     deps.wq = t->wq;
     deps.reaper = t->reaper;
@@ -542,10 +551,9 @@ static void teardown(struct fntest *t)
 
 int main(int argc, char **argv)
 {
-    struct fntest t = { 0 };
+    struct fntest t = {0};
     struct cfg_table ft = fn_cfg_table(&t.conf), ht = hal_cfg_table(&t.halconf);
-    struct cfg_table st = { settings_opts, sizeof(settings_opts) / sizeof(settings_opts[0]),
-                            &t.set };
+    struct cfg_table st = {settings_opts, sizeof(settings_opts) / sizeof(settings_opts[0]), &t.set};
     struct error err;
     int rc;
 
