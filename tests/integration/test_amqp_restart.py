@@ -174,6 +174,32 @@ class RestartTest(unittest.TestCase):
         finally:
             start_again(self.rabbit)
 
+    def test_heartbeats_detect_a_frozen_broker(self):
+        # A stopped (SIGSTOP) broker keeps its TCP connections open but says
+        # nothing: only missed heartbeats reveal it (half-open connection).
+        rec = os.path.join(self.dir, "rec")
+        url = self.url + "?heartbeat=2"
+        d = iottest.Daemon("mqtool", ["serve", "--url", url, "--queue", "hbq", "--record", rec])
+        d.start()
+        self.addCleanup(d.stop)
+        iottest.wait_until(lambda: '"ready":true' in d.log_text(), timeout=15, what="ready")
+        self.assertIn("heartbeat 2 s", d.log_text())
+        os.killpg(self.rabbit.proc.pid, signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            iottest.wait_until(lambda: "lost: heartbeat timeout" in d.log_text(), timeout=20,
+                               what="the missed heartbeats to be noticed")
+            self.assertLess(time.monotonic() - t0, 10)
+        finally:
+            os.killpg(self.rabbit.proc.pid, signal.SIGCONT)
+        iottest.wait_until(lambda: d.log_text().count("amqp: connected to") >= 2, timeout=30,
+                           what="the reconnection")
+        r = subprocess.run([MQTOOL, "call", "--url", self.url, "--queue", "hbq", "--method",
+                            "count", "--args", '{"n": 5}', "--timeout", "10000"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([x[1] for x in read_record(rec)], ["5"])
+
     def test_call_while_down_fails_unsent_after_connect_wait(self):
         rec = os.path.join(self.dir, "rec")
         self.serve("wq", rec)
