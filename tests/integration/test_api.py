@@ -309,6 +309,62 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(self.ok("GET", "/v1/requests?fields=action&sort_dir=desc&limit=1")
                          ["requests"][0]["action"], "DeviceFactoryReset")
 
+    def test_plugin_and_service_calls_through_the_wagent(self):
+        b = self.board("calls-1")
+        self.st.sql("INSERT INTO wampagents (hostname, wsurl) VALUES ('wa-calls', "
+                    "'ws://10.0.0.5:8181/') ON CONFLICT DO NOTHING")
+        self.st.sql("UPDATE boards SET status='online', agent='wa-calls', lr_version='lrc-0.1' "
+                    "WHERE uuid = :'p1'", b["uuid"])
+
+        def script(args):
+            m = args["method"]
+            return replied({"PluginInject": "Plugin calls-pl injected", "PluginCall": {"v": 42},
+                            "PluginRemove": "removed", "ServiceEnable": "exposed",
+                            "ServicesStatus": {"tunnels": []}, "ServiceRestore": "restored",
+                            "ServiceDisable": "disabled"}[m])
+        w = FakeWagent(self.st.vhost, "wa-calls", script)
+        w.start()
+        w.ready.wait(10)
+        self.addCleanup(w.stop)
+        p = self.ok("POST", "/v1/plugins", {"name": "calls-pl", "code": "c", "parameters": {"n": 1}},
+                    status=201)
+        s, h, j, _ = self.req("PUT", "/v1/boards/calls-1/plugins", {"plugin": "calls-pl",
+                                                                     "onboot": "yes"})
+        self.assertEqual((s, j), (200, "Plugin calls-pl injected"))
+        self.assertIn("x-iotronic-request-uuid", h)
+        inj = self.ok("GET", "/v1/boards/calls-1/plugins")["injections"]
+        self.assertEqual([(i["plugin"], i["status"], i["onboot"]) for i in inj],
+                         [(p["uuid"], "injected", True)])
+        s, h, j, _ = self.req("POST", "/v1/boards/calls-1/plugins/calls-pl",
+                              {"action": "PluginCall", "parameters": {"n": 2}})
+        self.assertEqual((s, j), (200, '{"v":42}'))
+        s, h, _, _ = self.req("DELETE", "/v1/boards/calls-1/plugins/calls-pl")
+        self.assertEqual(s, 204)
+        self.assertIn("x-iotronic-request-uuid", h)
+        self.assertEqual(self.ok("GET", "/v1/boards/calls-1/plugins"), {"injections": []})
+        self.ok("POST", "/v1/services", {"name": "calls-sv", "port": 80, "protocol": "TCP"},
+                status=201)
+        s, _, j, _ = self.req("POST", "/v1/boards/calls-1/services/calls-sv/action",
+                              {"action": "ServiceEnable"})
+        self.assertEqual((s, j), (200, "exposed"))
+        exp = self.ok("GET", "/v1/boards/calls-1/services")["exposed"]
+        self.assertEqual(len(exp), 1)
+        self.assertTrue(50000 <= exp[0]["public_port"] <= 60000)
+        s, _, j, _ = self.req("GET", "/v1/boards/calls-1/services/status")
+        self.assertEqual((s, j), (200, '{"tunnels":[]}'))
+        s, h, j, _ = self.req("GET", "/v1/boards/calls-1/services/restore")
+        self.assertEqual((s, j), (200, {"exposed": exp}))
+        self.assertIn("x-iotronic-request-uuid", h)
+        s, _, j, _ = self.req("POST", "/v1/boards/calls-1/services/calls-sv/action",
+                              {"action": "ServiceDisable"})
+        self.assertEqual((s, j), (200, "disabled"))
+        self.assertEqual(self.ok("GET", "/v1/boards/calls-1/services"), {"exposed": []})
+        methods = []
+        while not w.calls.empty():
+            methods.append(w.calls.get()[1]["method"])
+        self.assertEqual(methods, ["PluginInject", "PluginCall", "PluginRemove", "ServiceEnable",
+                                   "ServicesStatus", "ServiceRestore", "ServiceDisable"])
+
     # ----------------------------------------------------------- plugins
 
     def test_plugins(self):
