@@ -64,8 +64,8 @@ struct ctr {
 
     int exited, status, log_eof, err_eof, timed_out, released, deleting;
     int64_t created_at, started_at, finished_at, mono_start, mono_end;
-    int64_t launch_us, launch_mono; /* crun start (or the fork) was launched */
-    int64_t t_create, t_created;    /* monotonic µs, for the debug timing line */
+    int64_t launch_us, launch_mono;         /* crun start (or the fork) was launched */
+    int64_t t_create, t_spawned, t_created; /* monotonic µs, for the debug line */
     double timeout_s;
     char failure[ERROR_MSG_MAX];
     struct error create_err;

@@ -548,9 +548,9 @@ static void finish(struct ctr *c)
         o->err = c->err_text;
     }
     c->st = CTR_DONE;
-    log_debug("container done container=%s create_ms=%.2f start_ms=%.2f run_ms=%.2f "
-              "drain_ms=%.2f",
-              c->id, (c->t_created - c->t_create) / 1000.0,
+    log_debug("container done container=%s prep_ms=%.2f create_ms=%.2f start_ms=%.2f "
+              "run_ms=%.2f drain_ms=%.2f",
+              c->id, (c->t_spawned - c->t_create) / 1000.0, (c->t_created - c->t_create) / 1000.0,
               (c->mono_start - c->launch_mono) / 1000.0, (c->mono_end - c->mono_start) / 1000.0,
               (time_mono_us() - c->mono_end) / 1000.0);
     if (!c->released && c->done != NULL)
@@ -889,6 +889,7 @@ static int crun_create(struct ctr *c, struct error *err)
     rc = ctr_int_pipes(c, &in_r, &out_w, &err_w, err);
     if (rc == 0) {
         rc = crun_cmd(c, args, in_r, out_w, err_w, on_create_exit, err);
+        c->t_spawned = time_mono_us();
         close(in_r);
         close(out_w);
         if (err_w != out_w)

@@ -665,6 +665,11 @@ class Process(unittest.TestCase):
                                     devices=["gpio:sim0:1:out"]))
         self.assertEqual(r["message"]["code"], "unsupported")
 
+    def test_plugin_call_as_a_plain_process(self):
+        r = self.fn.call("plugin_call", argv=["/bin/sh", "-c", "cat; id -u; ulimit -n"],
+                         input="in ", timeout_ms=5000)
+        self.assertEqual((r["failure"], r["exit_code"], r["out"]), (None, 0, "in 65534\n1024\n"))
+
     def test_runtime_without_command_is_unsupported(self):
         rt = dict(self.bb, name="nodejs")
         r = self.fn.execute(payload(rt, sh_package("true\n")))

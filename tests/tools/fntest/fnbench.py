@@ -99,10 +99,27 @@ def run_one(fn, stream, p):
     return board, (t1 - t0) * 1000.0, r
 
 
+def components(log):
+    """The runner's debug line per container: create_ms start_ms run_ms."""
+    import re
+    cols = {"create_ms": [], "start_ms": [], "run_ms": []}
+    for m in re.finditer(r"container done .*?create_ms=([\d.]+) start_ms=([\d.]+) "
+                         r"run_ms=([\d.]+)", log):
+        for k, v in zip(("create_ms", "start_ms", "run_ms"), m.groups()):
+            cols[k].append(float(v))
+    for k, v in cols.items():
+        if v:
+            show("  " + k, v)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--runs", type=int, default=50)
+    ap.add_argument("--gap", type=float, default=0.0,
+                    help="seconds to wait between executions (lets deletions finish)")
+    ap.add_argument("--components", action="store_true",
+                    help="also print create/start/run times from the daemon's debug log")
     args = ap.parse_args()
     os.environ["IOT_BUILD"] = os.path.abspath(args.build)
     import iottest
@@ -110,7 +127,8 @@ def main():
 
     rt = fnclient.runtimes()
     srv = fnclient.BlobServer()
-    fn = fnclient.Fntest(function={"max_concurrency": 2}).start()
+    fn = fnclient.Fntest(function={"max_concurrency": 2},
+                         log_level="debug" if args.components else "info").start()
     try:
         stream = fnclient.Ctl(os.path.join(fn.run_dir, "control.sock"))
         assert stream.call("fn_results")["ok"]
@@ -122,6 +140,7 @@ def main():
 
         board, delivered = [], []
         for _ in range(args.runs):
+            time.sleep(args.gap)
             b, d, _ = run_one(fn, stream, fnclient.payload(bb, pkg))
             board.append(b)
             delivered.append(d)
@@ -154,6 +173,8 @@ def main():
             fn.call("fn_remove", payload={"function_id": dp["function_id"],
                                           "purge": [p["sha256"]]})
         show("deploy 1 MiB", deploy)
+        if args.components:
+            components(fn.log())
     finally:
         fn.stop()
         srv.close()

@@ -211,7 +211,8 @@ class Ctl:
 class Fntest:
     """One fntest daemon with a private state, cache and run directory."""
 
-    def __init__(self, function=None, process_runtimes=None, io=None, exe=None):
+    def __init__(self, function=None, process_runtimes=None, io=None, exe=None,
+                 log_level="info"):
         self.dir = iottest.tmpdir("fn-")
         os.chmod(self.dir, 0o755)
         self.run_dir = os.path.join(self.dir, "run")
@@ -222,7 +223,7 @@ class Fntest:
               "max_concurrency": 2}
         fn.update(function or {})
         sections = {"DEFAULT": {"state_dir": self.state_dir, "run_dir": self.run_dir,
-                                "log_level": "info"},
+                                "log_level": log_level},
                     "fntest": {"board_id": BOARD},
                     "function": fn,
                     "io": dict({"backend": "sim", "sim_chips": "sim0:32"}, **(io or {}))}
