@@ -804,6 +804,9 @@ class KeystoneTest(unittest.TestCase):
                                                                 "X-Project-Id": "p"})
         self.assertEqual((s, fault(j)), (401, "The request you have made requires authentication."))
         self.assertEqual(h["www-authenticate"], 'Keystone uri="http://127.0.0.1:9/v3"')
+        self.assertEqual(h["x-openstack-iotronic-api-minimum-version"], "1.0")  # 1.4 rule 5
+        s, h, j, _ = self.st.http("GET", "/v1", headers={"X-OpenStack-Iotronic-API-Version": "1.9"})
+        self.assertEqual(s, 406)  # public, so no token; the version check still applies
         s, h, j, _ = self.st.http("GET", "/v1/boards", headers={"X-Auth-Token": "tok"})
         self.assertEqual((s, fault(j)), (503, "Resource temporarily unavailable, please retry."))
 
