@@ -22,6 +22,30 @@
 #include "conductor/serve.h"
 #include "db/db.h"
 
+/* board-protocol.md 7.3 names [wagent] heartbeat_interval and agent_timeout
+ * for the dead-wagent check every wagent and conductor runs; the conductor
+ * follows them unless its own [conductor] options say otherwise. */
+static int wagent_timing(const struct cfg *cfg, struct cond *c, struct error *err)
+{
+    static const char *const keys[] = {"heartbeat_interval", "agent_timeout"};
+    int64_t *dst[] = {&c->cfg.heartbeat_interval, &c->cfg.agent_timeout};
+
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = cfg_get(cfg, "wagent", keys[i]);
+        char *end;
+        long long n;
+
+        if (v == NULL || cfg_get(cfg, "conductor", keys[i]) != NULL)
+            continue;
+        n = strtoll(v, &end, 10);
+        if (end == v || *end != '\0' || n < 1 || n > 86400)
+            return error_set(err, -EINVAL, "[wagent] %s: '%s' is not a number of seconds", keys[i],
+                             v);
+        *dst[i] = n;
+    }
+    return 0;
+}
+
 static int load_config(int *argc, char **argv, struct cond *c, struct error *err)
 {
     struct cfg_table t = {cond_cfg_opts, cond_cfg_nopts, &c->cfg};
@@ -30,6 +54,8 @@ static int load_config(int *argc, char **argv, struct cond *c, struct error *err
 
     if (rc == 0)
         rc = cfg_bind(cfg, &t, 1, err);
+    if (rc == 0)
+        rc = wagent_timing(cfg, c, err);
     cfg_free(cfg);
     if (rc < 0)
         return rc;

@@ -160,6 +160,8 @@ class Stack:
         }
         for sec, kv in (extra or {}).items():
             conf.setdefault(sec, {}).update(kv)
+            for k in [k for k, v in kv.items() if v is None]:
+                del conf[sec][k]  # None removes a default of this harness
         self.conf = iottest.write_conf(os.path.join(self.dir, "iotronic.conf"), conf)
         self.conductors = []
         for i in range(conductors):

@@ -303,6 +303,23 @@ class ConductorTest(unittest.TestCase):
                          [["PENDING"]])
 
 
+class WagentTimingTest(unittest.TestCase):
+    def test_dead_wagent_check_follows_wagent_options(self):
+        """[wagent] heartbeat_interval/agent_timeout drive the conductor's
+        check when [conductor] does not set them (board-protocol 7.3)."""
+        st = Stack(conductors=1, api=False, extra={
+            "conductor": {"heartbeat_interval": None, "agent_timeout": None},
+            "wagent": {"heartbeat_interval": 1, "agent_timeout": 2}})
+        self.addCleanup(st.close)
+        ok, res = new_board(st, "timing-1")
+        set_online(st, res["uuid"], agent="wa-t")
+        st.sql("UPDATE wampagents SET heartbeat_at = now() - interval '3 seconds' "
+               "WHERE hostname = 'wa-t'")
+        iottest.wait_until(lambda: st.sql("SELECT status FROM boards WHERE uuid = :'p1'",
+                                          res["uuid"]) == [["offline"]], timeout=6,
+                           what="offline within agent_timeout + heartbeat_interval")
+
+
 class RedeliveryTest(unittest.TestCase):
     def test_redelivered_create_is_answered_as_done(self):
         """A conductor that dies after committing a create but before its ack
