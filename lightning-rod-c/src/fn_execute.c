@@ -223,6 +223,8 @@ static void exec_start(struct fn_exec *e)
     }
     e->started = 1;
     e->started_at = time_now_us();
+    log_debug("execution started execution=%s warm=%d after_ms=%.2f", e->req->execution_id, e->warm,
+              (e->started_at - e->received_at) / 1000.0);
 }
 
 static void on_created(void *arg, struct ctr *c, int rc, const struct error *err)

@@ -110,6 +110,11 @@ def components(log):
     for k, v in cols.items():
         if v:
             show("  " + k, v)
+    for warm in ("0", "1"):
+        v = [float(x) for x in re.findall(r"execution started .*?warm=%s after_ms=([\d.]+)" % warm,
+                                          log)]
+        if v:
+            show("  %s to start" % ("warm" if warm == "1" else "cold"), v)
 
 
 def main():

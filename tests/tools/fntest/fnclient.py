@@ -11,6 +11,7 @@
 - package builders (zip, tar.gz) and payload builders.
 """
 
+import atexit
 import hashlib
 import io
 import json
@@ -18,6 +19,7 @@ import os
 import socket
 import subprocess
 import tarfile
+import tempfile
 import threading
 import time
 import uuid
@@ -208,6 +210,28 @@ class Ctl:
         self.s.close()
 
 
+_shm_dirs = []
+
+
+def _remove_shm_dirs():
+    for d in _shm_dirs:
+        subprocess.run(["rm", "-rf", d])
+
+
+atexit.register(_remove_shm_dirs)
+
+
+def run_dir_base():
+    """A tmpfs for run_dir, as deviceless-api.md 4.1 asks (bundles, results
+    and IO sockets in memory): /dev/shm when there is one."""
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        d = tempfile.mkdtemp(prefix="iot-fn-", dir="/dev/shm")
+        _shm_dirs.append(d)
+        os.chmod(d, 0o755)
+        return d
+    return iottest.tmpdir("fnrun-")
+
+
 class Fntest:
     """One fntest daemon with a private state, cache and run directory."""
 
@@ -215,7 +239,7 @@ class Fntest:
                  log_level="info"):
         self.dir = iottest.tmpdir("fn-")
         os.chmod(self.dir, 0o755)
-        self.run_dir = os.path.join(self.dir, "run")
+        self.run_dir = os.path.join(run_dir_base(), "run")
         self.state_dir = os.path.join(self.dir, "state")
         self.cache_dir = os.path.join(self.dir, "cache")
         fn = {"cache_dir": self.cache_dir,
