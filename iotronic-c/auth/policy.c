@@ -235,19 +235,19 @@ static int parse_json_file(const char *path, const char *text, size_t len, struc
     }
     cJSON_ArrayForEach(item, root) {
         if (!cJSON_IsString(item)) {
-            cJSON_Delete(root);
-            return error_set(err, -EINVAL, "%s: rule %s: the value must be a string", path,
-                             item->string);
+            rc = error_set(err, -EINVAL, "%s: rule %s: the value must be a string", path,
+                           item->string);
+            break;
         }
         if (*nov >= POLICY_MAX_RULES) {
-            cJSON_Delete(root);
-            return error_set(err, -EINVAL, "%s: more than %d rules", path, POLICY_MAX_RULES);
+            rc = error_set(err, -EINVAL, "%s: more than %d rules", path, POLICY_MAX_RULES);
+            break;
         }
         push_override(ov, nov, item->string, strlen(item->string), item->valuestring,
                       strlen(item->valuestring));
     }
     cJSON_Delete(root);
-    return 0;
+    return rc;
 }
 
 static int add_yaml_rule(void *arg, const char *name, const char *expr, struct error *err)
