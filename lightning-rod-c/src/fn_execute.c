@@ -85,16 +85,36 @@ static void release_slot(struct fn_exec *e)
 
 /* --------------------------------------------------------- the result */
 
+/* The fields a local-loop result carries (3.9), kept in the record too. */
+static cJSON *local_fields(const struct fn_exec *e)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(o, "trigger_id", e->trigger_id);
+    json_add_int(o, "firing_seq", e->firing_seq);
+    cJSON_AddStringToObject(o, "function_id", e->req->function_id);
+    json_add_int(o, "function_version", e->req->function_version);
+    json_add_str_or_null(o, "input", e->req->input_text);
+    return o;
+}
+
+static void merge_local(cJSON *r, const cJSON *local)
+{
+    const cJSON *it;
+
+    cJSON_AddBoolToObject(r, "local", 1);
+    cJSON_ArrayForEach(it, local) cJSON_AddItemToObject(r, it->string, cJSON_Duplicate(it, 1));
+}
+
 static void add_local_fields(struct fn_exec *e, cJSON *r)
 {
+    cJSON *local;
+
     if (!e->local)
         return;
-    cJSON_AddBoolToObject(r, "local", 1);
-    cJSON_AddStringToObject(r, "trigger_id", e->trigger_id);
-    json_add_int(r, "firing_seq", e->firing_seq);
-    cJSON_AddStringToObject(r, "function_id", e->req->function_id);
-    json_add_int(r, "function_version", e->req->function_version);
-    json_add_str_or_null(r, "input", e->req->input_text);
+    local = local_fields(e);
+    merge_local(r, local);
+    cJSON_Delete(local);
 }
 
 static cJSON *make_result(struct fn_exec *e, const struct ctr_outcome *o, int deploy_failed,
@@ -390,9 +410,12 @@ static void accept(struct fn *fn, struct fn_req *r, const struct fn_local *local
                    void *arg)
 {
     struct fn_exec *e = exec_new(fn, r, local, reply, arg);
+    cJSON *fields = local != NULL ? local_fields(e) : NULL;
+    int rc =
+        fn_store_accept(fn->store, r->execution_id, e->received_at, fields, on_accept_durable, e);
 
-    if (fn_store_accept(fn->store, r->execution_id, e->received_at, local != NULL,
-                        on_accept_durable, e) < 0) {
+    cJSON_Delete(fields);
+    if (rc < 0) {
         /* Cannot happen: the id was checked just before. */
         exec_unlink(e);
         e->req = NULL;
@@ -546,7 +569,8 @@ static void on_revived_durable(void *arg, int rc)
 /* A record found at startup. "accepted": the previous run died while it
  * ran; it ends as a service failure (3.6: never run twice). "finished" but
  * not acknowledged: handed to the core again. */
-void fn_exec_found(void *arg, const char *id, const struct fn_rec_info *info, const cJSON *result)
+void fn_exec_found(void *arg, const char *id, const struct fn_rec_info *info, const cJSON *local,
+                   const cJSON *result)
 {
     struct fn *fn = arg;
     struct fn_result_in in = {0};
@@ -567,6 +591,8 @@ void fn_exec_found(void *arg, const char *id, const struct fn_rec_info *info, co
     v->fn = fn;
     snprintf(v->id, sizeof(v->id), "%s", id);
     v->result = fn_result_build(&in);
+    if (local != NULL)
+        merge_local(v->result, local);
     fn_store_finish(fn->store, id, v->result, on_revived_durable, v);
 }
 

@@ -81,7 +81,7 @@ int fn_executor_usable(const struct fn *fn, const struct fn_req *r, struct error
 
 /* fn_execute.c */
 void fn_exec_found(void *arg, const char *execution_id, const struct fn_rec_info *info,
-                   const cJSON *result);
+                   const cJSON *local, const cJSON *result);
 void fn_exec_abort_all(struct fn *fn);
 void fn_exec_free_all(struct fn *fn);
 cJSON *fn_exec_running(const struct fn *fn);

@@ -42,6 +42,7 @@ struct rec {
     struct fn_store *s;
     char id[UUID_STR_LEN];
     struct fn_rec_info info;
+    cJSON *local;          /* the local-loop fields, or NULL */
     struct op *ops, *last; /* ops[0] is in flight when running */
     int running;
     int gone; /* deleted from the map; freed when ops drain */
@@ -94,6 +95,7 @@ int fn_store_busy(const struct fn_store *s)
 
 static void rec_free(struct rec *r)
 {
+    cJSON_Delete(r->local);
     while (r->ops != NULL) {
         struct op *o = r->ops;
 
@@ -237,7 +239,10 @@ static char *content(const struct rec *r, const cJSON *result)
     cJSON_AddStringToObject(o, "execution_id", r->id);
     cJSON_AddStringToObject(o, "state", r->info.state == FN_REC_FINISHED ? "finished" : "accepted");
     json_add_int(o, "received_at", r->info.received_at);
-    cJSON_AddBoolToObject(o, "local", r->info.local);
+    if (r->local != NULL)
+        cJSON_AddItemToObject(o, "local", cJSON_Duplicate(r->local, 1));
+    else
+        cJSON_AddBoolToObject(o, "local", 0);
     cJSON_AddNullToObject(o, "acked_at");
     if (result != NULL)
         cJSON_AddItemToObject(o, "result", cJSON_Duplicate(result, 1));
@@ -262,7 +267,7 @@ size_t fn_store_count(const struct fn_store *s)
     return s->recs.len;
 }
 
-int fn_store_accept(struct fn_store *s, const char *id, int64_t received_at, int local,
+int fn_store_accept(struct fn_store *s, const char *id, int64_t received_at, const cJSON *local,
                     fn_store_fn fn, void *arg)
 {
     struct rec *r;
@@ -275,7 +280,8 @@ int fn_store_accept(struct fn_store *s, const char *id, int64_t received_at, int
     snprintf(r->id, sizeof(r->id), "%s", id);
     r->info.state = FN_REC_ACCEPTED;
     r->info.received_at = received_at;
-    r->info.local = local;
+    r->info.local = local != NULL;
+    r->local = local != NULL ? cJSON_Duplicate(local, 1) : NULL;
     fn_map_put(&s->recs, id, r);
     o = xcalloc(1, sizeof(*o));
     o->kind = OP_WRITE;
@@ -433,6 +439,7 @@ void fn_store_read_result(struct fn_store *s, const char *id, void (*fn)(void *a
 struct loaded {
     char id[UUID_STR_LEN];
     struct fn_rec_info info;
+    cJSON *local;
     cJSON *result;
 };
 
@@ -471,6 +478,10 @@ static int parse_loaded(const cJSON *rec, struct loaded *l)
         l->info.acked_at = acked;
     if (json_get_bool(rec, "local", 0, &local, NULL) == 0)
         l->info.local = local;
+    if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(rec, "local"))) {
+        l->info.local = 1;
+        l->local = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rec, "local"), 1);
+    }
     l->info.state = strcmp(state, "finished") == 0 ? FN_REC_FINISHED : FN_REC_ACCEPTED;
     return 0;
 }
@@ -538,15 +549,17 @@ static void load_done(void *arg)
 
         if (fn_map_get(&s->recs, l->id) != NULL) {
             cJSON_Delete(l->result);
+            cJSON_Delete(l->local);
             continue;
         }
         r = xcalloc(1, sizeof(*r));
         r->s = s;
         memcpy(r->id, l->id, sizeof(r->id));
         r->info = l->info;
+        r->local = l->local;
         fn_map_put(&s->recs, r->id, r);
         if (l->info.acked_at == 0 && j->found != NULL)
-            j->found(j->arg, r->id, &r->info, l->result);
+            j->found(j->arg, r->id, &r->info, r->local, l->result);
         cJSON_Delete(l->result);
     }
     log_info("execution records: %zu loaded", j->n);

@@ -4,6 +4,9 @@
  * <state_dir>/executions/<execution_id>.json holds one record:
  *   {"execution_id", "state": "accepted" | "finished", "received_at",
  *    "local", "acked_at", "result"}
+ * where "local" is false, or for a local-loop execution the fields its
+ * result must carry (trigger_id, firing_seq, function_id, function_version,
+ * input), so that even a result made after a restart has them.
  * written atomically (temporary file, fsync, rename, fsync of the
  * directory) on the worker pool. Writes of one record are serialised: a
  * newer content waits for the write in flight, and only the newest is
@@ -52,9 +55,11 @@ void fn_store_free(struct fn_store *s); /* accepts NULL */
 /* Called by fn_store_load() once per record found on disk, on the loop. A
  * record that is still "accepted" belongs to an execution that a previous
  * run of the agent did not finish; a finished one without acked_at still
- * has to reach the cloud. result is borrowed (NULL for accepted ones). */
+ * has to reach the cloud. local (the local-loop fields, or NULL) and result
+ * (NULL for accepted ones) are borrowed. */
 typedef void (*fn_store_found_fn)(void *arg, const char *execution_id,
-                                  const struct fn_rec_info *info, const cJSON *result);
+                                  const struct fn_rec_info *info, const cJSON *local,
+                                  const cJSON *result);
 
 /* Reads every record (worker pool), calling found() for the ones that are
  * not acknowledged, then done(). Unreadable records are renamed to
@@ -65,9 +70,10 @@ void fn_store_load(struct fn_store *s, fn_store_found_fn found, void (*done)(voi
 const struct fn_rec_info *fn_store_get(const struct fn_store *s, const char *execution_id);
 
 /* Records a newly accepted execution; known at once in memory, durable when
- * fn runs. Returns -EEXIST when the id is already known. */
-int fn_store_accept(struct fn_store *s, const char *execution_id, int64_t received_at, int local,
-                    fn_store_fn fn, void *arg) IOT_WUR;
+ * fn runs. local: NULL, or the local-loop fields (copied). Returns -EEXIST
+ * when the id is already known. */
+int fn_store_accept(struct fn_store *s, const char *execution_id, int64_t received_at,
+                    const cJSON *local, fn_store_fn fn, void *arg) IOT_WUR;
 
 /* Stores the result (borrowed; copied) of a known execution. */
 void fn_store_finish(struct fn_store *s, const char *execution_id, const cJSON *result,

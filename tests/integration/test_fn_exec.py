@@ -597,7 +597,10 @@ class Restart(unittest.TestCase):
         _, res = fn.run(p)
         slow = payload(bb, sh_package("sleep 20\n"))
         self.assertEqual(fn.execute(slow)["kind"], "RUNNING")
-        iottest.wait_until(lambda: fn.status()["running"], what="the slow one running")
+        local = payload(bb, sh_package("sleep 21\n"), input='{"e": 1}')
+        self.assertEqual(fn.call("fn_execute_local", payload=local, trigger_id="t-9",
+                                 firing_seq=3)["kind"], "RUNNING")
+        iottest.wait_until(lambda: len(fn.status()["running"]) == 2, what="both running")
         fn.daemon.kill9()
         fn.ctl = None
         fn2 = fnclient.Fntest()
@@ -609,6 +612,10 @@ class Restart(unittest.TestCase):
             lost = fn2.result(slow["execution_id"])
             self.assertEqual((lost["status"], lost["output"]),
                              ("error", "Function execution failed."))
+            lost = fn2.result(local["execution_id"])
+            self.assertEqual((lost["status"], lost["local"], lost["trigger_id"],
+                              lost["firing_seq"], lost["input"]),
+                             ("error", True, "t-9", 3, '{"e": 1}'))
             again = fn2.execute(p)
             self.assertEqual((again["kind"], again["message"]), ("SUCCESS", res))
             self.assertEqual(fn2.execute(slow)["kind"], "SUCCESS")

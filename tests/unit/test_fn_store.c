@@ -116,11 +116,11 @@ static void test_accept_finish_read_back(void **state)
     const struct fn_rec_info *info;
 
     assert_int_equal(fn_store_new(loop_ev(e->loop), e->wq, e->dir, 86400, &s, NULL), 0);
-    assert_int_equal(fn_store_accept(s, ID1, 1000, 0, on_durable, e), 0);
+    assert_int_equal(fn_store_accept(s, ID1, 1000, NULL, on_durable, e), 0);
     info = fn_store_get(s, ID1); /* known at once, before the write */
     assert_non_null(info);
     assert_int_equal(info->state, FN_REC_ACCEPTED);
-    assert_int_equal(fn_store_accept(s, ID1, 1000, 0, NULL, NULL), -EEXIST);
+    assert_int_equal(fn_store_accept(s, ID1, 1000, NULL, NULL, NULL), -EEXIST);
     wait_calls(e, 1);
     assert_int_equal(e->last_rc, 0);
     f = file_json(e, ID1);
@@ -144,10 +144,14 @@ static void test_accept_finish_read_back(void **state)
     cJSON_Delete(result);
 }
 
-static void on_found(void *arg, const char *id, const struct fn_rec_info *info, const cJSON *result)
+static void on_found(void *arg, const char *id, const struct fn_rec_info *info, const cJSON *local,
+                     const cJSON *result)
 {
     struct env *e = arg;
 
+    /* Both unacknowledged records were local-loop ones, with their fields. */
+    assert_true(info->local);
+    assert_string_equal(cJSON_GetObjectItem(local, "trigger_id")->valuestring, "t1");
     if (info->state == FN_REC_ACCEPTED) {
         e->found_accepted++;
         assert_null(result);
@@ -181,12 +185,13 @@ static void test_records_survive_and_expire(void **state)
     struct env *e = *state;
     struct fn_store *s;
     cJSON *result = cJSON_Parse("{\"status\": \"failed\"}"), *f;
+    cJSON *local = cJSON_Parse("{\"trigger_id\": \"t1\", \"firing_seq\": 7}");
     char *junk;
 
     assert_int_equal(fn_store_new(loop_ev(e->loop), e->wq, e->dir, 0, &s, NULL), 0);
-    assert_int_equal(fn_store_accept(s, ID1, 1, 0, NULL, NULL), 0);
-    assert_int_equal(fn_store_accept(s, ID2, 2, 1, NULL, NULL), 0);
-    assert_int_equal(fn_store_accept(s, ID3, 3, 0, NULL, NULL), 0);
+    assert_int_equal(fn_store_accept(s, ID1, 1, local, NULL, NULL), 0);
+    assert_int_equal(fn_store_accept(s, ID2, 2, local, NULL, NULL), 0);
+    assert_int_equal(fn_store_accept(s, ID3, 3, NULL, NULL, NULL), 0);
     fn_store_finish(s, ID2, result, NULL, NULL);
     fn_store_finish(s, ID3, result, NULL, NULL);
     fn_store_ack(s, ID3);
@@ -227,6 +232,7 @@ static void test_records_survive_and_expire(void **state)
     assert_int_equal(fn_store_count(s), 1); /* ID1, still accepted */
     fn_store_free(s);
     cJSON_Delete(result);
+    cJSON_Delete(local);
 }
 
 int main(void)
