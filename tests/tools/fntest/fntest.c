@@ -42,8 +42,8 @@
 #include "src/ctr_job.h"
 #include "src/fn_exec.h"
 #include "src/fn_fs.h"
+#include "src/fn_io.h"
 #include "src/fn_map.h"
-#include "src/iosock.h"
 
 #define MAX_STREAMS 16
 #define PLUGIN_ERR_TAIL 4096
@@ -71,6 +71,7 @@ struct fntest {
     struct ctl *ctl;
     struct fn *fn;
     struct ctr_cgroup cgroup;
+    struct fn_io fnio;
     struct ctr_io_ops io;
     struct fn_config conf;
     struct hal_config halconf;
@@ -80,30 +81,6 @@ struct fntest {
     struct fn_map services; /* name -> struct service * */
     struct stream streams[MAX_STREAMS];
 };
-
-/* ------------------------------------------------------------ IO sockets */
-
-static int io_open(void *arg, const char *dir, uid_t uid, gid_t gid, const char *const *specs,
-                   size_t n, void **handle, struct error *err)
-{
-    struct fntest *t = arg;
-    struct iosock *s;
-    int rc = iosock_new(t->loop, t->hal, dir, uid, gid, specs, n, NULL, &s, err);
-
-    if (rc == 0)
-        *handle = s;
-    return rc;
-}
-
-static int64_t io_first_write(void *handle)
-{
-    return iosock_first_write_at(handle);
-}
-
-static void io_close(void *handle)
-{
-    iosock_free(handle);
-}
 
 /* --------------------------------------------------------------- results */
 
@@ -500,7 +477,8 @@ static int setup(struct fntest *t, struct error *err)
         rc = ctl_register(t->ctl, ops[i].op, ops[i].fn, t);
     if (rc < 0)
         return rc;
-    t->io = (struct ctr_io_ops){io_open, io_first_write, io_close, t};
+    t->fnio = (struct fn_io){t->loop, t->hal};
+    t->io = fn_io_ops(&t->fnio);
     deps.ev = loop_ev(t->loop);
     deps.wq = t->wq;
     deps.reaper = t->reaper;
