@@ -1104,7 +1104,8 @@ static void on_delete_exit(void *arg, pid_t pid, int status)
 
     (void)pid;
     c->cmd_pid = 0;
-    if (!status_ok(status))
+    /* After a failed create there may be nothing to delete: not worth a warning. */
+    if (!status_ok(status) && c->st != CTR_FAILED)
         log_warn("crun delete failed container=%s", c->id);
     snprintf(cgpath, sizeof(cgpath), "%s/%s", CTR_CGROUP_PARENT, c->id);
     ctr_cgroup_remove(&c->r->cgroup, cgpath);

@@ -123,6 +123,15 @@ static int get_strv(const cJSON *o, const char *key, size_t max_items, size_t ma
     return 0;
 }
 
+/* The token travels in an HTTP header: no spaces or control characters. */
+static int token_valid(const char *s)
+{
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+            return 0;
+    return 1;
+}
+
 static int env_valid(const char *s)
 {
     const char *eq = strchr(s, '=');
@@ -203,6 +212,8 @@ static int parse_blob(const cJSON *o, enum fn_blob_kind kind, struct fn_blob *b,
     *url = xstrdup(s);
     b->url = *url;
     rc = json_get_str(o, "token", JSON_NULLABLE, FN_TOKEN_MAX, &s, err);
+    if (rc == 0 && !token_valid(s))
+        return error_set(err, -EINVAL, "token must be printable ASCII without spaces");
     if (rc == 0) {
         *token = xstrdup(s);
         b->token = *token;

@@ -163,6 +163,7 @@ static void test_refusals_name_the_field(void **state)
         {"package.url", "\"http://\"", "url must be an http or https URL"},
         {"package.url", "\"http://a b\"", "url must be an http or https URL"},
         {"package", "[]", "package must be an object"},
+        {"package.token", "\"a\\r\\nX-Evil: 1\"", "token must be printable ASCII"},
         {"runtime", NULL, "missing runtime"},
         {"runtime.id", "\"x\"", "runtime: id must be a UUID"},
         {"runtime.name", "\"py thon\"", "name has characters"},
