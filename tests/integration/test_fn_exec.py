@@ -587,6 +587,20 @@ class NoExecutor(unittest.TestCase):
             fn.stop()
 
 
+class WarmBudget(unittest.TestCase):
+    def test_max_warm_total_bounds_the_pool(self):
+        fn = fnclient.Fntest(function={"max_warm_total": 1}).start()
+        try:
+            bb = fnclient.runtime_blob(SRV, "busybox", RT["busybox"])
+            _, res = fn.run(payload(bb, sh_package("true\n"), keep_warm=3, warm_ttl=60))
+            self.assertEqual(res["status"], "success")
+            iottest.wait_until(lambda: fn.status()["warm"], what="a warm container")
+            time.sleep(1.0)
+            self.assertEqual(len(fn.status()["warm"]), 1)
+        finally:
+            fn.stop()
+
+
 class Restart(unittest.TestCase):
     """Records survive the agent (3.6)."""
 
