@@ -1,6 +1,7 @@
-/* src/ctr_internal.h: the runner's private structures, shared by ctr_run.c
- * (the common life cycle and the crun executor) and ctr_process.c (the
- * process executor). Not for other modules. */
+/* src/ctr_internal.h: the runner's private structures, shared by
+ * ctr_runner.c (the runner, crun's argv), ctr_run.c (a container's life
+ * cycle with crun), ctr_output.c (its pipes) and ctr_process.c (the process
+ * executor). Not for other modules. */
 #ifndef LRC_CTR_INTERNAL_H
 #define LRC_CTR_INTERNAL_H
 
@@ -79,7 +80,16 @@ struct ctr {
     void *created_arg, *done_arg;
 };
 
-/* ctr_run.c, for ctr_process.c */
+/* ctr_runner.c */
+extern char *const ctr_int_crun_env[];
+char **ctr_int_crun_argv(const struct ctr_runner *r, const char *bundle, const char *const *args);
+void ctr_int_free_strv(char **v);
+char **ctr_int_dup_strv(char *const *v);
+
+/* ctr_output.c */
+void ctr_int_close_input(struct ctr *c);
+
+/* ctr_run.c, for ctr_process.c and ctr_output.c */
 int ctr_int_pipes(struct ctr *c, int *in_r, int *out_w, int *err_w, struct error *err);
 void ctr_int_on_exit(void *arg, pid_t pid, int status);
 void ctr_int_feed_input(struct ctr *c);

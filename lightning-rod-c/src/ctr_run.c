@@ -1,4 +1,6 @@
-/* src/ctr_run.c: see ctr_run.h. The common life cycle and the crun executor.
+/* src/ctr_run.c: see ctr_run.h. A container's life cycle, with the crun
+ * executor (ctr_process.c does the process executor's part, ctr_output.c
+ * the pipes, ctr_runner.c the runner and crun's argv).
  *
  * A container's state moves forward only (ctr_internal.h). Two things can
  * happen in either order and both are waited for: the init's exit (reaper)
@@ -27,269 +29,10 @@
 #include "common/xalloc.h"
 #include "src/fn_fs.h"
 
-#define READ_CHUNK 65536
-#define READS_PER_EVENT 8
 #define OUTPUT_GRACE_S 1.0
 #define KILL_ESCALATE_S 5.0
 #define CRUN_LOG_MAX 65536
-#define CMD_OUT_MAX 65536
-#define LOGFILE_ROTATE (1 << 20)
 #define PIPE_MAX_SIZE (1 << 20)
-
-static char *const crun_env[] = {
-    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
-
-/* ---------------------------------------------------------------- runner */
-
-int ctr_runner_new(struct ev_loop *ev, struct ctr_reaper *reaper, struct wq *wq,
-                   const struct ctr_runner_opts *o, struct ctr_runner **out, struct error *err)
-{
-    struct ctr_runner *r;
-    char *p;
-    int rc;
-
-    *out = NULL;
-    if (o->run_dir == NULL || o->run_dir[0] != '/')
-        return error_set(err, -EINVAL, "run_dir must be an absolute path");
-    if (o->executor == CTR_EXEC_CRUN &&
-        (o->crun_path == NULL || o->crun_root == NULL || o->crun_path[0] != '/'))
-        return error_set(err, -EINVAL, "crun executor needs an absolute crun path and a root");
-    r = xcalloc(1, sizeof(*r));
-    r->ev = ev;
-    r->reaper = reaper;
-    r->wq = wq;
-    r->executor = o->executor;
-    r->crun_path = o->crun_path ? xstrdup(o->crun_path) : NULL;
-    r->crun_root = o->crun_root ? xstrdup(o->crun_root) : NULL;
-    r->run_dir = xstrdup(o->run_dir);
-    r->cgroup = o->cgroup;
-    r->host.swap_accounting = o->cgroup.swap_accounting;
-    if (o->io != NULL) {
-        r->io = *o->io;
-        r->have_io = 1;
-    }
-    /* A function that exits without reading stdin must not kill the agent
-     * with SIGPIPE when we write its input. */
-    signal(SIGPIPE, SIG_IGN);
-    p = xasprintf("%s/c", r->run_dir);
-    rc = fn_fs_mkdirs(p, 0711, err);
-    free(p);
-    p = xasprintf("%s/p", r->run_dir);
-    if (rc == 0)
-        rc = fn_fs_mkdirs(p, 0711, err);
-    free(p);
-    if (rc == 0 && r->crun_root != NULL)
-        rc = fn_fs_mkdirs(r->crun_root, 0700, err);
-    if (rc < 0) {
-        ctr_runner_free(r);
-        return rc;
-    }
-    *out = r;
-    return 0;
-}
-
-void ctr_runner_free(struct ctr_runner *r)
-{
-    if (r == NULL)
-        return;
-    if (r->busy > 0)
-        log_warn("container runner freed with %zu containers not deleted", r->busy);
-    free(r->crun_path);
-    free(r->crun_root);
-    free(r->run_dir);
-    free(r->seccomp_b64);
-    free(r);
-}
-
-#define SECCOMP_BPF_MAX 65536
-
-int ctr_runner_adopt_seccomp(struct ctr_runner *r, const struct ctr *c)
-{
-    char *path, *data = NULL;
-    size_t len;
-    int rc;
-
-    if (r->crun_root == NULL)
-        return -ENOTSUP;
-    path = xasprintf("%s/%s/seccomp.bpf", r->crun_root, c->id);
-    rc = fn_fs_read_file(path, SECCOMP_BPF_MAX, &data, &len, NULL);
-    free(path);
-    if (rc < 0)
-        return rc;
-    /* A classic BPF program is a whole number of 8-byte instructions. */
-    if (len == 0 || len % 8 != 0) {
-        free(data);
-        return -EINVAL;
-    }
-    free(r->seccomp_b64);
-    r->seccomp_b64 = xmalloc(BASE64_ENC_LEN(len));
-    base64_encode(data, len, r->seccomp_b64, BASE64_STD);
-    r->host.seccomp_bpf_b64 = r->seccomp_b64;
-    free(data);
-    return 0;
-}
-
-size_t ctr_runner_busy(const struct ctr_runner *r)
-{
-    return r->busy;
-}
-
-enum ctr_executor ctr_runner_executor(const struct ctr_runner *r)
-{
-    return r->executor;
-}
-
-struct ev_loop *ctr_runner_loop(const struct ctr_runner *r)
-{
-    return r->ev;
-}
-
-const struct ctr_cgroup *ctr_runner_cgroup(const struct ctr_runner *r)
-{
-    return &r->cgroup;
-}
-
-/* crun --root R --cgroup-manager=cgroupfs [--log=B/crun.log --log-format=json] args... */
-static char **crun_argv(const struct ctr_runner *r, const char *bundle, const char *const *args)
-{
-    size_t n = 0, i = 0;
-    char **v;
-
-    while (args[n] != NULL)
-        n++;
-    v = xcalloc(n + 7, sizeof(*v));
-    v[i++] = xstrdup(r->crun_path);
-    v[i++] = xasprintf("--root=%s", r->crun_root);
-    v[i++] = xstrdup("--cgroup-manager=cgroupfs");
-    if (bundle != NULL) {
-        v[i++] = xasprintf("--log=%s/crun.log", bundle);
-        v[i++] = xstrdup("--log-format=json");
-    }
-    for (size_t k = 0; k < n; k++)
-        v[i++] = xstrdup(args[k]);
-    v[i] = NULL;
-    return v;
-}
-
-static void free_strv(char **v)
-{
-    for (size_t i = 0; v != NULL && v[i] != NULL; i++)
-        free(v[i]);
-    free(v);
-}
-
-static char **dup_strv(char *const *v)
-{
-    size_t n = 0;
-    char **d;
-
-    while (v != NULL && v[n] != NULL)
-        n++;
-    d = xcalloc(n + 1, sizeof(*d));
-    for (size_t i = 0; i < n; i++)
-        d[i] = xstrdup(v[i]);
-    return d;
-}
-
-/* ------------------------------------------------ one-off crun commands */
-
-struct cmd {
-    struct ctr_runner *r;
-    int fd;
-    ev_io io;
-    char *out;
-    size_t len;
-    int exited, eof, status;
-    ctr_cmd_fn fn;
-    void *arg;
-};
-
-static void cmd_maybe_done(struct cmd *k)
-{
-    if (!k->exited || !k->eof)
-        return;
-    k->fn(k->arg, k->status, k->out, k->len);
-    free(k->out);
-    k->r->busy--;
-    free(k);
-}
-
-static void cmd_on_read(struct ev_loop *ev, ev_io *w, int revents)
-{
-    struct cmd *k = w->data;
-    char buf[4096];
-    ssize_t n;
-
-    (void)revents;
-    n = read(k->fd, buf, sizeof(buf));
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
-    if (n > 0) {
-        size_t keep = k->len + (size_t)n > CMD_OUT_MAX ? CMD_OUT_MAX - k->len : (size_t)n;
-
-        memcpy(k->out + k->len, buf, keep);
-        k->len += keep;
-        k->out[k->len] = '\0';
-        return;
-    }
-    ev_io_stop(ev, w);
-    close(k->fd);
-    k->eof = 1;
-    cmd_maybe_done(k);
-}
-
-static void cmd_on_exit(void *arg, pid_t pid, int status)
-{
-    struct cmd *k = arg;
-
-    (void)pid;
-    k->exited = 1;
-    k->status = status;
-    cmd_maybe_done(k);
-}
-
-int ctr_runner_crun(struct ctr_runner *r, const char *const *args, ctr_cmd_fn fn, void *arg,
-                    struct error *err)
-{
-    struct ctr_spawn s = {0};
-    struct cmd *k;
-    int p[2], rc;
-    pid_t pid;
-    char **argv;
-
-    if (r->crun_path == NULL)
-        return error_set(err, -ENOTSUP, "no crun executor");
-    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
-        return error_set(err, -errno, "pipe: %s", strerror(errno));
-    argv = crun_argv(r, NULL, args);
-    s.path = r->crun_path;
-    s.argv = argv;
-    s.envp = crun_env;
-    s.fd_in = -1;
-    s.fd_out = p[1];
-    s.fd_err = -1;
-    k = xcalloc(1, sizeof(*k));
-    k->out = xmalloc(CMD_OUT_MAX + 1);
-    k->out[0] = '\0';
-    rc = ctr_spawn(r->reaper, &s, cmd_on_exit, k, &pid, err);
-    free_strv(argv);
-    close(p[1]);
-    if (rc < 0) {
-        close(p[0]);
-        free(k->out);
-        free(k);
-        return rc;
-    }
-    k->r = r;
-    k->fd = p[0];
-    k->fn = fn;
-    k->arg = arg;
-    r->busy++;
-    ev_io_init(&k->io, cmd_on_read, k->fd, EV_READ);
-    k->io.data = k;
-    ev_io_start(r->ev, &k->io);
-    return 0;
-}
 
 /* -------------------------------------------------------- crun helpers */
 
@@ -323,17 +66,17 @@ static int crun_cmd(struct ctr *c, const char *const *args, int fd_in, int fd_ou
                     ctr_exit_fn fn, struct error *err)
 {
     struct ctr_spawn s = {0};
-    char **argv = crun_argv(c->r, c->bundle, args);
+    char **argv = ctr_int_crun_argv(c->r, c->bundle, args);
     int rc;
 
     s.path = c->r->crun_path;
     s.argv = argv;
-    s.envp = crun_env;
+    s.envp = ctr_int_crun_env;
     s.fd_in = fd_in;
     s.fd_out = fd_out;
     s.fd_err = fd_err;
     rc = ctr_spawn(c->r->reaper, &s, fn, c, &c->cmd_pid, err);
-    free_strv(argv);
+    ctr_int_free_strv(argv);
     return rc;
 }
 
@@ -343,142 +86,6 @@ static int status_ok(int status)
 }
 
 static void maybe_delete(struct ctr *c);
-
-/* ----------------------------------------------------- output handling */
-
-static void logfile_write(struct ctr *c, const char *p, size_t n)
-{
-    if (c->logfd < 0)
-        return;
-    if (write(c->logfd, p, n) < 0)
-        return;
-    c->logfile_size += (int64_t)n;
-    if (c->logfile_size < LOGFILE_ROTATE)
-        return;
-    /* Plugin logs: keep one previous generation (board-protocol.md 6.5). */
-    char *old = xasprintf("%s.1", c->log_file);
-
-    rename(c->log_file, old);
-    free(old);
-    close(c->logfd);
-    c->logfd = open(c->log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-    c->logfile_size = 0;
-}
-
-static void on_output(struct ev_loop *ev, ev_io *w, int revents)
-{
-    struct ctr *c = w->data;
-    int is_err = w == &c->err_io;
-    char buf[READ_CHUNK];
-
-    (void)revents;
-    for (int i = 0; i < READS_PER_EVENT; i++) {
-        ssize_t n = read(w->fd, buf, sizeof(buf));
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            return;
-        if (n <= 0) {
-            ev_io_stop(ev, w);
-            close(w->fd);
-            if (is_err) {
-                c->err_r = -1;
-                c->err_eof = 1;
-            } else {
-                c->log_r = -1;
-                c->log_eof = 1;
-            }
-            ctr_int_check_finished(c);
-            return;
-        }
-        if (c->opts.output == CTR_OUTPUT_FILE)
-            logfile_write(c, buf, (size_t)n);
-        else
-            ctr_capture_add(is_err ? &c->cap_err : &c->cap_out, buf, (size_t)n);
-    }
-}
-
-static void close_input(struct ctr *c)
-{
-    ev_io_stop(c->r->ev, &c->in_io);
-    if (c->in_w >= 0)
-        close(c->in_w);
-    c->in_w = -1;
-    free(c->input);
-    c->input = NULL;
-}
-
-void ctr_int_feed_input(struct ctr *c)
-{
-    while (c->in_w >= 0 && c->input_off < c->input_len) {
-        ssize_t n = write(c->in_w, c->input + c->input_off, c->input_len - c->input_off);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN) {
-            ev_io_start(c->r->ev, &c->in_io);
-            return;
-        }
-        if (n < 0) { /* EPIPE: the function closed stdin; that is its business */
-            break;
-        }
-        c->input_off += (size_t)n;
-    }
-    close_input(c);
-}
-
-static void on_input_writable(struct ev_loop *ev, ev_io *w, int revents)
-{
-    (void)ev;
-    (void)revents;
-    ctr_int_feed_input(w->data);
-}
-
-/* pipes: input (child reads fd 0), output (and stderr for SPLIT). The ends
- * we keep are non-blocking; the child's ends are returned for the spawn. */
-int ctr_int_pipes(struct ctr *c, int *in_r, int *out_w, int *err_w, struct error *err)
-{
-    int in[2], out[2], er[2] = {-1, -1};
-
-    if (pipe2(in, O_CLOEXEC) < 0)
-        return error_set(err, -errno, "pipe: %s", strerror(errno));
-    if (pipe2(out, O_CLOEXEC) < 0) {
-        close(in[0]);
-        close(in[1]);
-        return error_set(err, -errno, "pipe: %s", strerror(errno));
-    }
-    if (c->opts.output == CTR_OUTPUT_SPLIT && pipe2(er, O_CLOEXEC) < 0) {
-        close(in[0]);
-        close(in[1]);
-        close(out[0]);
-        close(out[1]);
-        return error_set(err, -errno, "pipe: %s", strerror(errno));
-    }
-    fcntl(in[1], F_SETFL, O_NONBLOCK);
-    fcntl(out[0], F_SETFL, O_NONBLOCK);
-    c->in_w = in[1];
-    c->log_r = out[0];
-    *in_r = in[0];
-    *out_w = out[1];
-    *err_w = out[1];
-    ev_io_init(&c->in_io, on_input_writable, c->in_w, EV_WRITE);
-    c->in_io.data = c;
-    ev_io_init(&c->log_io, on_output, c->log_r, EV_READ);
-    c->log_io.data = c;
-    ev_io_start(c->r->ev, &c->log_io);
-    if (er[0] >= 0) {
-        fcntl(er[0], F_SETFL, O_NONBLOCK);
-        c->err_r = er[0];
-        *err_w = er[1];
-        ev_io_init(&c->err_io, on_output, c->err_r, EV_READ);
-        c->err_io.data = c;
-        ev_io_start(c->r->ev, &c->err_io);
-    } else {
-        c->err_eof = 1;
-    }
-    return 0;
-}
 
 /* ----------------------------------------------------------- finishing */
 
@@ -516,7 +123,7 @@ static void finish(struct ctr *c)
     ev_timer_stop(c->r->ev, &c->timeout_t);
     ev_timer_stop(c->r->ev, &c->grace_t);
     ev_timer_stop(c->r->ev, &c->kill_t);
-    close_input(c);
+    ctr_int_close_input(c);
     o->exit_code = WIFEXITED(c->status) ? WEXITSTATUS(c->status) : -1;
     o->signal = WIFSIGNALED(c->status) ? WTERMSIG(c->status) : 0;
     o->timed_out = c->timed_out;
@@ -824,7 +431,7 @@ static void copy_opts(struct ctr *c, const struct ctr_spec *spec, const struct c
     c->opts.io_specs = (const char *const *)c->io_specs;
     c->log_file = o->log_file ? xstrdup(o->log_file) : NULL;
     c->opts.log_file = c->log_file;
-    c->args = dup_strv(spec->args);
+    c->args = ctr_int_dup_strv(spec->args);
     c->env = build_env(c, spec);
     c->cwd = xstrdup(spec->code_dir ? spec->code_dir : spec->cwd);
     c->uid = spec->uid;
@@ -1062,7 +669,7 @@ void ctr_int_free(struct ctr *c)
         ctr_reaper_unwatch(r->reaper, c->init_pid);
     if (c->cmd_pid != 0)
         ctr_reaper_unwatch(r->reaper, c->cmd_pid);
-    close_input(c);
+    ctr_int_close_input(c);
     if (c->log_r >= 0) {
         ev_io_stop(r->ev, &c->log_io);
         close(c->log_r);
@@ -1084,9 +691,9 @@ void ctr_int_free(struct ctr *c)
         rm_work(j, NULL);
         rm_done(j);
     }
-    free_strv(c->io_specs);
-    free_strv(c->args);
-    free_strv(c->env);
+    ctr_int_free_strv(c->io_specs);
+    ctr_int_free_strv(c->args);
+    ctr_int_free_strv(c->env);
     free(c->cwd);
     free(c->log_file);
     free(c->log_text);
@@ -1160,17 +767,4 @@ pid_t ctr_pid(const struct ctr *c)
 int ctr_alive(const struct ctr *c)
 {
     return !c->exited && c->st >= CTR_CREATED && c->st <= CTR_RUNNING;
-}
-
-int ctr_device_resolve(struct ctr_device *dev, struct error *err)
-{
-    struct stat st;
-
-    if (stat(dev->path, &st) < 0)
-        return error_set(err, -errno, "%s: %s", dev->path, strerror(errno));
-    if (!S_ISCHR(st.st_mode))
-        return error_set(err, -ENODEV, "%s is not a character device", dev->path);
-    dev->major = major(st.st_rdev);
-    dev->minor = minor(st.st_rdev);
-    return 0;
 }
