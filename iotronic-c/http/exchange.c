@@ -84,6 +84,13 @@ void http_exchange_work(void *arg, void *thread_ctx)
     r->thread_ctx = thread_ctx;
     log_set_request_id(http_req_ensure_id(r));
     run(r);
+    if (r->spool != NULL) {
+        /* The handler is done with the upload: remove an unclaimed file now,
+         * so that it is gone before the client sees the response. */
+        http_spool_free(r->spool, !r->upload_claimed);
+        r->spool = NULL;
+        r->has_upload = 0;
+    }
     http_respond_finish(r);
     log_set_request_id(NULL);
 }
