@@ -136,6 +136,8 @@ int fn_new(const struct fn_deps *deps, const struct fn_config *conf, const struc
     fn->conf = conf;
     fn->hooks = *hooks;
     fn_map_init(&fn->pins);
+    /* DeviceCaps may be asked before the probe ends: say why nothing runs. */
+    snprintf(fn->probe.error, sizeof(fn->probe.error), "the startup probe has not finished");
     clear_bundles(conf);
     rc = make_parts(fn, err);
     if (rc < 0) {
