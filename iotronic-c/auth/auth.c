@@ -65,6 +65,30 @@ struct auth {
     _Atomic uint64_t hits, misses;
 };
 
+int auth_config_enforces_policy(const struct auth_config *cfg)
+{
+    return cfg->strategy == AUTH_KEYSTONE || cfg->noauth_enforce_policy;
+}
+
+char *auth_config_dir(int argc, char *const *argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *p = NULL, *slash;
+
+        if (strcmp(argv[i], "--config-file") == 0 && i + 1 < argc)
+            p = argv[i + 1];
+        else if (strncmp(argv[i], "--config-file=", 14) == 0)
+            p = argv[i] + 14;
+        if (p == NULL)
+            continue;
+        slash = strrchr(p, '/');
+        if (slash == NULL)
+            return xstrdup(".");
+        return slash == p ? xstrdup("/") : xstrndup(p, (size_t)(slash - p));
+    }
+    return NULL;
+}
+
 int auth_new(const struct auth_config *cfg, const struct auth_service *svc,
              struct policy *policy, struct auth **out, struct error *err)
 {

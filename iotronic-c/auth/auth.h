@@ -100,6 +100,17 @@ struct auth_stats {
     uint64_t cache_misses;
 };
 
+/* 1 when policy rules are enforced under this configuration: always with
+ * keystone, with noauth only when noauth_enforce_policy is set (4.1). Use it
+ * for struct policy_opts enforce. */
+int auth_config_enforces_policy(const struct auth_config *cfg);
+
+/* The directory of the first --config-file PATH (or --config-file=PATH) in
+ * argv, where a relative [oslo_policy] policy_file is looked up (struct
+ * policy_opts config_dir). Call it before cfg_load_args() removes those
+ * arguments. A new string (free()), or NULL when there is none. */
+char *auth_config_dir(int argc, char *const *argv);
+
 struct auth;
 
 /* Validates the configuration (a keystone strategy needs auth_url,

@@ -25,6 +25,7 @@
 #include "http/internal.h"
 
 #define RX_SLACK (64 * 1024)
+#define RX_FIRST 4096
 
 enum { T_NONE, T_KEEPALIVE, T_HEADER, T_BODY, T_SEND, T_LINGER, T_KILL };
 
@@ -89,18 +90,25 @@ static void consume(struct conn *c, size_t n)
         c->in_off = 0;
 }
 
+/* The input buffer starts small and grows up to max_header + RX_SLACK, so
+ * that thousands of idle keep-alive connections cost little. */
 static int append(struct conn *c, const char *p, size_t n)
 {
-    if (c->in == NULL) {
-        c->in_cap = c->srv->opts.max_header + RX_SLACK;
-        c->in = xmalloc(c->in_cap);
-    }
+    size_t limit = c->srv->opts.max_header + RX_SLACK, want;
+
     if (c->in_off + c->in_len + n > c->in_cap && c->in_off > 0) {
         memmove(c->in, c->in + c->in_off, c->in_len);
         c->in_off = 0;
     }
-    if (c->in_len + n > c->in_cap)
-        return -1;
+    if (c->in_len + n > c->in_cap) {
+        if (c->in_len + n > limit)
+            return -1;
+        want = c->in_cap ? c->in_cap : RX_FIRST;
+        while (want < c->in_len + n)
+            want *= 2;
+        c->in_cap = want < limit ? want : limit;
+        c->in = xrealloc(c->in, c->in_cap);
+    }
     memcpy(c->in + c->in_off + c->in_len, p, n);
     c->in_len += n;
     return 0;
@@ -209,7 +217,7 @@ static int preflight(struct conn *c, struct http_req *r)
                             &r->rheaders) < 0)
         log_error("http: CORS headers too large");
     http_resp_empty(r, 200);
-    r->parsed = 0; /* no "actual request" CORS lines on top of these */
+    r->preflight = 1; /* no "actual request" CORS lines on top of these */
     r->close = r->head.chunked || r->head.content_length > 0 || !r->head.keep_alive;
     http_respond_finish(r);
     http_conn_send(c);
@@ -412,6 +420,12 @@ static void response_done(struct conn *c)
     }
     c->state = C_HEAD;
     c->head_timed = 0;
+    if (c->in_len == 0 && c->in_cap > RX_FIRST) {
+        /* Idle again after a large head or body: give the memory back. */
+        free(c->in);
+        c->in = NULL;
+        c->in_cap = c->in_off = 0;
+    }
     arm(c, T_KEEPALIVE, c->srv->opts.keepalive_timeout_ms);
     set_rx(c, 1);
     process(c); /* pipelined requests */

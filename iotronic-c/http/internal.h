@@ -155,6 +155,7 @@ struct http_req {
     unsigned fflags;
     int head_only;             /* HEAD: headers only */
     int close;                 /* answer with Connection: close and close */
+    int preflight;             /* a CORS preflight answered by the server */
     /* Serialised response: out[LWS_PRE .. LWS_PRE + out_len). */
     char *out;
     size_t out_len, out_sent;

@@ -133,7 +133,7 @@ static int cors_lines(struct http_req *r, struct buf *h)
     const struct http_cors *cors = r->srv->opts.cors;
     const char *origin;
 
-    if (!http_cors_enabled(cors) || !r->parsed)
+    if (!http_cors_enabled(cors) || !r->parsed || r->preflight)
         return 0;
     origin = http_req_header(r, "Origin");
     return origin ? http_cors_actual(cors, origin, h) : 0;

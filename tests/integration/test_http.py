@@ -650,6 +650,25 @@ class Concurrency(HttpCase):
         self.assertEqual(os.listdir(self.d.spool), [])
 
 
+class ConnectionLimit(HttpCase):
+    extra = {"max_connections": 5}
+
+    def test_connections_over_the_limit_are_closed(self):
+        held = [Conn(self.port) for _ in range(5)]
+        for c in held:
+            c.send(request("GET", "/echo/held"))
+            self.assertEqual(c.read_response().status, 200)
+        extra = Conn(self.port)
+        self.assertTrue(extra.closed_by_peer(3))
+        held.pop().close()
+        time.sleep(0.2)
+        self.assertEqual(self.get("/echo/again").status, 200)
+        for c in held:
+            c.close()
+        metrics = once(self.d.admin, request("GET", "/metrics")).body.decode()
+        self.assertIn('http_rejected_total{server="api",reason="connections"}', metrics)
+
+
 class Bodies(HttpCase):
     def upload(self, data, chunked=False, query=""):
         c = self.client()
@@ -772,6 +791,18 @@ class Cors(HttpCase):
                              "X-OpenStack-Iotronic-API-Version")
         self.assertIsNone(self.get("/echo/x", {"Origin": "https://c.example"})
                           .header("Access-Control-Allow-Origin"))
+
+    def test_preflight_keeps_the_connection(self):
+        c = Conn(self.port)
+        c.send(request("OPTIONS", "/echo/x", {"Origin": "https://ui.example",
+                                             "Access-Control-Request-Method": "GET"}))
+        r = c.read_response()
+        self.assertEqual(r.status, 200)
+        self.assertIsNone(r.header("Connection"))
+        self.assertIsNone(r.header("Access-Control-Expose-Headers"))
+        c.send(request("GET", "/echo/again"))
+        self.assertEqual(c.read_response().json()["params"], {"a": "again"})
+        c.close()
 
     def test_options_without_cors_request_is_routed(self):
         self.assertEqual(once(self.port, request("OPTIONS", "/echo/x")).status, 405)

@@ -317,6 +317,33 @@ static void test_identity_copies_everything(void **state)
     auth_identity_unref(auth_identity_anonymous());
 }
 
+static void test_config_helpers(void **state)
+{
+    char *a1[] = { "prog", "--debug", "--config-file", "/etc/iotronic/iotronic.conf", NULL };
+    char *a2[] = { "prog", "--config-file=local.conf", "--config-file", "/x/y.conf", NULL };
+    char *a3[] = { "prog", "--config-file=/top.conf", NULL };
+    char *a4[] = { "prog", "--config-file", NULL };
+    struct auth_config c = { .strategy = AUTH_NOAUTH };
+    char *d;
+
+    (void)state;
+    d = auth_config_dir(4, a1);
+    assert_string_equal(d, "/etc/iotronic");
+    free(d);
+    d = auth_config_dir(4, a2);
+    assert_string_equal(d, ".");
+    free(d);
+    d = auth_config_dir(2, a3);
+    assert_string_equal(d, "/");
+    free(d);
+    assert_null(auth_config_dir(2, a4));
+    assert_false(auth_config_enforces_policy(&c));
+    c.noauth_enforce_policy = 1;
+    assert_true(auth_config_enforces_policy(&c));
+    c = (struct auth_config){ .strategy = AUTH_KEYSTONE };
+    assert_true(auth_config_enforces_policy(&c));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_keystone_token_responses),
         cmocka_unit_test(test_token_cache),
         cmocka_unit_test(test_identity_copies_everything),
+        cmocka_unit_test(test_config_helpers),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -103,24 +103,6 @@ static void worker_fini(void *thread_ctx, void *arg)
     free(thread_ctx);
 }
 
-/* The directory of the first --config-file, for a relative policy_file. */
-static char *config_dir(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *p = NULL, *slash;
-
-        if (strcmp(argv[i], "--config-file") == 0 && i + 1 < argc)
-            p = argv[i + 1];
-        else if (strncmp(argv[i], "--config-file=", 14) == 0)
-            p = argv[i] + 14;
-        if (p == NULL)
-            continue;
-        slash = strrchr(p, '/');
-        return slash ? xstrndup(p, (size_t)(slash - p)) : xstrdup(".");
-    }
-    return NULL;
-}
-
 static double stat_fn(void *arg, int which)
 {
     struct auth_stats st;
@@ -183,7 +165,7 @@ static int setup_auth(struct httptest *t, const char *cfgdir, struct error *err)
         .ndefaults = sizeof(rules) / sizeof(rules[0]),
         .file = t->auth_cfg.policy_file,
         .config_dir = cfgdir,
-        .enforce = t->auth_cfg.strategy == AUTH_KEYSTONE || t->auth_cfg.noauth_enforce_policy,
+        .enforce = auth_config_enforces_policy(&t->auth_cfg),
         .reload_check_ms = 200,
     };
     int rc = policy_new(&po, &t->policy, err);
@@ -281,7 +263,7 @@ int main(int argc, char **argv)
         { httptest_opts, sizeof(httptest_opts) / sizeof(httptest_opts[0]), &t.cfg },
         { auth_cfg_opts, auth_cfg_nopts, &t.auth_cfg },
     };
-    char *cfgdir = config_dir(argc, argv);
+    char *cfgdir = auth_config_dir(argc, argv);
     struct cfg *cfg = cfg_new();
     struct error err = { 0 };
     enum log_level level = LOG_INFO;
