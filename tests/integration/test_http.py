@@ -653,7 +653,14 @@ class Concurrency(HttpCase):
 class ConnectionLimit(HttpCase):
     extra = {"max_connections": 5}
 
+    def open_connections(self):
+        text = once(self.d.admin, request("GET", "/metrics")).body.decode()
+        m = re.search(r'^http_connections_open\{server="api"\} (\d+)$', text, re.M)
+        return int(m.group(1)) if m else 0
+
     def test_connections_over_the_limit_are_closed(self):
+        # The harness's own probe of the port may not be closed yet.
+        iottest.wait_until(lambda: self.open_connections() == 0, what="no open connection")
         held = [Conn(self.port) for _ in range(5)]
         for c in held:
             c.send(request("GET", "/echo/held"))
