@@ -19,12 +19,14 @@
 
 #define NOAUTH_MAX_ROLES 64
 
-#define AOPT(sec, key, type, def, field, min, max)                                            \
-    { sec, key, type, def, offsetof(struct auth_config, field), min, max, NULL, 0 }
+#define AOPT(sec, key, type, def, field, min, max)                                                 \
+    {                                                                                              \
+        sec, key, type, def, offsetof(struct auth_config, field), min, max, NULL, 0                \
+    }
 
 const struct cfg_opt auth_cfg_opts[] = {
-    { "DEFAULT", "auth_strategy", CFG_ENUM, "keystone", offsetof(struct auth_config, strategy),
-      0, 0, "keystone|noauth", 0 },
+    {"DEFAULT", "auth_strategy", CFG_ENUM, "keystone", offsetof(struct auth_config, strategy), 0, 0,
+     "keystone|noauth", 0},
     AOPT("DEFAULT", "noauth_enforce_policy", CFG_BOOL, "false", noauth_enforce_policy, 0, 0),
     AOPT("oslo_policy", "policy_file", CFG_STR, "policy.json", policy_file, 0, 0),
     AOPT("keystone_authtoken", "www_authenticate_uri", CFG_STR, NULL, www_authenticate_uri, 0, 0),
@@ -35,22 +37,18 @@ const struct cfg_opt auth_cfg_opts[] = {
     AOPT("keystone_authtoken", "password", CFG_STR, NULL, password, 0, 0),
     AOPT("keystone_authtoken", "project_name", CFG_STR, NULL, project_name, 0, 0),
     AOPT("keystone_authtoken", "user_domain_name", CFG_STR, "Default", user_domain_name, 0, 0),
-    AOPT("keystone_authtoken", "project_domain_name", CFG_STR, "Default", project_domain_name,
-         0, 0),
+    AOPT("keystone_authtoken", "project_domain_name", CFG_STR, "Default", project_domain_name, 0,
+         0),
     AOPT("keystone_authtoken", "user_domain_id", CFG_STR, NULL, user_domain_id, 0, 0),
     AOPT("keystone_authtoken", "project_domain_id", CFG_STR, NULL, project_domain_id, 0, 0),
     AOPT("keystone_authtoken", "region_name", CFG_STR, NULL, region_name, 0, 0),
     AOPT("keystone_authtoken", "cafile", CFG_STR, NULL, cafile, 0, 0),
     AOPT("keystone_authtoken", "insecure", CFG_BOOL, "false", insecure, 0, 0),
     AOPT("keystone_authtoken", "token_cache_time", CFG_INT, "300", token_cache_time, 0, 86400),
-    AOPT("keystone_authtoken", "token_cache_size", CFG_INT, "10000", token_cache_size, 1,
-         10000000),
-    AOPT("keystone_authtoken", "negative_cache_time", CFG_INT, "10", negative_cache_time, 0,
-         3600),
-    AOPT("keystone_authtoken", "http_connect_timeout", CFG_INT, "5", http_connect_timeout, 1,
-         300),
-    AOPT("keystone_authtoken", "http_request_timeout", CFG_INT, "10", http_request_timeout, 1,
-         600),
+    AOPT("keystone_authtoken", "token_cache_size", CFG_INT, "10000", token_cache_size, 1, 10000000),
+    AOPT("keystone_authtoken", "negative_cache_time", CFG_INT, "10", negative_cache_time, 0, 3600),
+    AOPT("keystone_authtoken", "http_connect_timeout", CFG_INT, "5", http_connect_timeout, 1, 300),
+    AOPT("keystone_authtoken", "http_request_timeout", CFG_INT, "10", http_request_timeout, 1, 600),
 };
 const size_t auth_cfg_nopts = sizeof(auth_cfg_opts) / sizeof(auth_cfg_opts[0]);
 
@@ -89,8 +87,8 @@ char *auth_config_dir(int argc, char *const *argv)
     return NULL;
 }
 
-int auth_new(const struct auth_config *cfg, const struct auth_service *svc,
-             struct policy *policy, struct auth **out, struct error *err)
+int auth_new(const struct auth_config *cfg, const struct auth_service *svc, struct policy *policy,
+             struct auth **out, struct error *err)
 {
     const char *uri = cfg->www_authenticate_uri ? cfg->www_authenticate_uri : cfg->auth_uri;
     struct auth *a;
@@ -98,8 +96,9 @@ int auth_new(const struct auth_config *cfg, const struct auth_service *svc,
 
     *out = NULL;
     if (cfg->strategy == AUTH_KEYSTONE && uri == NULL)
-        return error_set(err, -EINVAL, "[keystone_authtoken] www_authenticate_uri is required "
-                                       "with auth_strategy = keystone");
+        return error_set(err, -EINVAL,
+                         "[keystone_authtoken] www_authenticate_uri is required "
+                         "with auth_strategy = keystone");
     if (uri != NULL && strpbrk(uri, "\"\r\n") != NULL)
         return error_set(err, -EINVAL, "[keystone_authtoken] www_authenticate_uri is malformed");
     a = xcalloc(1, sizeof(*a));
@@ -183,7 +182,7 @@ static struct auth_identity *noauth_identity(const struct auth *a, auth_header_f
 {
     const char *roles[NOAUTH_MAX_ROLES];
     const char *hroles = get(ctx, "X-Roles");
-    struct auth_identity t = { 0 }, *id;
+    struct auth_identity t = {0}, *id;
     char *copy = xstrdup(hroles ? hroles : "");
 
     t.user_id = nonempty(get(ctx, "X-User-Id"));
@@ -233,8 +232,8 @@ static void token_key(const char *token, char key[TCACHE_KEY_LEN])
 }
 
 /* 0 and a reference in *id, or -EACCES with *fail set. */
-static int keystone_identity(struct auth *a, const char *token,
-                             const struct auth_identity **id, struct auth_failure *fail)
+static int keystone_identity(struct auth *a, const char *token, const struct auth_identity **id,
+                             struct auth_failure *fail)
 {
     char key[TCACHE_KEY_LEN];
     struct auth_identity *fresh;

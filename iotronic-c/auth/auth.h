@@ -48,9 +48,9 @@ struct auth_config {
     char *policy_file;         /* [oslo_policy] policy_file (policy.json) */
     /* [keystone_authtoken] */
     char *www_authenticate_uri;
-    char *auth_uri;            /* its deprecated name, used when the new one is unset */
-    char *auth_url;            /* Keystone; "/v3" is appended unless present */
-    char *auth_type;           /* "password" (the only one supported) */
+    char *auth_uri;  /* its deprecated name, used when the new one is unset */
+    char *auth_url;  /* Keystone; "/v3" is appended unless present */
+    char *auth_type; /* "password" (the only one supported) */
     char *username;
     char *password;
     char *project_name;
@@ -58,7 +58,7 @@ struct auth_config {
     char *project_domain_name; /* Default */
     char *user_domain_id;      /* used instead of the names when set */
     char *project_domain_id;
-    char *region_name;         /* accepted; a single Keystone needs no region */
+    char *region_name; /* accepted; a single Keystone needs no region */
     char *cafile;
     int insecure;
     int64_t token_cache_time;     /* seconds, 300 */
@@ -86,8 +86,8 @@ struct auth_service {
 
 /* Why a request was not authenticated. */
 struct auth_failure {
-    int status;                /* 401, 403 or 503 */
-    const char *message;       /* one of the service's messages */
+    int status;                 /* 401, 403 or 503 */
+    const char *message;        /* one of the service's messages */
     char www_authenticate[512]; /* header value for 401s; "" when none */
 };
 
@@ -117,8 +117,8 @@ struct auth;
  * username, password, project_name and www_authenticate_uri) and prepares
  * the Keystone client. policy (borrowed) decides is_admin. No network
  * traffic happens here. */
-int auth_new(const struct auth_config *cfg, const struct auth_service *svc,
-             struct policy *policy, struct auth **out, struct error *err) IOT_WUR;
+int auth_new(const struct auth_config *cfg, const struct auth_service *svc, struct policy *policy,
+             struct auth **out, struct error *err) IOT_WUR;
 void auth_free(struct auth *a); /* accepts NULL; after the workers stopped */
 
 /* Header lookup used by auth_authenticate(): the first value of the named

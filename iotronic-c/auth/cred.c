@@ -9,7 +9,7 @@
 
 #include "common/xalloc.h"
 
-static const struct auth_identity anonymous = { .refs = -1 };
+static const struct auth_identity anonymous = {.refs = -1};
 
 const struct auth_identity *auth_identity_anonymous(void)
 {

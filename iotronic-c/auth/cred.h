@@ -27,11 +27,11 @@ struct auth_identity {
     const char *project_id;
     const char *project_name;
     const char *project_domain_id;
-    const char *domain_id;     /* the domain of a domain-scoped token; NULL otherwise */
-    const char *const *roles;  /* role names as given; nroles entries */
+    const char *domain_id;    /* the domain of a domain-scoped token; NULL otherwise */
+    const char *const *roles; /* role names as given; nroles entries */
     size_t nroles;
-    int64_t expires_us;        /* the token's expiry (µs since the epoch); 0: none */
-    int refs;                  /* private: atomic reference count, -1 for static identities */
+    int64_t expires_us; /* the token's expiry (µs since the epoch); 0: none */
+    int refs;           /* private: atomic reference count, -1 for static identities */
 };
 
 struct auth_cred {

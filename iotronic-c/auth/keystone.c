@@ -25,8 +25,8 @@
 #define MAX_ROLES 256
 
 struct keystone {
-    char *tokens_url;  /* <auth_url>/v3/auth/tokens?nocatalog */
-    char *login_body;  /* the password-auth JSON */
+    char *tokens_url; /* <auth_url>/v3/auth/tokens?nocatalog */
+    char *login_body; /* the password-auth JSON */
     char *cafile;
     int insecure;
     long connect_ms, total_ms;
@@ -55,7 +55,7 @@ static char *build_login_body(const struct auth_config *c)
 
     auth = cJSON_AddObjectToObject(root, "auth");
     id = cJSON_AddObjectToObject(auth, "identity");
-    cJSON_AddItemToObject(id, "methods", cJSON_CreateStringArray((const char *[]){ "password" }, 1));
+    cJSON_AddItemToObject(id, "methods", cJSON_CreateStringArray((const char *[]){"password"}, 1));
     pw = cJSON_AddObjectToObject(id, "password");
     user = cJSON_AddObjectToObject(pw, "user");
     cJSON_AddStringToObject(user, "name", c->username);
@@ -88,11 +88,14 @@ int keystone_new(const struct auth_config *c, struct keystone **out, struct erro
     *out = NULL;
     if (c->auth_url == NULL || c->username == NULL || c->password == NULL ||
         c->project_name == NULL)
-        return error_set(err, -EINVAL, "[keystone_authtoken] auth_url, username, password and "
-                                       "project_name are required with auth_strategy = keystone");
+        return error_set(err, -EINVAL,
+                         "[keystone_authtoken] auth_url, username, password and "
+                         "project_name are required with auth_strategy = keystone");
     if (c->auth_type != NULL && strcmp(c->auth_type, "password") != 0)
-        return error_set(err, -EINVAL, "[keystone_authtoken] auth_type %s is not supported "
-                                       "(only password)", c->auth_type);
+        return error_set(err, -EINVAL,
+                         "[keystone_authtoken] auth_type %s is not supported "
+                         "(only password)",
+                         c->auth_type);
     if (strncmp(c->auth_url, "http://", 7) != 0 && strncmp(c->auth_url, "https://", 8) != 0)
         return error_set(err, -EINVAL, "[keystone_authtoken] auth_url must be an http(s) URL");
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
@@ -184,8 +187,8 @@ static CURL *thread_handle(struct keystone *k)
 
 /* One HTTP exchange with Keystone. Returns 0 when an answer arrived
  * (whatever its status), -EIO otherwise. */
-static int call(struct keystone *k, const char *auth_token, const char *subject,
-                const char *post, struct answer *a, struct error *err)
+static int call(struct keystone *k, const char *auth_token, const char *subject, const char *post,
+                struct answer *a, struct error *err)
 {
     CURL *h = thread_handle(k);
     struct curl_slist *hdrs = NULL;
@@ -263,8 +266,7 @@ static int login(struct keystone *k, struct error *err)
         return rc;
     if (a.status != 201 || a.subject_token[0] == '\0') {
         atomic_fetch_add(&k->errors, 1);
-        rc = error_set(err, -EIO, "Keystone refused the service credentials (HTTP %ld)",
-                       a.status);
+        rc = error_set(err, -EIO, "Keystone refused the service credentials (HTTP %ld)", a.status);
     } else {
         free(k->svc_token);
         k->svc_token = xstrdup(a.subject_token);
@@ -280,8 +282,7 @@ static int login(struct keystone *k, struct error *err)
 
 /* Copies the service token into out, logging in first when it is missing,
  * about to expire, or refused (force). */
-static int service_token(struct keystone *k, int force, char *out, size_t outsz,
-                         struct error *err)
+static int service_token(struct keystone *k, int force, char *out, size_t outsz, struct error *err)
 {
     int rc = 0;
 
@@ -365,7 +366,8 @@ static int parse_roles(const cJSON *tok, const char **roles, size_t *n, struct e
     *n = 0;
     if (json_get_array(tok, "roles", JSON_OPTIONAL, &arr, err) == -EINVAL)
         return -EINVAL;
-    cJSON_ArrayForEach(it, arr) {
+    cJSON_ArrayForEach(it, arr)
+    {
         const char *name;
 
         if (*n == MAX_ROLES)
@@ -382,7 +384,7 @@ int keystone_parse_token(const char *body, size_t len, struct auth_identity **ou
 {
     const char *roles[MAX_ROLES], *exp = NULL;
     const cJSON *tok, *user, *proj = NULL, *dom = NULL;
-    struct auth_identity t = { 0 };
+    struct auth_identity t = {0};
     cJSON *root = NULL;
     int rc;
 

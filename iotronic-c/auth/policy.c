@@ -30,7 +30,7 @@ struct rule {
 };
 
 struct ruleset {
-    struct rule *rules;           /* sorted by name */
+    struct rule *rules;               /* sorted by name */
     const struct policy_expr **trees; /* by index, for evaluation */
     size_t n;
     _Atomic int refs;
@@ -42,17 +42,17 @@ struct override {
 };
 
 struct policy {
-    pthread_mutex_t lock;     /* guards cur and the file fingerprint */
-    pthread_mutex_t reload;   /* one reload at a time */
+    pthread_mutex_t lock;   /* guards cur and the file fingerprint */
+    pthread_mutex_t reload; /* one reload at a time */
     struct ruleset *cur;
     const struct policy_rule_default *defaults;
     size_t ndefaults;
-    char *file;               /* absolute or as given; NULL: none */
+    char *file; /* absolute or as given; NULL: none */
     char *default_rule;
     int enforce;
     int64_t check_ms;
     _Atomic int64_t next_check; /* monotonic ms */
-    int file_seen;            /* the file existed at the last load */
+    int file_seen;              /* the file existed at the last load */
     struct timespec mtime;
     off_t size;
     ino_t ino;
@@ -86,7 +86,7 @@ static int cmp_rule(const void *a, const void *b)
 
 static int find_rule(const struct ruleset *rs, const char *name)
 {
-    struct rule key = { .name = (char *)name };
+    struct rule key = {.name = (char *)name};
     const struct rule *r = bsearch(&key, rs->rules, rs->n, sizeof(*rs->rules), cmp_rule);
 
     return r ? (int)(r - rs->rules) : -1;
@@ -124,7 +124,7 @@ static int visit(int i, void *arg)
 
 static int check_cycles(const struct ruleset *rs, struct error *err)
 {
-    struct cycle_walk w = { rs, xcalloc(rs->n ? rs->n : 1, 1) };
+    struct cycle_walk w = {rs, xcalloc(rs->n ? rs->n : 1, 1)};
     int rc = 0;
 
     for (size_t i = 0; i < rs->n && rc == 0; i++)
@@ -233,7 +233,8 @@ static int parse_json_file(const char *path, const char *text, size_t len, struc
         cJSON_Delete(root);
         return error_set(err, -EINVAL, "%s: not a JSON object of rules", path);
     }
-    cJSON_ArrayForEach(item, root) {
+    cJSON_ArrayForEach(item, root)
+    {
         if (!cJSON_IsString(item)) {
             rc = error_set(err, -EINVAL, "%s: rule %s: the value must be a string", path,
                            item->string);
@@ -261,10 +262,10 @@ static int add_yaml_rule(void *arg, const char *name, const char *expr, struct e
     return 0;
 }
 
-static int parse_yaml_file(const char *path, const char *text, struct override **ov,
-                           size_t *nov, struct error *err)
+static int parse_yaml_file(const char *path, const char *text, struct override **ov, size_t *nov,
+                           struct error *err)
 {
-    void *ctx[2] = { ov, nov };
+    void *ctx[2] = {ov, nov};
 
     return policy_yaml_parse(path, text, add_yaml_rule, ctx, err);
 }
@@ -284,8 +285,7 @@ static int read_file(const char *path, char **text, size_t *len, struct error *e
 
         fclose(f);
         free(buf);
-        return error_set(err, -e, "%s: %s", path,
-                         e == EFBIG ? "larger than 1 MiB" : "read error");
+        return error_set(err, -e, "%s: %s", path, e == EFBIG ? "larger than 1 MiB" : "read error");
     }
     fclose(f);
     buf[n] = '\0';
@@ -479,7 +479,7 @@ static struct ruleset *acquire(struct policy *p)
 int policy_check(struct policy *p, const char *rule, const struct auth_cred *c,
                  const struct policy_target *t, size_t nt)
 {
-    struct policy_eval ev = { NULL, 0, c, t, nt };
+    struct policy_eval ev = {NULL, 0, c, t, nt};
     struct ruleset *rs;
     int i, ok = 0;
 

@@ -47,9 +47,9 @@
 #include "common/error.h"
 
 #define POLICY_MAX_RULES 1024
-#define POLICY_MAX_EXPR 4096     /* characters in one expression */
+#define POLICY_MAX_EXPR 4096 /* characters in one expression */
 #define POLICY_MAX_FILE (1 << 20)
-#define POLICY_MAX_DEPTH 64      /* nesting of parentheses and rule: chains */
+#define POLICY_MAX_DEPTH 64 /* nesting of parentheses and rule: chains */
 
 struct policy_rule_default {
     const char *name;

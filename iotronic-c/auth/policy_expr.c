@@ -35,19 +35,19 @@ static const struct {
     const char *name;
     enum cred_key key;
 } cred_names[] = {
-    { "user_id", CK_USER_ID },
-    { "user", CK_USER_ID },
-    { "user_name", CK_USER_NAME },
-    { "user_domain_id", CK_USER_DOMAIN_ID },
-    { "project_id", CK_PROJECT_ID },
-    { "tenant", CK_PROJECT_ID },
-    { "tenant_id", CK_PROJECT_ID },
-    { "project_name", CK_PROJECT_NAME },
-    { "project_domain_id", CK_PROJECT_DOMAIN_ID },
-    { "domain_id", CK_DOMAIN_ID },
-    { "roles", CK_ROLES },
-    { "is_admin", CK_IS_ADMIN },
-    { "is_public_api", CK_IS_PUBLIC_API },
+    {"user_id", CK_USER_ID},
+    {"user", CK_USER_ID},
+    {"user_name", CK_USER_NAME},
+    {"user_domain_id", CK_USER_DOMAIN_ID},
+    {"project_id", CK_PROJECT_ID},
+    {"tenant", CK_PROJECT_ID},
+    {"tenant_id", CK_PROJECT_ID},
+    {"project_name", CK_PROJECT_NAME},
+    {"project_domain_id", CK_PROJECT_DOMAIN_ID},
+    {"domain_id", CK_DOMAIN_ID},
+    {"roles", CK_ROLES},
+    {"is_admin", CK_IS_ADMIN},
+    {"is_public_api", CK_IS_PUBLIC_API},
 };
 
 /* A piece of a match template: literal text, or a %(key)s substitution. */
@@ -60,11 +60,11 @@ struct policy_expr {
     enum kind kind;
     struct policy_expr **kids; /* K_AND, K_OR (n-ary), K_NOT (one) */
     size_t nkids;
-    char *name;                /* K_RULE */
-    int index;                 /* K_RULE, resolved; -1: unknown rule */
-    enum cred_key key;         /* K_CHECK */
-    char *literal;             /* K_CHECK with CK_LITERAL */
-    struct piece *pieces;      /* K_ROLE, K_CHECK */
+    char *name;           /* K_RULE */
+    int index;            /* K_RULE, resolved; -1: unknown rule */
+    enum cred_key key;    /* K_CHECK */
+    char *literal;        /* K_CHECK with CK_LITERAL */
+    struct piece *pieces; /* K_ROLE, K_CHECK */
     size_t npieces;
 };
 
@@ -157,6 +157,29 @@ static int is_literal_kind(const char *k, size_t n)
     return 1;
 }
 
+static int kind_is(const char *text, size_t klen, const char *kind)
+{
+    return strlen(kind) == klen && strncmp(text, kind, klen) == 0;
+}
+
+/* What the left side of a generic check names: a credential, a literal
+ * ('text', True, 42) or nothing we know (the check is then false). */
+static void set_generic_key(struct policy_expr *e, const char *text, size_t klen)
+{
+    if (is_literal_kind(text, klen)) {
+        e->key = CK_LITERAL;
+        e->literal =
+            text[0] == '\'' || text[0] == '"' ? xstrndup(text + 1, klen - 2) : xstrndup(text, klen);
+        return;
+    }
+    for (size_t i = 0; i < sizeof(cred_names) / sizeof(*cred_names); i++) {
+        if (kind_is(text, klen, cred_names[i].name)) {
+            e->key = cred_names[i].key;
+            return;
+        }
+    }
+}
+
 static struct policy_expr *make_check(const char *text, struct error *err)
 {
     const char *colon = strchr(text, ':');
@@ -170,28 +193,18 @@ static struct policy_expr *make_check(const char *text, struct error *err)
     if (colon == NULL || colon == text)
         return error_set(err, -EINVAL, "cannot understand the check '%s'", text), NULL;
     klen = (size_t)(colon - text);
-    if (klen == 4 && strncmp(text, "rule", 4) == 0) {
+    if (kind_is(text, klen, "rule")) {
         if (colon[1] == '\0')
             return error_set(err, -EINVAL, "rule: needs a name"), NULL;
         e = node(K_RULE);
         e->name = xstrdup(colon + 1);
         return e;
     }
-    if ((klen == 4 && strncmp(text, "http", 4) == 0) ||
-        (klen == 5 && strncmp(text, "https", 5) == 0))
+    if (kind_is(text, klen, "http") || kind_is(text, klen, "https"))
         return error_set(err, -EINVAL, "http checks are not supported: '%s'", text), NULL;
-    e = node(klen == 4 && strncmp(text, "role", 4) == 0 ? K_ROLE : K_CHECK);
-    if (e->kind == K_CHECK) {
-        if (is_literal_kind(text, klen)) {
-            e->key = CK_LITERAL;
-            e->literal = text[0] == '\'' || text[0] == '"' ? xstrndup(text + 1, klen - 2)
-                                                           : xstrndup(text, klen);
-        }
-        for (size_t i = 0; e->key == CK_UNKNOWN && i < sizeof(cred_names) / sizeof(*cred_names);
-             i++)
-            if (strlen(cred_names[i].name) == klen && strncmp(cred_names[i].name, text, klen) == 0)
-                e->key = cred_names[i].key;
-    }
+    e = node(kind_is(text, klen, "role") ? K_ROLE : K_CHECK);
+    if (e->kind == K_CHECK)
+        set_generic_key(e, text, klen);
     if (parse_template(e, colon + 1, err) < 0) {
         policy_expr_free(e);
         return NULL;
@@ -279,9 +292,10 @@ static struct policy_expr *parse_primary(struct parser *ps)
         return make_check(t->text, ps->err);
     }
     if (t->t != T_LP)
-        return error_set(ps->err, -EINVAL, "%s", t->t == T_END ? "unexpected end of rule"
-                                                 : t->t == T_RP ? "unexpected ')'"
-                                                                : "a check is missing"),
+        return error_set(ps->err, -EINVAL, "%s",
+                         t->t == T_END  ? "unexpected end of rule"
+                         : t->t == T_RP ? "unexpected ')'"
+                                        : "a check is missing"),
                NULL;
     if (++ps->depth > POLICY_MAX_DEPTH)
         return error_set(ps->err, -EINVAL, "rule nested too deeply"), NULL;
@@ -348,7 +362,7 @@ static struct policy_expr *parse_or(struct parser *ps)
 
 int policy_expr_parse(const char *text, struct policy_expr **out, struct error *err)
 {
-    struct parser ps = { .err = err };
+    struct parser ps = {.err = err};
     struct policy_expr *e = NULL;
     int rc = 0;
 
@@ -363,8 +377,8 @@ int policy_expr_parse(const char *text, struct policy_expr **out, struct error *
         if (e != NULL && ps.toks[ps.pos].t != T_END) {
             policy_expr_free(e);
             e = NULL;
-            error_set(err, -EINVAL, "%s", ps.toks[ps.pos].t == T_RP ? "unbalanced ')'"
-                                                                   : "an operator is missing");
+            error_set(err, -EINVAL, "%s",
+                      ps.toks[ps.pos].t == T_RP ? "unbalanced ')'" : "an operator is missing");
         }
     }
     if (e == NULL)
@@ -384,8 +398,7 @@ int policy_expr_validate(const char *expr, struct error *err)
     return rc;
 }
 
-void policy_expr_resolve(struct policy_expr *e, int (*fn)(const char *name, void *arg),
-                         void *arg)
+void policy_expr_resolve(struct policy_expr *e, int (*fn)(const char *name, void *arg), void *arg)
 {
     if (e->kind == K_RULE)
         e->index = fn(e->name, arg);
@@ -421,8 +434,7 @@ static const char *target_value(const struct policy_eval *ev, const char *key, i
 
 /* Renders the match template with the target; -1 when a substituted key is
  * missing or null (the check is then false) or the result does not fit. */
-static int render(const struct policy_expr *e, const struct policy_eval *ev, char *out,
-                  size_t cap)
+static int render(const struct policy_expr *e, const struct policy_eval *ev, char *out, size_t cap)
 {
     size_t n = 0;
 
@@ -472,8 +484,8 @@ static const char *cred_string(const struct auth_identity *id, enum cred_key k)
  * opposites; -1 for anything else. */
 static int truth(const char *s)
 {
-    static const char *const yes[] = { "true", "1", "yes", "on", "t", "y" };
-    static const char *const no[] = { "false", "0", "no", "off", "f", "n" };
+    static const char *const yes[] = {"true", "1", "yes", "on", "t", "y"};
+    static const char *const no[] = {"false", "0", "no", "off", "f", "n"};
 
     for (size_t i = 0; i < 6; i++) {
         if (strcasecmp(s, yes[i]) == 0)

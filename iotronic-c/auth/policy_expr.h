@@ -22,8 +22,7 @@ void policy_expr_free(struct policy_expr *e);
 
 /* Calls fn for every `rule:` leaf; fn returns the index of the named rule,
  * or -1 when none has that name (the leaf is then false). */
-void policy_expr_resolve(struct policy_expr *e, int (*fn)(const char *name, void *arg),
-                         void *arg);
+void policy_expr_resolve(struct policy_expr *e, int (*fn)(const char *name, void *arg), void *arg);
 
 /* Calls fn(index, arg) for every resolved `rule:` leaf (cycle detection);
  * stops and returns the first non-zero result of fn. */

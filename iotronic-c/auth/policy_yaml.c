@@ -111,8 +111,7 @@ static int parse_line(const char *line, char *key, char *value)
 }
 
 int policy_yaml_parse(const char *path, const char *text,
-                      int (*add)(void *arg, const char *name, const char *expr,
-                                 struct error *err),
+                      int (*add)(void *arg, const char *name, const char *expr, struct error *err),
                       void *arg, struct error *err)
 {
     char *copy = xstrdup(text), *save = NULL, *line, *key = NULL, *value = NULL;
@@ -138,8 +137,7 @@ int policy_yaml_parse(const char *path, const char *text,
         key = xmalloc(n + 1);
         value = xmalloc(n + 1);
         if (parse_line(line, key, value) < 0)
-            rc = error_set(err, -EINVAL, "%s:%d: not a flat 'rule: expression' line", path,
-                           lineno);
+            rc = error_set(err, -EINVAL, "%s:%d: not a flat 'rule: expression' line", path, lineno);
         else if (add(arg, key, value, err) < 0)
             rc = -EINVAL, error_prefix(err, "%s:%d", path, lineno);
     }

@@ -19,8 +19,7 @@
 /* Calls add(arg, name, expr, err) for each rule, in file order; stops at
  * its first error. Returns 0 or -EINVAL with "path:line: reason" in err. */
 int policy_yaml_parse(const char *path, const char *text,
-                      int (*add)(void *arg, const char *name, const char *expr,
-                                 struct error *err),
+                      int (*add)(void *arg, const char *name, const char *expr, struct error *err),
                       void *arg, struct error *err) IOT_WUR;
 
 #endif

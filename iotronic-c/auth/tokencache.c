@@ -13,8 +13,8 @@ struct entry {
     char key[TCACHE_KEY_LEN];
     const struct auth_identity *id; /* NULL: a rejection */
     int64_t expires_us;
-    struct entry *chain;            /* next in the bucket */
-    struct entry *prev, *next;      /* recency: head is the most recent */
+    struct entry *chain;       /* next in the bucket */
+    struct entry *prev, *next; /* recency: head is the most recent */
 };
 
 struct tcache {

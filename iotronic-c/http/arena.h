@@ -16,10 +16,10 @@
 struct http_arena_block;
 
 struct http_arena {
-    char *cur;                      /* next free byte of the current block */
-    size_t left;                    /* bytes free in the current block */
+    char *cur;                       /* next free byte of the current block */
+    size_t left;                     /* bytes free in the current block */
     struct http_arena_block *blocks; /* malloc'd blocks, newest first */
-    size_t total;                   /* bytes handed out (statistics) */
+    size_t total;                    /* bytes handed out (statistics) */
     _Alignas(16) char first[HTTP_ARENA_INLINE];
 };
 

@@ -18,8 +18,7 @@ static int store(struct conn *c, struct http_req *r, const char *p, size_t n)
     const struct http_route *rt = r->route;
 
     if (r->body_seen + n > r->body_limit) {
-        http_conn_error(c, 413,
-                        rt && rt->too_large ? rt->too_large : c->srv->svc.msgs.too_large);
+        http_conn_error(c, 413, rt && rt->too_large ? rt->too_large : c->srv->svc.msgs.too_large);
         return -1;
     }
     r->body_seen += n;

@@ -4,18 +4,18 @@
 #include "http/chunked.h"
 
 enum {
-    S_SIZE,      /* hex digits of the chunk size */
-    S_EXT,       /* chunk extension up to LF */
-    S_DATA,      /* chunk data */
-    S_DATA_END,  /* CRLF after the data */
-    S_DATA_LF,   /* LF after the CR */
-    S_TRAILER,   /* a trailer line, or the final empty line */
+    S_SIZE,     /* hex digits of the chunk size */
+    S_EXT,      /* chunk extension up to LF */
+    S_DATA,     /* chunk data */
+    S_DATA_END, /* CRLF after the data */
+    S_DATA_LF,  /* LF after the CR */
+    S_TRAILER,  /* a trailer line, or the final empty line */
     S_DONE,
 };
 
 void chunked_init(struct chunked *c)
 {
-    *c = (struct chunked){ 0 };
+    *c = (struct chunked){0};
     c->state = S_SIZE;
 }
 
@@ -116,8 +116,7 @@ static int step(struct chunked *c, unsigned char ch)
     return -1;
 }
 
-ssize_t chunked_feed(struct chunked *c, const char *in, size_t len, const char **data,
-                     size_t *dlen)
+ssize_t chunked_feed(struct chunked *c, const char *in, size_t len, const char **data, size_t *dlen)
 {
     size_t i = 0;
 

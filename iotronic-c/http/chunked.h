@@ -17,12 +17,12 @@
 
 struct chunked {
     int state;
-    uint64_t left;    /* bytes of the current chunk still to come */
-    size_t line;      /* length of the current size/extension/trailer line */
-    size_t trailer;   /* bytes of trailer seen */
-    int digits;       /* hex digits of the size seen */
-    int cr;           /* a CR was seen on the size line */
-    int done;         /* 1 once the last chunk and the trailer were read */
+    uint64_t left;  /* bytes of the current chunk still to come */
+    size_t line;    /* length of the current size/extension/trailer line */
+    size_t trailer; /* bytes of trailer seen */
+    int digits;     /* hex digits of the size seen */
+    int cr;         /* a CR was seen on the size line */
+    int done;       /* 1 once the last chunk and the trailer were read */
 };
 
 void chunked_init(struct chunked *c);

@@ -33,8 +33,7 @@ static void process(struct conn *c);
 
 static void timer_cb(struct ev_loop *ev, ev_timer *w, int revents)
 {
-    static const char *const what[] = { "", "keep-alive", "header", "body", "send", "linger",
-                                        "" };
+    static const char *const what[] = {"", "keep-alive", "header", "body", "send", "linger", ""};
     struct conn *c = w->data;
 
     (void)ev;
@@ -117,7 +116,7 @@ static int append(struct conn *c, const char *p, size_t n)
 static void count_rejected(struct http_server *srv, const char *reason)
 {
     if (srv->m_rejected != NULL)
-        metrics_inc(metrics_series(srv->m_rejected, (const char *const[]){ srv->name, reason }));
+        metrics_inc(metrics_series(srv->m_rejected, (const char *const[]){srv->name, reason}));
 }
 
 void http_conn_send(struct conn *c)
@@ -213,8 +212,8 @@ static int preflight(struct conn *c, struct http_req *r)
     acrm = http_req_header(r, "Access-Control-Request-Method");
     if (origin == NULL || acrm == NULL)
         return 0;
-    if (http_cors_preflight(cors, origin, acrm, http_req_header(r, "Access-Control-Request-Headers"),
-                            &r->rheaders) < 0)
+    if (http_cors_preflight(cors, origin, acrm,
+                            http_req_header(r, "Access-Control-Request-Headers"), &r->rheaders) < 0)
         log_error("http: CORS headers too large");
     http_resp_empty(r, 200);
     r->preflight = 1; /* no "actual request" CORS lines on top of these */
@@ -275,8 +274,7 @@ static int process_head(struct conn *c)
     char *head;
     int rc;
 
-    while (c->in_len > 0 && c->scan == 0 &&
-           (c->in[c->in_off] == '\r' || c->in[c->in_off] == '\n'))
+    while (c->in_len > 0 && c->scan == 0 && (c->in[c->in_off] == '\r' || c->in[c->in_off] == '\n'))
         consume(c, 1); /* RFC 9112 2.2: empty lines before a request */
     if (c->in_len == 0)
         return 0;
@@ -463,8 +461,8 @@ static void on_writeable(struct conn *c)
         n = r->out_len - r->out_sent;
         if (n > HTTP_WRITE_CHUNK)
             n = HTTP_WRITE_CHUNK;
-        if (lws_write(c->wsi, (unsigned char *)r->out + LWS_PRE + r->out_sent, n,
-                      LWS_WRITE_RAW) < 0) {
+        if (lws_write(c->wsi, (unsigned char *)r->out + LWS_PRE + r->out_sent, n, LWS_WRITE_RAW) <
+            0) {
             http_conn_kill(c);
             return;
         }

@@ -9,8 +9,8 @@
 #define DEFAULT_METHODS "GET, PUT, POST, DELETE, PATCH"
 
 static const char *const simple_headers[] = {
-    "Accept", "Accept-Language", "Content-Type", "Cache-Control",
-    "Content-Language", "Expires", "Last-Modified", "Pragma",
+    "Accept",           "Accept-Language", "Content-Type",  "Cache-Control",
+    "Content-Language", "Expires",         "Last-Modified", "Pragma",
 };
 
 int http_cors_enabled(const struct http_cors *c)

@@ -32,12 +32,12 @@
 #include "http/server.h"
 #include "loop/loop.h"
 
-#define HTTP_WRITE_CHUNK (64 * 1024)   /* at most this much per lws_write */
-#define HTTP_SPOOL_CHUNK (256 * 1024)  /* spool and pump buffers */
-#define HTTP_LINGER_MS 2000            /* reading leftovers before closing */
-#define HTTP_RETRY_MS 2                /* resubmitting a job the full pool refused */
+#define HTTP_WRITE_CHUNK (64 * 1024)  /* at most this much per lws_write */
+#define HTTP_SPOOL_CHUNK (256 * 1024) /* spool and pump buffers */
+#define HTTP_LINGER_MS 2000           /* reading leftovers before closing */
+#define HTTP_RETRY_MS 2               /* resubmitting a job the full pool refused */
 #define HTTP_RESP_HEADERS_MAX (16 * 1024)
-#define HTTP_REQID_LEN 41              /* "req-" + uuid + NUL */
+#define HTTP_REQID_LEN 41 /* "req-" + uuid + NUL */
 
 struct http_server {
     struct loop *loop;
@@ -72,54 +72,55 @@ struct conn {
     struct http_server *srv;
     struct lws *wsi;
     enum conn_state state;
-    char *in;               /* input not yet consumed: in[in_off .. in_off+in_len) */
+    char *in; /* input not yet consumed: in[in_off .. in_off+in_len) */
     size_t in_off, in_len, in_cap, scan;
-    struct http_req *req;   /* the current request, or NULL */
-    ev_timer timer;         /* the current timeout, or a deferred close */
+    struct http_req *req; /* the current request, or NULL */
+    ev_timer timer;       /* the current timeout, or a deferred close */
     int timer_kind;
-    int in_callback;        /* inside an lws callback of this wsi */
-    int kill;               /* close at the end of the callback */
+    int in_callback; /* inside an lws callback of this wsi */
+    int kill;        /* close at the end of the callback */
     int rx_paused;
-    int head_timed;         /* the header timeout runs for the current head */
-    int continue_pending;   /* "100 Continue" to write */
-    int close_after;        /* close once the current response is written */
+    int head_timed;       /* the header timeout runs for the current head */
+    int continue_pending; /* "100 Continue" to write */
+    int close_after;      /* close once the current response is written */
 };
 
 struct spool {
     int fd;
     char *path;
     struct crypto_digest *dg;
-    char *fill, *flush;     /* HTTP_SPOOL_CHUNK each: the loop fills one while a worker writes the other */
+    char *fill,
+        *flush; /* HTTP_SPOOL_CHUNK each: the loop fills one while a worker writes the other */
     size_t fill_len, flush_len;
-    int busy;               /* a write job is out */
-    int finishing;          /* the body is complete */
-    int err;                /* errno of a failed write or create (worker) */
-    int cancelled;          /* the request was answered meanwhile (loop) */
+    int busy;      /* a write job is out */
+    int finishing; /* the body is complete */
+    int err;       /* errno of a failed write or create (worker) */
+    int cancelled; /* the request was answered meanwhile (loop) */
     uint64_t size;
 };
 
 struct pump {
     int fd;
-    uint64_t off, left;        /* next read position, bytes still to read */
-    char *buf[2];              /* LWS_PRE + HTTP_SPOOL_CHUNK each */
+    uint64_t off, left; /* next read position, bytes still to read */
+    char *buf[2];       /* LWS_PRE + HTTP_SPOOL_CHUNK each */
     size_t len[2], sent[2];
-    int ready[2];              /* 1: read, not fully written */
-    int reading;               /* index being read by a job, or -1 */
-    int cur;                   /* index being written */
-    int job_err;               /* set by the read job (worker) */
-    int err;                   /* loop's copy, taken in the job's done */
+    int ready[2]; /* 1: read, not fully written */
+    int reading;  /* index being read by a job, or -1 */
+    int cur;      /* index being written */
+    int job_err;  /* set by the read job (worker) */
+    int err;      /* loop's copy, taken in the job's done */
 };
 
 enum body_mode { BODY_NONE, BODY_LENGTH, BODY_CHUNKED };
 
 struct http_req {
     struct http_server *srv;
-    struct conn *conn;         /* NULL once the connection is gone */
-    int inflight;              /* jobs on the pool (loop thread) */
+    struct conn *conn; /* NULL once the connection is gone */
+    int inflight;      /* jobs on the pool (loop thread) */
     struct http_arena arena;
     struct http_head head;
-    int parsed;                /* head parsed successfully */
-    const char *path;          /* after the rewrite hook */
+    int parsed;       /* head parsed successfully */
+    const char *path; /* after the rewrite hook */
     char **segs;
     size_t nsegs;
     struct http_kv *query;
@@ -132,7 +133,7 @@ struct http_req {
     const char *media_type;
     /* Body. */
     enum body_mode body_mode;
-    uint64_t body_left;        /* Content-Length still to come */
+    uint64_t body_left; /* Content-Length still to come */
     uint64_t body_limit, body_seen;
     struct chunked dec;
     struct buf body;
@@ -143,24 +144,24 @@ struct http_req {
     struct auth_cred cred;
     char reqid[HTTP_REQID_LEN];
     void *thread_ctx;
-    int64_t t_start;           /* µs, monotonic: head complete */
+    int64_t t_start; /* µs, monotonic: head complete */
     /* Response. */
     int status;
     char *ctype;
     char *rbody;
     size_t rlen;
-    struct buf rheaders;       /* extra "Name: value\r\n" lines */
+    struct buf rheaders; /* extra "Name: value\r\n" lines */
     int rfd;
     uint64_t fsize, foff, flen;
     unsigned fflags;
-    int head_only;             /* HEAD: headers only */
-    int close;                 /* answer with Connection: close and close */
-    int preflight;             /* a CORS preflight answered by the server */
+    int head_only; /* HEAD: headers only */
+    int close;     /* answer with Connection: close and close */
+    int preflight; /* a CORS preflight answered by the server */
     /* Serialised response: out[LWS_PRE .. LWS_PRE + out_len). */
     char *out;
     size_t out_len, out_sent;
     struct pump *pump;
-    ev_timer retry;            /* resubmits a continuation job the full pool refused */
+    ev_timer retry; /* resubmits a continuation job the full pool refused */
     wq_work_fn retry_work;
     wq_done_fn retry_done;
 };

@@ -26,10 +26,10 @@ enum mtype { M_COUNTER, M_GAUGE, M_HISTOGRAM, M_GAUGE_FN };
 
 struct metrics_series {
     char *values[METRICS_MAX_LABELS];
-    _Atomic uint64_t value;          /* counter, gauge: bits of a double */
-    _Atomic uint64_t *buckets;       /* histogram: nbuckets + 1 (last: +Inf) */
-    _Atomic uint64_t sum;            /* histogram: bits of a double */
-    _Atomic uint64_t count;          /* histogram */
+    _Atomic uint64_t value;    /* counter, gauge: bits of a double */
+    _Atomic uint64_t *buckets; /* histogram: nbuckets + 1 (last: +Inf) */
+    _Atomic uint64_t sum;      /* histogram: bits of a double */
+    _Atomic uint64_t count;    /* histogram */
     const struct metrics_family *fam;
 };
 
@@ -56,8 +56,8 @@ struct metrics {
 };
 
 static const double latency_buckets[] = {
-    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-    0.025,   0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10,
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+    0.05,    0.1,    0.25,    0.5,    1,     2.5,    5,     10,
 };
 
 static uint64_t dbits(double d)
@@ -243,8 +243,7 @@ struct metrics_family *metrics_gauge(struct metrics *m, const char *name, const 
 }
 
 struct metrics_family *metrics_histogram(struct metrics *m, const char *name, const char *help,
-                                         const char *const *labels, const double *buckets,
-                                         size_t n)
+                                         const char *const *labels, const double *buckets, size_t n)
 {
     struct metrics_family *f;
 
@@ -307,7 +306,10 @@ static int series_matches(const struct metrics_family *f, const struct metrics_s
 struct metrics_series *metrics_series(struct metrics_family *f, const char *const *values)
 {
     static const char *const overflow_values[METRICS_MAX_LABELS] = {
-        "_overflow", "_overflow", "_overflow", "_overflow",
+        "_overflow",
+        "_overflow",
+        "_overflow",
+        "_overflow",
     };
     size_t slot = (size_t)(hash_values(f, values) & (HASH_SLOTS - 1));
     struct metrics_series *s;
@@ -424,8 +426,8 @@ static int put_series_name(struct buf *out, const struct metrics_family *f,
     return rc;
 }
 
-static int put_line(struct buf *out, const struct metrics_family *f,
-                    const struct metrics_series *s, const char *suffix, const char *le, double v)
+static int put_line(struct buf *out, const struct metrics_family *f, const struct metrics_series *s,
+                    const char *suffix, const char *le, double v)
 {
     int rc = put_series_name(out, f, s, suffix, le);
 
@@ -472,7 +474,7 @@ static int put_series(struct buf *out, const struct metrics_family *f,
 
 static int render_family(struct metrics_family *f, struct buf *out)
 {
-    static const char *const types[] = { "counter", "gauge", "histogram", "gauge" };
+    static const char *const types[] = {"counter", "gauge", "histogram", "gauge"};
     int rc;
 
     rc = buf_printf(out, "# HELP %s ", f->name);

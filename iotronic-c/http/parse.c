@@ -126,8 +126,8 @@ static int parse_request_line(char *line, struct http_head *h, struct http_arena
         return *why = "malformed request line", 400;
     *sp2 = '\0';
     ver = sp2 + 1;
-    if (strncmp(ver, "HTTP/", 5) != 0 || strlen(ver) != 8 || ver[6] != '.' ||
-        ver[5] < '0' || ver[5] > '9' || ver[7] < '0' || ver[7] > '9')
+    if (strncmp(ver, "HTTP/", 5) != 0 || strlen(ver) != 8 || ver[6] != '.' || ver[5] < '0' ||
+        ver[5] > '9' || ver[7] < '0' || ver[7] > '9')
         return *why = "malformed HTTP version", 400;
     if (ver[5] != '1')
         return *why = "HTTP version not supported", 505;

@@ -48,8 +48,8 @@ enum http_method {
 
 #define HTTP_METHOD_BIT(m) (1u << (m))
 
-#define HTTP_MAX_HEADERS 100    /* more answer 431 */
-#define HTTP_MAX_METHOD_LEN 32  /* a longer method token answers 400 */
+#define HTTP_MAX_HEADERS 100   /* more answer 431 */
+#define HTTP_MAX_METHOD_LEN 32 /* a longer method token answers 400 */
 
 /* One header, query parameter or path parameter; strings live in the arena
  * (or in the parsed buffer). */

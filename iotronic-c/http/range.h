@@ -11,8 +11,8 @@
 #include <stdint.h>
 
 enum http_range_result {
-    HTTP_RANGE_NONE = 0,        /* no usable Range: send everything (200) */
-    HTTP_RANGE_OK = 1,          /* send [*off, *off + *len) with 206 */
+    HTTP_RANGE_NONE = 0,           /* no usable Range: send everything (200) */
+    HTTP_RANGE_OK = 1,             /* send [*off, *off + *len) with 206 */
     HTTP_RANGE_UNSATISFIABLE = -1, /* 416 with "Content-Range: bytes * /size" */
 };
 

@@ -289,8 +289,7 @@ static int valid_token(const char *s)
 
 int http_resp_header(struct http_req *r, const char *name, const char *value)
 {
-    static const char *const reserved[] = { "Content-Length", "Transfer-Encoding",
-                                            "Connection" };
+    static const char *const reserved[] = {"Content-Length", "Transfer-Encoding", "Connection"};
 
     if (name == NULL || value == NULL || !valid_token(name))
         return -EINVAL;
@@ -374,8 +373,8 @@ void http_resp_empty(struct http_req *r, int status)
     r->status = status;
 }
 
-void http_resp_file(struct http_req *r, int status, const char *content_type, int fd,
-                    uint64_t size, unsigned flags)
+void http_resp_file(struct http_req *r, int status, const char *content_type, int fd, uint64_t size,
+                    unsigned flags)
 {
     reset_body(r);
     r->status = status;

@@ -72,10 +72,10 @@ const char *http_req_body(const struct http_req *r, size_t *len);
 /* The body of an HTTP_ROUTE_SPOOL route, streamed to a temporary file in the
  * server's spool_dir while it arrived, and hashed on the way. */
 struct http_upload {
-    const char *path;   /* the temporary file (mode 0600) */
-    int fd;             /* open on it, read-write, offset unspecified */
+    const char *path; /* the temporary file (mode 0600) */
+    int fd;           /* open on it, read-write, offset unspecified */
     uint64_t size;
-    char sha256[65];    /* lower-case hex */
+    char sha256[65]; /* lower-case hex */
 };
 const struct http_upload *http_req_upload(const struct http_req *r); /* NULL if none */
 
@@ -142,8 +142,8 @@ void http_resp_empty(struct http_req *r, int status);
  * (206 with Content-Range, 416 when unsatisfiable) and Accept-Ranges: bytes
  * is sent. Reads happen on workers, in chunks, while the loop writes. */
 #define HTTP_FILE_RANGES 1u
-void http_resp_file(struct http_req *r, int status, const char *content_type, int fd,
-                    uint64_t size, unsigned flags);
+void http_resp_file(struct http_req *r, int status, const char *content_type, int fd, uint64_t size,
+                    unsigned flags);
 
 /* The status set so far (0 when none): for the before and headers hooks. */
 int http_resp_status(const struct http_req *r);

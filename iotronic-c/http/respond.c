@@ -42,38 +42,38 @@ const char *http_status_reason(int status)
         int status;
         const char *reason;
     } reasons[] = {
-        { 100, "Continue" },
-        { 200, "OK" },
-        { 201, "Created" },
-        { 202, "Accepted" },
-        { 204, "No Content" },
-        { 206, "Partial Content" },
-        { 301, "Moved Permanently" },
-        { 302, "Found" },
-        { 304, "Not Modified" },
-        { 400, "Bad Request" },
-        { 401, "Unauthorized" },
-        { 403, "Forbidden" },
-        { 404, "Not Found" },
-        { 405, "Method Not Allowed" },
-        { 406, "Not Acceptable" },
-        { 408, "Request Timeout" },
-        { 409, "Conflict" },
-        { 410, "Gone" },
-        { 411, "Length Required" },
-        { 413, "Payload Too Large" },
-        { 415, "Unsupported Media Type" },
-        { 416, "Range Not Satisfiable" },
-        { 417, "Expectation Failed" },
-        { 422, "Unprocessable Entity" },
-        { 429, "Too Many Requests" },
-        { 431, "Request Header Fields Too Large" },
-        { 500, "Internal Server Error" },
-        { 501, "Not Implemented" },
-        { 502, "Bad Gateway" },
-        { 503, "Service Unavailable" },
-        { 504, "Gateway Timeout" },
-        { 505, "HTTP Version Not Supported" },
+        {100, "Continue"},
+        {200, "OK"},
+        {201, "Created"},
+        {202, "Accepted"},
+        {204, "No Content"},
+        {206, "Partial Content"},
+        {301, "Moved Permanently"},
+        {302, "Found"},
+        {304, "Not Modified"},
+        {400, "Bad Request"},
+        {401, "Unauthorized"},
+        {403, "Forbidden"},
+        {404, "Not Found"},
+        {405, "Method Not Allowed"},
+        {406, "Not Acceptable"},
+        {408, "Request Timeout"},
+        {409, "Conflict"},
+        {410, "Gone"},
+        {411, "Length Required"},
+        {413, "Payload Too Large"},
+        {415, "Unsupported Media Type"},
+        {416, "Range Not Satisfiable"},
+        {417, "Expectation Failed"},
+        {422, "Unprocessable Entity"},
+        {429, "Too Many Requests"},
+        {431, "Request Header Fields Too Large"},
+        {500, "Internal Server Error"},
+        {501, "Not Implemented"},
+        {502, "Bad Gateway"},
+        {503, "Service Unavailable"},
+        {504, "Gateway Timeout"},
+        {505, "HTTP Version Not Supported"},
     };
 
     for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
@@ -144,8 +144,8 @@ static int build_head(struct http_req *r, struct buf *h)
     const char *idh = r->srv->svc.request_id_header;
     int rc;
 
-    rc = buf_printf(h, "HTTP/1.1 %d %s\r\nDate: %s\r\n", r->status,
-                    http_status_reason(r->status), http_date());
+    rc = buf_printf(h, "HTTP/1.1 %d %s\r\nDate: %s\r\n", r->status, http_status_reason(r->status),
+                    http_date());
     if (rc == 0 && r->ctype != NULL && body_allowed(r->status))
         rc = buf_printf(h, "Content-Type: %s\r\n", r->ctype);
     if (rc == 0 && body_allowed(r->status))
@@ -178,9 +178,9 @@ static void account(struct http_req *r, uint64_t bytes)
     if (srv->m_requests == NULL)
         return;
     snprintf(status, sizeof(status), "%d", r->status);
-    metrics_inc(metrics_series(srv->m_requests, (const char *const[]){
-                                                    srv->name, route, method ? method : "OTHER",
-                                                    status }));
+    metrics_inc(
+        metrics_series(srv->m_requests,
+                       (const char *const[]){srv->name, route, method ? method : "OTHER", status}));
     metrics_observe(srv->m_duration[r->route ? r->route_index : srv->svc.nroutes], us / 1e6);
 }
 

@@ -16,9 +16,9 @@
 #include "http/server.h"
 
 struct rnode {
-    char *lit;                   /* literal child: its segment; NULL for the root/param */
-    char *pname;                 /* parameter child: the name */
-    struct rnode **kids;         /* literal children */
+    char *lit;           /* literal child: its segment; NULL for the root/param */
+    char *pname;         /* parameter child: the name */
+    struct rnode **kids; /* literal children */
     size_t nkids;
     struct rnode *param;
     const struct http_route *by_method[HTTP_METHOD_COUNT];
@@ -116,8 +116,7 @@ static struct rnode *insert(struct rnode *root, const char *pattern, struct erro
             n = param_child(n, p + 1, len - 2);
             if (n == NULL)
                 return error_set(err, -EINVAL,
-                                 "route %s: parameter name differs from another route's",
-                                 pattern),
+                                 "route %s: parameter name differs from another route's", pattern),
                        NULL;
         } else {
             if (memchr(p, '{', len) || memchr(p, '}', len))
@@ -215,11 +214,10 @@ static const struct http_route *search(const struct rnode *n, size_t i, struct m
 }
 
 const struct http_route *http_router_match(const struct http_router *rt, enum http_method m,
-                                           char *const *segs, size_t nsegs,
-                                           struct http_kv *params, size_t *nparams,
-                                           unsigned *allow)
+                                           char *const *segs, size_t nsegs, struct http_kv *params,
+                                           size_t *nparams, unsigned *allow)
 {
-    struct match mt = { m, segs, nsegs, params, 0, 0 };
+    struct match mt = {m, segs, nsegs, params, 0, 0};
     const struct http_route *r;
 
     r = search(&rt->root, 0, &mt);

@@ -38,9 +38,8 @@ void http_router_free(struct http_router *rt); /* accepts NULL */
  * has this path (404), anything else is a 405 with that Allow list. HEAD is
  * served by a GET route unless a HEAD route exists. */
 const struct http_route *http_router_match(const struct http_router *rt, enum http_method m,
-                                           char *const *segs, size_t nsegs,
-                                           struct http_kv *params, size_t *nparams,
-                                           unsigned *allow);
+                                           char *const *segs, size_t nsegs, struct http_kv *params,
+                                           size_t *nparams, unsigned *allow);
 
 /* Writes the Allow header value for mask ("GET, HEAD, POST") into out. */
 void http_allow_string(unsigned mask, char *out, size_t outsz);

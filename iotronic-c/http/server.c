@@ -19,10 +19,10 @@ static const struct http_messages default_msgs = {
     .range = "Requested range not satisfiable.",
 };
 
-#define DEFAULT(field, value)                                                                  \
-    do {                                                                                       \
-        if (!(field))                                                                          \
-            (field) = (value);                                                                 \
+#define DEFAULT(field, value)                                                                      \
+    do {                                                                                           \
+        if (!(field))                                                                              \
+            (field) = (value);                                                                     \
     } while (0)
 
 static void fill_service(struct http_server *srv, const struct http_service *svc)
@@ -95,36 +95,36 @@ static double pending_jobs(void *arg)
 
 static void register_metrics(struct http_server *srv)
 {
-    static const char *const req_labels[] = { "server", "route", "method", "status", NULL };
-    static const char *const rej_labels[] = { "server", "reason", NULL };
-    static const char *const srv_labels[] = { "server", NULL };
-    static const char *const dur_labels[] = { "server", "route", NULL };
+    static const char *const req_labels[] = {"server", "route", "method", "status", NULL};
+    static const char *const rej_labels[] = {"server", "reason", NULL};
+    static const char *const srv_labels[] = {"server", NULL};
+    static const char *const dur_labels[] = {"server", "route", NULL};
     struct metrics *m = srv->opts.metrics;
     struct metrics_family *dur;
 
     if (m == NULL)
         return;
-    srv->m_requests = metrics_counter(m, "http_requests_total",
-                                      "HTTP requests answered, by route, method and status.",
-                                      req_labels);
-    srv->m_rejected = metrics_counter(m, "http_rejected_total",
-                                      "Requests or connections refused before a handler ran.",
-                                      rej_labels);
-    srv->m_conns = metrics_series(metrics_gauge(m, "http_connections_open",
-                                                "Open HTTP connections.", srv_labels),
-                                  (const char *const[]){ srv->name });
+    srv->m_requests =
+        metrics_counter(m, "http_requests_total",
+                        "HTTP requests answered, by route, method and status.", req_labels);
+    srv->m_rejected =
+        metrics_counter(m, "http_rejected_total",
+                        "Requests or connections refused before a handler ran.", rej_labels);
+    srv->m_conns = metrics_series(
+        metrics_gauge(m, "http_connections_open", "Open HTTP connections.", srv_labels),
+        (const char *const[]){srv->name});
     dur = metrics_histogram(m, "http_request_duration_seconds",
-                            "Time from a complete request head to a ready response.",
-                            dur_labels, NULL, 0);
+                            "Time from a complete request head to a ready response.", dur_labels,
+                            NULL, 0);
     srv->m_duration = xcalloc(srv->svc.nroutes + 1, sizeof(*srv->m_duration));
     for (size_t i = 0; i <= srv->svc.nroutes; i++) {
         const struct http_route *r = i < srv->svc.nroutes ? &srv->svc.routes[i] : NULL;
         const char *label = r ? (r->name ? r->name : r->pattern) : "none";
 
-        srv->m_duration[i] = metrics_series(dur, (const char *const[]){ srv->name, label });
+        srv->m_duration[i] = metrics_series(dur, (const char *const[]){srv->name, label});
     }
-    metrics_gauge_fn(m, "worker_queue_depth", "Jobs waiting for a worker thread.",
-                     pending_jobs, srv->wq);
+    metrics_gauge_fn(m, "worker_queue_depth", "Jobs waiting for a worker thread.", pending_jobs,
+                     srv->wq);
 }
 
 static int create_vhost(struct http_server *srv, struct error *err)
@@ -244,13 +244,13 @@ static void admin_root(struct http_req *r)
 }
 
 static const struct http_route admin_routes[] = {
-    { HTTP_GET, "/", admin_root, HTTP_ROUTE_PUBLIC | HTTP_ROUTE_INLINE, 0, NULL, NULL },
-    { HTTP_GET, "/metrics", http_metrics_handler, HTTP_ROUTE_PUBLIC | HTTP_ROUTE_INLINE, 0, NULL,
-      NULL },
+    {HTTP_GET, "/", admin_root, HTTP_ROUTE_PUBLIC | HTTP_ROUTE_INLINE, 0, NULL, NULL},
+    {HTTP_GET, "/metrics", http_metrics_handler, HTTP_ROUTE_PUBLIC | HTTP_ROUTE_INLINE, 0, NULL,
+     NULL},
 };
 
-int http_admin_new(struct loop *loop, struct wq *wq, const char *host, int port,
-                   struct metrics *m, struct http_server **out, struct error *err)
+int http_admin_new(struct loop *loop, struct wq *wq, const char *host, int port, struct metrics *m,
+                   struct http_server **out, struct error *err)
 {
     struct http_server_opts o = {
         .name = "admin",

@@ -49,21 +49,23 @@
 typedef void (*http_handler_fn)(struct http_req *r);
 
 /* Route flags. */
-#define HTTP_ROUTE_PUBLIC 0x1u /* no authentication; the caller is anonymous (keystone)
-                                * or from headers (noauth), is_public_api set */
-#define HTTP_ROUTE_INLINE 0x2u /* the handler runs on the loop thread: it must not block;
-                                * only for PUBLIC routes (root documents, /metrics) */
-#define HTTP_ROUTE_SPOOL 0x4u  /* the body goes to a temporary file (http_req_upload) */
+#define HTTP_ROUTE_PUBLIC                                                                          \
+    0x1u /* no authentication; the caller is anonymous (keystone)                                  \
+          * or from headers (noauth), is_public_api set */
+#define HTTP_ROUTE_INLINE                                                                          \
+    0x2u                      /* the handler runs on the loop thread: it must not block;           \
+                               * only for PUBLIC routes (root documents, /metrics) */
+#define HTTP_ROUTE_SPOOL 0x4u /* the body goes to a temporary file (http_req_upload) */
 
 /* One entry of a service's route table (see router.h for patterns). */
 struct http_route {
     enum http_method method;
-    const char *pattern;       /* "/v1/boards/{board}" */
+    const char *pattern; /* "/v1/boards/{board}" */
     http_handler_fn handler;
     unsigned flags;
-    uint64_t max_body;         /* body limit; 0: the server's max_body */
-    const char *too_large;     /* 413 message; NULL: the service's */
-    const char *name;          /* label in metrics and logs; NULL: the pattern */
+    uint64_t max_body;     /* body limit; 0: the server's max_body */
+    const char *too_large; /* 413 message; NULL: the service's */
+    const char *name;      /* label in metrics and logs; NULL: the pattern */
 };
 
 /* The messages of errors the server itself produces, in the service's
@@ -84,7 +86,7 @@ struct http_messages {
 struct http_service {
     const struct http_route *routes; /* borrowed; must outlive the server */
     size_t nroutes;
-    void *arg;                       /* passed to hooks; http_req_service() */
+    void *arg; /* passed to hooks; http_req_service() */
     /* Loop thread, before routing: a new path (malloc'd) to route instead
      * of the raw path, or NULL to keep it. IoTronic: "/boards/x" ->
      * "/v1/boards/x". Must not block. */
@@ -98,28 +100,28 @@ struct http_service {
      * The request may be only partly parsed (431, 400): then its path is
      * NULL. Must not block. */
     void (*headers)(struct http_req *r, void *arg);
-    http_error_fmt format_error;     /* NULL: http_error_body_flat */
+    http_error_fmt format_error; /* NULL: http_error_body_flat */
     struct http_messages msgs;
-    const char *request_id_header;   /* NULL: "X-Openstack-Request-Id" */
+    const char *request_id_header; /* NULL: "X-Openstack-Request-Id" */
 };
 
 struct http_server_opts {
-    const char *name;          /* vhost name and the "server" metrics label ("api") */
-    const char *host;          /* listen address; NULL: all */
-    int port;                  /* 0: any free port (see http_server_port) */
-    const char *cert_file;     /* both set: TLS */
+    const char *name;      /* vhost name and the "server" metrics label ("api") */
+    const char *host;      /* listen address; NULL: all */
+    int port;              /* 0: any free port (see http_server_port) */
+    const char *cert_file; /* both set: TLS */
     const char *key_file;
-    uint64_t max_body;         /* 0: 1 MiB */
-    size_t max_header;         /* request line + headers; 0: 16 KiB */
-    unsigned max_connections;  /* 0: 10000; further connections are closed at once */
-    int header_timeout_ms;     /* whole head must arrive within; 0: 30 s */
-    int body_timeout_ms;       /* between two pieces of body; 0: 30 s */
-    int keepalive_timeout_ms;  /* idle connection; 0: 60 s */
-    int send_timeout_ms;       /* client not reading; 0: 60 s */
-    const char *spool_dir;     /* HTTP_ROUTE_SPOOL temporary files; NULL: $TMPDIR or /var/tmp */
-    struct auth *auth;         /* NULL: no authentication at all (admin listener) */
+    uint64_t max_body;            /* 0: 1 MiB */
+    size_t max_header;            /* request line + headers; 0: 16 KiB */
+    unsigned max_connections;     /* 0: 10000; further connections are closed at once */
+    int header_timeout_ms;        /* whole head must arrive within; 0: 30 s */
+    int body_timeout_ms;          /* between two pieces of body; 0: 30 s */
+    int keepalive_timeout_ms;     /* idle connection; 0: 60 s */
+    int send_timeout_ms;          /* client not reading; 0: 60 s */
+    const char *spool_dir;        /* HTTP_ROUTE_SPOOL temporary files; NULL: $TMPDIR or /var/tmp */
+    struct auth *auth;            /* NULL: no authentication at all (admin listener) */
     const struct http_cors *cors; /* NULL: no CORS */
-    struct metrics *metrics;   /* NULL: no metrics */
+    struct metrics *metrics;      /* NULL: no metrics */
 };
 
 struct http_server;
@@ -140,8 +142,8 @@ void http_server_free(struct http_server *s);
 /* An admin listener serving GET /metrics (the registry m, rendered on the
  * loop) and GET / (200 "ok"), without authentication: for `[api]
  * admin_listen`-style options. Same lifetime rules as a server. */
-int http_admin_new(struct loop *loop, struct wq *wq, const char *host, int port,
-                   struct metrics *m, struct http_server **out, struct error *err) IOT_WUR;
+int http_admin_new(struct loop *loop, struct wq *wq, const char *host, int port, struct metrics *m,
+                   struct http_server **out, struct error *err) IOT_WUR;
 
 /* A handler rendering the server's metrics registry, for services that
  * want /metrics in their own table (make it PUBLIC | INLINE). */

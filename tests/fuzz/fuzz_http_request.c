@@ -43,13 +43,13 @@ static void nop(struct http_req *r)
 }
 
 static const struct http_route routes[] = {
-    { HTTP_GET, "/", nop, 0, 0, NULL, NULL },
-    { HTTP_GET, "/v1/boards", nop, 0, 0, NULL, NULL },
-    { HTTP_GET, "/v1/boards/detail", nop, 0, 0, NULL, NULL },
-    { HTTP_GET, "/v1/boards/{board}", nop, 0, 0, NULL, NULL },
-    { HTTP_PATCH, "/v1/boards/{board}", nop, 0, 0, NULL, NULL },
-    { HTTP_POST, "/v1/boards/{board}/plugins/{plugin}", nop, 0, 0, NULL, NULL },
-    { HTTP_GET, "/v1/boards/{board}/services/{service}/action", nop, 0, 0, NULL, NULL },
+    {HTTP_GET, "/", nop, 0, 0, NULL, NULL},
+    {HTTP_GET, "/v1/boards", nop, 0, 0, NULL, NULL},
+    {HTTP_GET, "/v1/boards/detail", nop, 0, 0, NULL, NULL},
+    {HTTP_GET, "/v1/boards/{board}", nop, 0, 0, NULL, NULL},
+    {HTTP_PATCH, "/v1/boards/{board}", nop, 0, 0, NULL, NULL},
+    {HTTP_POST, "/v1/boards/{board}/plugins/{plugin}", nop, 0, 0, NULL, NULL},
+    {HTTP_GET, "/v1/boards/{board}/services/{service}/action", nop, 0, 0, NULL, NULL},
 };
 
 static void fuzz_head(const char *buf, size_t size)
@@ -72,8 +72,7 @@ static void fuzz_head(const char *buf, size_t size)
     copy = http_arena_strndup(&a, buf, end);
     rc = http_parse_head(copy, end, &h, &a, &why);
     if (rc != 0) {
-        check(rc == 400 || rc == 431 || rc == 501 || rc == 505 || rc == 417,
-              "unexpected status");
+        check(rc == 400 || rc == 431 || rc == 501 || rc == 505 || rc == 417, "unexpected status");
         check(why != NULL && why[0] != '\0', "refusal without a reason");
     } else {
         struct http_router *rt;
@@ -101,8 +100,7 @@ static void fuzz_head(const char *buf, size_t size)
 
 /* Decodes in[0..len) as a chunked body in pieces of step bytes. Returns
  * -1 on error, else the bytes consumed; the data goes to out. */
-static long dechunk(const char *in, size_t len, size_t step, char *out, size_t *outlen,
-                    int *done)
+static long dechunk(const char *in, size_t len, size_t step, char *out, size_t *outlen, int *done)
 {
     struct chunked c;
     size_t off = 0;

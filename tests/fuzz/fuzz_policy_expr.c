@@ -30,7 +30,7 @@ static int eval_text(const char *text, const struct auth_cred *c, const struct p
                      size_t nt)
 {
     struct policy_expr *e = NULL;
-    struct policy_eval ev = { NULL, 0, c, t, nt };
+    struct policy_eval ev = {NULL, 0, c, t, nt};
     int v;
 
     if (policy_expr_parse(text, &e, NULL) < 0)
@@ -51,12 +51,12 @@ static int count(void *arg, const char *name, const char *expr, struct error *er
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *roles[] = { "admin", "member", "user_iot" };
-    struct auth_identity t = { .user_id = "u1", .project_id = "p1", .roles = roles, .nroles = 3 };
-    struct policy_target target[] = { { "owner", "u1" }, { "project_id", NULL }, { "x", "%" } };
-    struct auth_cred creds[2] = { { 0 } };
+    const char *roles[] = {"admin", "member", "user_iot"};
+    struct auth_identity t = {.user_id = "u1", .project_id = "p1", .roles = roles, .nroles = 3};
+    struct policy_target target[] = {{"owner", "u1"}, {"project_id", NULL}, {"x", "%"}};
+    struct auth_cred creds[2] = {{0}};
     struct policy_expr *e = NULL;
-    struct error err = { 0 };
+    struct error err = {0};
     char *text, *wrapped;
     int rc, n = 0;
 

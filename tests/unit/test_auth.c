@@ -34,8 +34,8 @@ static const char *lookup(void *ctx, const char *name)
 }
 
 static const struct policy_rule_default rules[] = {
-    { "admin_api", "role:admin or role:administrator" },
-    { "is_admin", "rule:admin_api" },
+    {"admin_api", "role:admin or role:administrator"},
+    {"is_admin", "rule:admin_api"},
 };
 
 static const struct auth_service iot = {
@@ -49,7 +49,7 @@ static const struct auth_service iot = {
 
 static struct policy *make_policy(void)
 {
-    struct policy_opts o = { .defaults = rules, .ndefaults = 2, .enforce = 1 };
+    struct policy_opts o = {.defaults = rules, .ndefaults = 2, .enforce = 1};
     struct policy *p;
 
     assert_int_equal(policy_new(&o, &p, NULL), 0);
@@ -58,13 +58,15 @@ static struct policy *make_policy(void)
 
 static void test_noauth_identity_from_headers(void **state)
 {
-    struct auth_config cfg = { .strategy = AUTH_NOAUTH };
+    struct auth_config cfg = {.strategy = AUTH_NOAUTH};
     struct auth_service qin = iot;
     struct policy *p = make_policy();
-    struct hdrs h = { { { "X-User-Id", "u1" }, { "x-project-id", "p1" },
-                        { "X-Roles", " admin , ,user_iot,  " }, { "X-Project-Name", "proj" },
-                        { "X-Auth-Token", "whatever" } } };
-    struct hdrs empty = { { { NULL, NULL } } };
+    struct hdrs h = {{{"X-User-Id", "u1"},
+                      {"x-project-id", "p1"},
+                      {"X-Roles", " admin , ,user_iot,  "},
+                      {"X-Project-Name", "proj"},
+                      {"X-Auth-Token", "whatever"}}};
+    struct hdrs empty = {{{NULL, NULL}}};
     struct auth_failure fail;
     struct auth_cred c;
     struct auth *a;
@@ -153,9 +155,9 @@ static void test_keystone_configuration_is_checked(void **state)
 static void test_keystone_tokens_before_and_without_the_network(void **state)
 {
     struct auth_config c = keystone_cfg();
-    struct hdrs none = { { { "X-User-Id", "spoofed" }, { "X-Roles", "admin" } } };
-    struct hdrs bad = { { { "X-Auth-Token", "has space" } } };
-    struct hdrs good = { { { "X-Auth-Token", "gAAAAABtoken" }, { "X-Roles", "admin" } } };
+    struct hdrs none = {{{"X-User-Id", "spoofed"}, {"X-Roles", "admin"}}};
+    struct hdrs bad = {{{"X-Auth-Token", "has space"}}};
+    struct hdrs good = {{{"X-Auth-Token", "gAAAAABtoken"}, {"X-Roles", "admin"}}};
     struct auth_failure fail;
     struct auth_stats st;
     struct auth_cred cred;
@@ -206,12 +208,16 @@ static void test_keystone_token_responses(void **state)
     const char *domain = "{\"token\": {\"user\": {\"id\": \"u-3\"}, \"domain\": {\"id\": "
                          "\"dom\", \"name\": \"D\"}, \"roles\": []}}";
     static const char *const bad[] = {
-        "{}", "[]", "{\"token\": {}}", "{\"token\": {\"user\": {}}}",
+        "{}",
+        "[]",
+        "{\"token\": {}}",
+        "{\"token\": {\"user\": {}}}",
         "{\"token\": {\"user\": {\"id\": 5}}}",
         "{\"token\": {\"user\": {\"id\": \"u\"}, \"roles\": {}}}",
         "{\"token\": {\"user\": {\"id\": \"u\"}, \"roles\": [{\"id\": \"r\"}]}}",
         "{\"token\": {\"user\": {\"id\": \"u\"}, \"expires_at\": \"tomorrow\"}}",
-        "{\"token\": {\"user\": {\"id\": \"u\"}, \"project\": \"p\"}}", "not json",
+        "{\"token\": {\"user\": {\"id\": \"u\"}, \"project\": \"p\"}}",
+        "not json",
     };
     struct auth_identity *id;
     struct error err;
@@ -247,7 +253,7 @@ static void test_keystone_token_responses(void **state)
 
 static const struct auth_identity *ident(const char *user)
 {
-    struct auth_identity t = { .user_id = user, .project_id = "p" };
+    struct auth_identity t = {.user_id = user, .project_id = "p"};
 
     return auth_identity_new(&t);
 }
@@ -296,10 +302,10 @@ static void test_token_cache(void **state)
 
 static void test_identity_copies_everything(void **state)
 {
-    const char *roles[] = { "r1", "r2" };
+    const char *roles[] = {"r1", "r2"};
     char user[8] = "user";
-    struct auth_identity t = { .user_id = user, .project_name = "pn", .roles = roles,
-                               .nroles = 2, .expires_us = 42 };
+    struct auth_identity t = {
+        .user_id = user, .project_name = "pn", .roles = roles, .nroles = 2, .expires_us = 42};
     const struct auth_identity *id = auth_identity_new(&t), *again;
 
     (void)state;
@@ -319,11 +325,11 @@ static void test_identity_copies_everything(void **state)
 
 static void test_config_helpers(void **state)
 {
-    char *a1[] = { "prog", "--debug", "--config-file", "/etc/iotronic/iotronic.conf", NULL };
-    char *a2[] = { "prog", "--config-file=local.conf", "--config-file", "/x/y.conf", NULL };
-    char *a3[] = { "prog", "--config-file=/top.conf", NULL };
-    char *a4[] = { "prog", "--config-file", NULL };
-    struct auth_config c = { .strategy = AUTH_NOAUTH };
+    char *a1[] = {"prog", "--debug", "--config-file", "/etc/iotronic/iotronic.conf", NULL};
+    char *a2[] = {"prog", "--config-file=local.conf", "--config-file", "/x/y.conf", NULL};
+    char *a3[] = {"prog", "--config-file=/top.conf", NULL};
+    char *a4[] = {"prog", "--config-file", NULL};
+    struct auth_config c = {.strategy = AUTH_NOAUTH};
     char *d;
 
     (void)state;
@@ -340,7 +346,7 @@ static void test_config_helpers(void **state)
     assert_false(auth_config_enforces_policy(&c));
     c.noauth_enforce_policy = 1;
     assert_true(auth_config_enforces_policy(&c));
-    c = (struct auth_config){ .strategy = AUTH_KEYSTONE };
+    c = (struct auth_config){.strategy = AUTH_KEYSTONE};
     assert_true(auth_config_enforces_policy(&c));
 }
 

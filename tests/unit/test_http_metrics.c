@@ -34,28 +34,27 @@ static void test_exposition_format(void **state)
 {
     struct metrics *m = metrics_new();
     struct metrics_family *req = metrics_counter(m, "http_requests_total", "Requests.",
-                                                 (const char *const[]){ "route", "status", NULL });
+                                                 (const char *const[]){"route", "status", NULL});
     struct metrics_family *up = metrics_gauge(m, "up", "Up\nwith \\ help.", NULL);
     char *text;
 
     (void)state;
-    metrics_inc(metrics_series(req, (const char *const[]){ "/v1/boards", "200" }));
-    metrics_add(metrics_series(req, (const char *const[]){ "/v1/boards", "200" }), 2);
-    metrics_inc(metrics_series(req, (const char *const[]){ "a\"b\\c\nd", "404" }));
+    metrics_inc(metrics_series(req, (const char *const[]){"/v1/boards", "200"}));
+    metrics_add(metrics_series(req, (const char *const[]){"/v1/boards", "200"}), 2);
+    metrics_inc(metrics_series(req, (const char *const[]){"a\"b\\c\nd", "404"}));
     metrics_set(metrics_series(up, NULL), 1.5);
     metrics_gauge_fn(m, "queue_depth", "Waiting jobs.", seven, NULL);
     text = render(m);
-    assert_string_equal(text,
-                        "# HELP http_requests_total Requests.\n"
-                        "# TYPE http_requests_total counter\n"
-                        "http_requests_total{route=\"/v1/boards\",status=\"200\"} 3\n"
-                        "http_requests_total{route=\"a\\\"b\\\\c\\nd\",status=\"404\"} 1\n"
-                        "# HELP up Up\\nwith \\\\ help.\n"
-                        "# TYPE up gauge\n"
-                        "up 1.5\n"
-                        "# HELP queue_depth Waiting jobs.\n"
-                        "# TYPE queue_depth gauge\n"
-                        "queue_depth 7\n");
+    assert_string_equal(text, "# HELP http_requests_total Requests.\n"
+                              "# TYPE http_requests_total counter\n"
+                              "http_requests_total{route=\"/v1/boards\",status=\"200\"} 3\n"
+                              "http_requests_total{route=\"a\\\"b\\\\c\\nd\",status=\"404\"} 1\n"
+                              "# HELP up Up\\nwith \\\\ help.\n"
+                              "# TYPE up gauge\n"
+                              "up 1.5\n"
+                              "# HELP queue_depth Waiting jobs.\n"
+                              "# TYPE queue_depth gauge\n"
+                              "queue_depth 7\n");
     free(text);
     /* Registering again returns the same family. */
     assert_ptr_equal(metrics_gauge(m, "up", "other help", NULL), up);
@@ -64,11 +63,11 @@ static void test_exposition_format(void **state)
 
 static void test_histogram_buckets_are_cumulative(void **state)
 {
-    static const double bounds[] = { 0.1, 1, 10 };
+    static const double bounds[] = {0.1, 1, 10};
     struct metrics *m = metrics_new();
     struct metrics_family *h = metrics_histogram(m, "lat_seconds", "Latency.",
-                                                 (const char *const[]){ "op", NULL }, bounds, 3);
-    struct metrics_series *s = metrics_series(h, (const char *const[]){ "get" });
+                                                 (const char *const[]){"op", NULL}, bounds, 3);
+    struct metrics_series *s = metrics_series(h, (const char *const[]){"get"});
     char *text;
 
     (void)state;
@@ -90,14 +89,14 @@ static void test_histogram_buckets_are_cumulative(void **state)
 static void test_series_ceiling_uses_an_overflow_series(void **state)
 {
     struct metrics *m = metrics_new();
-    struct metrics_family *f = metrics_counter(m, "c_total", "C.",
-                                               (const char *const[]){ "k", NULL });
+    struct metrics_family *f =
+        metrics_counter(m, "c_total", "C.", (const char *const[]){"k", NULL});
     char v[32], *text;
 
     (void)state;
     for (int i = 0; i < METRICS_MAX_SERIES + 50; i++) {
         snprintf(v, sizeof(v), "v%d", i);
-        metrics_inc(metrics_series(f, (const char *const[]){ v }));
+        metrics_inc(metrics_series(f, (const char *const[]){v}));
     }
     text = render(m);
     assert_non_null(strstr(text, "c_total{k=\"_overflow\"} 50\n"));
@@ -118,7 +117,7 @@ static void *hammer_run(void *arg)
 
     for (int i = 0; i < 20000; i++) {
         snprintf(v, sizeof(v), "%d", i % 5);
-        metrics_inc(metrics_series(hm->f, (const char *const[]){ v }));
+        metrics_inc(metrics_series(hm->f, (const char *const[]){v}));
         metrics_observe(hm->h, 0.001);
     }
     return NULL;
@@ -128,7 +127,7 @@ static void test_concurrent_updates_are_not_lost(void **state)
 {
     struct metrics *m = metrics_new();
     struct hammer hm = {
-        metrics_counter(m, "n_total", "N.", (const char *const[]){ "k", NULL }),
+        metrics_counter(m, "n_total", "N.", (const char *const[]){"k", NULL}),
         metrics_series(metrics_histogram(m, "h", "H.", NULL, NULL, 0), NULL),
     };
     pthread_t t[4];
@@ -143,7 +142,7 @@ static void test_concurrent_updates_are_not_lost(void **state)
         char v[16];
 
         snprintf(v, sizeof(v), "%d", k);
-        assert_true(metrics_value(metrics_series(hm.f, (const char *const[]){ v })) == 16000);
+        assert_true(metrics_value(metrics_series(hm.f, (const char *const[]){v})) == 16000);
     }
     text = render(m);
     assert_non_null(strstr(text, "h_count 80000\n"));

@@ -65,7 +65,8 @@ static void test_head_fields_and_framing(void **state)
     assert_int_equal(parse("GET / HTTP/1.1\r\nConnection: foo, close\r\n\r\n", &h, &a), 0);
     assert_false(h.keep_alive);
     assert_int_equal(parse("PUT /x HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n"
-                           "Expect: 100-Continue\r\n\r\n", &h, &a),
+                           "Expect: 100-Continue\r\n\r\n",
+                           &h, &a),
                      0);
     assert_true(h.chunked);
     assert_true(h.expect_continue);
@@ -83,31 +84,31 @@ static void test_bad_heads_get_the_right_status(void **state)
         const char *head;
         int status;
     } cases[] = {
-        { "GET\r\n\r\n", 400 },
-        { "GET / HTTP/1.1 x\r\n\r\n", 400 },
-        { " GET / HTTP/1.1\r\n\r\n", 400 },
-        { "GET /  HTTP/1.1\r\n\r\n", 400 },
-        { "GET x HTTP/1.1\r\n\r\n", 400 },
-        { "GET /# HTTP/1.1\r\n\r\n", 400 },
-        { "GET / HTTP/1.12\r\n\r\n", 400 },
-        { "GET / HTTP/2.0\r\n\r\n", 505 },
-        { "GET / HTTP/0.9\r\n\r\n", 505 },
-        { "G@T / HTTP/1.1\r\n\r\n", 400 },
-        { "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA / HTTP/1.1\r\n\r\n", 400 },
-        { "GET / HTTP/1.1\r\nNo colon\r\n\r\n", 400 },
-        { "GET / HTTP/1.1\r\nName : v\r\n\r\n", 400 },
-        { "GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n", 400 },
-        { "GET / HTTP/1.1\r\nA: b\x7f\r\n\r\n", 400 },
-        { "GET / HTTP/1.1\r\nA: b\rc\r\n\r\n", 400 },
-        { "GET / HTTP/1.1\r\nContent-Length: +5\r\n\r\n", 400 },
-        { "GET / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n", 400 },
-        { "GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400 },
-        { "GET / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400 },
-        { "GET / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501 },
-        { "GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400 },
-        { "GET / HTTP/1.1\r\nExpect: something\r\n\r\n", 417 },
-        { "GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400 },
-        { "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400 },
+        {"GET\r\n\r\n", 400},
+        {"GET / HTTP/1.1 x\r\n\r\n", 400},
+        {" GET / HTTP/1.1\r\n\r\n", 400},
+        {"GET /  HTTP/1.1\r\n\r\n", 400},
+        {"GET x HTTP/1.1\r\n\r\n", 400},
+        {"GET /# HTTP/1.1\r\n\r\n", 400},
+        {"GET / HTTP/1.12\r\n\r\n", 400},
+        {"GET / HTTP/2.0\r\n\r\n", 505},
+        {"GET / HTTP/0.9\r\n\r\n", 505},
+        {"G@T / HTTP/1.1\r\n\r\n", 400},
+        {"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA / HTTP/1.1\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nNo colon\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nName : v\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nA: b\x7f\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nA: b\rc\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nContent-Length: +5\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501},
+        {"GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nExpect: something\r\n\r\n", 417},
+        {"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400},
     };
     struct http_arena a;
     struct http_head h;
@@ -172,11 +173,11 @@ static void test_percent_decoding(void **state)
         int plus;
         const char *out; /* NULL: error */
     } cases[] = {
-        { "abc", 0, "abc" },      { "a%2Fb", 0, "a/b" },   { "%41%6a", 0, "Aj" },
-        { "a+b", 0, "a+b" },      { "a+b", 1, "a b" },     { "%2B", 1, "+" },
-        { "%", 0, NULL },         { "%4", 0, NULL },       { "%zz", 0, NULL },
-        { "%00", 0, NULL },       { "%C3%A9", 0, "\xc3\xa9" }, { "", 0, "" },
-        { "%%41", 0, NULL },
+        {"abc", 0, "abc"}, {"a%2Fb", 0, "a/b"},       {"%41%6a", 0, "Aj"},
+        {"a+b", 0, "a+b"}, {"a+b", 1, "a b"},         {"%2B", 1, "+"},
+        {"%", 0, NULL},    {"%4", 0, NULL},           {"%zz", 0, NULL},
+        {"%00", 0, NULL},  {"%C3%A9", 0, "\xc3\xa9"}, {"", 0, ""},
+        {"%%41", 0, NULL},
     };
     char out[64];
 
@@ -200,18 +201,18 @@ static void test_paths_split_then_decode(void **state)
         int n; /* -1: error */
         const char *segs[4];
     } cases[] = {
-        { "/", 0, { NULL } },
-        { "/v1", 1, { "v1" } },
-        { "/v1/", 1, { "v1" } },
-        { "/v1//", 2, { "v1", "" } },
-        { "//", 0, { NULL } },
-        { "/v1/boards/a%2Fb", 3, { "v1", "boards", "a/b" } },
-        { "/v1/../x", 3, { "v1", "..", "x" } },
-        { "/a.json", 1, { "a.json" } },
-        { "/a//b", 3, { "a", "", "b" } },
-        { "/a/%zz", -1, { NULL } },
-        { "/a/%00", -1, { NULL } },
-        { "noslash", -1, { NULL } },
+        {"/", 0, {NULL}},
+        {"/v1", 1, {"v1"}},
+        {"/v1/", 1, {"v1"}},
+        {"/v1//", 2, {"v1", ""}},
+        {"//", 0, {NULL}},
+        {"/v1/boards/a%2Fb", 3, {"v1", "boards", "a/b"}},
+        {"/v1/../x", 3, {"v1", "..", "x"}},
+        {"/a.json", 1, {"a.json"}},
+        {"/a//b", 3, {"a", "", "b"}},
+        {"/a/%zz", -1, {NULL}},
+        {"/a/%00", -1, {NULL}},
+        {"noslash", -1, {NULL}},
     };
     struct http_arena a;
 
@@ -304,7 +305,7 @@ static void test_chunked_bodies(void **state)
     const char *good = "4\r\nWiki\r\n5;name=val\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\n"
                        "Trailer: x\r\n\r\nGET";
     static const char *const bad[] = {
-        "x\r\n", "\r\n", "4\r\nWikiX\r\n", "4\r\nWiki\r\r", "10000000000000000\r\n",
+        "x\r\n",  "\r\n",   "4\r\nWikiX\r\n", "4\r\nWiki\r\r", "10000000000000000\r\n",
         "4x\r\n", "4\rx\n",
     };
     char out[128];
@@ -343,23 +344,23 @@ static void test_ranges(void **state)
         int res;
         uint64_t off, len;
     } cases[] = {
-        { NULL, 100, HTTP_RANGE_NONE, 0, 0 },
-        { "bytes=0-0", 100, HTTP_RANGE_OK, 0, 1 },
-        { "bytes=10-19", 100, HTTP_RANGE_OK, 10, 10 },
-        { "bytes=90-", 100, HTTP_RANGE_OK, 90, 10 },
-        { "bytes=90-500", 100, HTTP_RANGE_OK, 90, 10 },
-        { "bytes=-10", 100, HTTP_RANGE_OK, 90, 10 },
-        { "bytes=-500", 100, HTTP_RANGE_OK, 0, 100 },
-        { "bytes= 5-6 ", 100, HTTP_RANGE_OK, 5, 2 },
-        { "bytes=5 - 6", 100, HTTP_RANGE_NONE, 0, 0 },
-        { "bytes=100-", 100, HTTP_RANGE_UNSATISFIABLE, 0, 0 },
-        { "bytes=-0", 100, HTTP_RANGE_UNSATISFIABLE, 0, 0 },
-        { "bytes=0-", 0, HTTP_RANGE_UNSATISFIABLE, 0, 0 },
-        { "bytes=5-4", 100, HTTP_RANGE_NONE, 0, 0 },
-        { "bytes=1-2,4-5", 100, HTTP_RANGE_NONE, 0, 0 },
-        { "items=1-2", 100, HTTP_RANGE_NONE, 0, 0 },
-        { "bytes=-", 100, HTTP_RANGE_NONE, 0, 0 },
-        { "bytes=a-b", 100, HTTP_RANGE_NONE, 0, 0 },
+        {NULL, 100, HTTP_RANGE_NONE, 0, 0},
+        {"bytes=0-0", 100, HTTP_RANGE_OK, 0, 1},
+        {"bytes=10-19", 100, HTTP_RANGE_OK, 10, 10},
+        {"bytes=90-", 100, HTTP_RANGE_OK, 90, 10},
+        {"bytes=90-500", 100, HTTP_RANGE_OK, 90, 10},
+        {"bytes=-10", 100, HTTP_RANGE_OK, 90, 10},
+        {"bytes=-500", 100, HTTP_RANGE_OK, 0, 100},
+        {"bytes= 5-6 ", 100, HTTP_RANGE_OK, 5, 2},
+        {"bytes=5 - 6", 100, HTTP_RANGE_NONE, 0, 0},
+        {"bytes=100-", 100, HTTP_RANGE_UNSATISFIABLE, 0, 0},
+        {"bytes=-0", 100, HTTP_RANGE_UNSATISFIABLE, 0, 0},
+        {"bytes=0-", 0, HTTP_RANGE_UNSATISFIABLE, 0, 0},
+        {"bytes=5-4", 100, HTTP_RANGE_NONE, 0, 0},
+        {"bytes=1-2,4-5", 100, HTTP_RANGE_NONE, 0, 0},
+        {"items=1-2", 100, HTTP_RANGE_NONE, 0, 0},
+        {"bytes=-", 100, HTTP_RANGE_NONE, 0, 0},
+        {"bytes=a-b", 100, HTTP_RANGE_NONE, 0, 0},
     };
 
     (void)state;
@@ -382,17 +383,17 @@ static void h_dummy(struct http_req *r)
 }
 
 static const struct http_route routes[] = {
-    { HTTP_GET, "/", h_dummy, 0, 0, NULL, NULL },
-    { HTTP_GET, "/v1/boards", h_dummy, 0, 0, NULL, NULL },
-    { HTTP_POST, "/v1/boards", h_dummy, 0, 0, NULL, NULL },
-    { HTTP_GET, "/v1/boards/detail", h_dummy, 0, 0, NULL, NULL },
-    { HTTP_GET, "/v1/boards/{board}", h_dummy, 0, 0, NULL, NULL },
-    { HTTP_PATCH, "/v1/boards/{board}", h_dummy, 0, 0, NULL, NULL },
-    { HTTP_DELETE, "/v1/boards/{board}", h_dummy, 0, 0, NULL, NULL },
-    { HTTP_GET, "/v1/boards/{board}/plugins", h_dummy, 0, 0, NULL, NULL },
-    { HTTP_DELETE, "/v1/boards/{board}/plugins/{plugin}", h_dummy, 0, 0, NULL, NULL },
-    { HTTP_POST, "/v1/boards/{board}/plugins/{plugin}", h_dummy, 0, 0, NULL, NULL },
-    { HTTP_HEAD, "/v1/only-head", h_dummy, 0, 0, NULL, NULL },
+    {HTTP_GET, "/", h_dummy, 0, 0, NULL, NULL},
+    {HTTP_GET, "/v1/boards", h_dummy, 0, 0, NULL, NULL},
+    {HTTP_POST, "/v1/boards", h_dummy, 0, 0, NULL, NULL},
+    {HTTP_GET, "/v1/boards/detail", h_dummy, 0, 0, NULL, NULL},
+    {HTTP_GET, "/v1/boards/{board}", h_dummy, 0, 0, NULL, NULL},
+    {HTTP_PATCH, "/v1/boards/{board}", h_dummy, 0, 0, NULL, NULL},
+    {HTTP_DELETE, "/v1/boards/{board}", h_dummy, 0, 0, NULL, NULL},
+    {HTTP_GET, "/v1/boards/{board}/plugins", h_dummy, 0, 0, NULL, NULL},
+    {HTTP_DELETE, "/v1/boards/{board}/plugins/{plugin}", h_dummy, 0, 0, NULL, NULL},
+    {HTTP_POST, "/v1/boards/{board}/plugins/{plugin}", h_dummy, 0, 0, NULL, NULL},
+    {HTTP_HEAD, "/v1/only-head", h_dummy, 0, 0, NULL, NULL},
 };
 
 static const struct http_route *match(const struct http_router *rt, enum http_method m,
@@ -441,8 +442,7 @@ static void test_router(void **state)
     assert_string_equal(p[0].value, "b1");
     free_params(p, np);
     /* The literal branch leads nowhere: the parameter branch takes it. */
-    assert_ptr_equal(match(rt, HTTP_GET, "/v1/boards/detail/plugins", p, &np, &allow),
-                     &routes[7]);
+    assert_ptr_equal(match(rt, HTTP_GET, "/v1/boards/detail/plugins", p, &np, &allow), &routes[7]);
     assert_string_equal(p[0].value, "detail");
     free_params(p, np);
     assert_ptr_equal(match(rt, HTTP_DELETE, "/v1/boards/a%2Fb/plugins/p%20q", p, &np, &allow),
@@ -475,18 +475,17 @@ static void test_router(void **state)
 static void test_router_refuses_bad_tables(void **state)
 {
     static const struct http_route bad[][2] = {
-        { { HTTP_GET, "v1", h_dummy, 0, 0, NULL, NULL } },
-        { { HTTP_GET, "/a//b", h_dummy, 0, 0, NULL, NULL } },
-        { { HTTP_GET, "/a/{}", h_dummy, 0, 0, NULL, NULL } },
-        { { HTTP_GET, "/a/{x", h_dummy, 0, 0, NULL, NULL } },
-        { { HTTP_GET, "/a/b{x}", h_dummy, 0, 0, NULL, NULL } },
-        { { HTTP_GET, "/a/{x-y}", h_dummy, 0, 0, NULL, NULL } },
-        { { HTTP_GET, "/a", NULL, 0, 0, NULL, NULL } },
-        { { HTTP_METHOD_OTHER, "/a", h_dummy, 0, 0, NULL, NULL } },
-        { { HTTP_GET, "/a/{x}", h_dummy, 0, 0, NULL, NULL },
-          { HTTP_GET, "/a/{y}/b", h_dummy, 0, 0, NULL, NULL } },
-        { { HTTP_GET, "/a", h_dummy, 0, 0, NULL, NULL },
-          { HTTP_GET, "/a", h_dummy, 0, 0, NULL, NULL } },
+        {{HTTP_GET, "v1", h_dummy, 0, 0, NULL, NULL}},
+        {{HTTP_GET, "/a//b", h_dummy, 0, 0, NULL, NULL}},
+        {{HTTP_GET, "/a/{}", h_dummy, 0, 0, NULL, NULL}},
+        {{HTTP_GET, "/a/{x", h_dummy, 0, 0, NULL, NULL}},
+        {{HTTP_GET, "/a/b{x}", h_dummy, 0, 0, NULL, NULL}},
+        {{HTTP_GET, "/a/{x-y}", h_dummy, 0, 0, NULL, NULL}},
+        {{HTTP_GET, "/a", NULL, 0, 0, NULL, NULL}},
+        {{HTTP_METHOD_OTHER, "/a", h_dummy, 0, 0, NULL, NULL}},
+        {{HTTP_GET, "/a/{x}", h_dummy, 0, 0, NULL, NULL},
+         {HTTP_GET, "/a/{y}/b", h_dummy, 0, 0, NULL, NULL}},
+        {{HTTP_GET, "/a", h_dummy, 0, 0, NULL, NULL}, {HTTP_GET, "/a", h_dummy, 0, 0, NULL, NULL}},
     };
     struct http_router *rt;
     struct error err;
@@ -528,16 +527,15 @@ static void test_error_bodies(void **state)
 
 static void test_cors(void **state)
 {
-    struct http_cors c = { "https://a.example,https://b.example", 1, 600, NULL, "X-Auth-Token",
-                           "X-Exposed" };
-    struct http_cors any = { "*", 0, 0, "GET", NULL, NULL };
+    struct http_cors c = {
+        "https://a.example,https://b.example", 1, 600, NULL, "X-Auth-Token", "X-Exposed"};
+    struct http_cors any = {"*", 0, 0, "GET", NULL, NULL};
     struct buf b;
 
     (void)state;
     buf_init(&b, 4096);
-    assert_int_equal(http_cors_preflight(&c, "https://b.example", "PATCH",
-                                         "x-auth-token, Content-Type", &b),
-                     0);
+    assert_int_equal(
+        http_cors_preflight(&c, "https://b.example", "PATCH", "x-auth-token, Content-Type", &b), 0);
     assert_string_equal(b.data, "Vary: Origin\r\nAccess-Control-Allow-Origin: https://b.example\r\n"
                                 "Access-Control-Allow-Credentials: true\r\n"
                                 "Access-Control-Max-Age: 600\r\n"
@@ -557,7 +555,7 @@ static void test_cors(void **state)
     assert_int_equal(http_cors_preflight(&any, "http://x", "POST", NULL, &b), 0);
     assert_int_equal(b.len, 0);
     assert_false(http_cors_enabled(NULL));
-    assert_false(http_cors_enabled(&(struct http_cors){ "", 0, 0, NULL, NULL, NULL }));
+    assert_false(http_cors_enabled(&(struct http_cors){"", 0, 0, NULL, NULL, NULL}));
     buf_free(&b);
 }
 

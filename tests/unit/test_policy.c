@@ -20,78 +20,78 @@
 
 /* iotronic-api-v1.md 4.4, verbatim. */
 static const struct policy_rule_default iot_rules[] = {
-    { "admin_api", "role:admin or role:administrator" },
-    { "public_api", "is_public_api:True" },
-    { "is_admin", "rule:admin_api" },
-    { "is_admin_iot_project", "role:admin_iot_project" },
-    { "is_manager_iot_project", "role:manager_iot_project" },
-    { "is_user_iot", "role:user_iot" },
-    { "is_owner", "user:%(owner)s" },
-    { "admin_or_owner", "rule:is_admin or rule:is_owner" },
-    { "is_iot_member",
-      "rule:is_admin_iot_project or rule:is_manager_iot_project or rule:is_user_iot" },
-    { "iot:board:get", "rule:is_admin or rule:is_iot_member" },
-    { "iot:board:create", "rule:is_admin_iot_project" },
-    { "iot:board:delete",
-      "rule:is_admin or rule:is_admin_iot_project or rule:is_manager_iot_project" },
-    { "iot:board:update",
-      "rule:is_admin or rule:is_admin_iot_project or rule:is_manager_iot_project" },
-    { "iot:board_action:post", "rule:admin_or_owner" },
-    { "iot:plugin:get", "rule:is_admin or rule:is_iot_member" },
-    { "iot:plugin:create", "rule:is_iot_member" },
-    { "iot:plugin:get_one", "rule:admin_or_owner" },
-    { "iot:plugin:delete", "rule:admin_or_owner" },
-    { "iot:plugin:update", "rule:admin_or_owner" },
-    { "iot:plugin_on_board:get", "rule:admin_or_owner" },
-    { "iot:plugin_remove:delete", "rule:admin_or_owner" },
-    { "iot:plugin_action:post", "rule:admin_or_owner" },
-    { "iot:plugin_inject:put", "rule:admin_or_owner" },
-    { "iot:service:get", "rule:is_admin or rule:is_iot_member" },
-    { "iot:service:create", "rule:is_iot_member" },
-    { "iot:service:get_one", "rule:admin_or_owner" },
-    { "iot:service:delete", "rule:admin_or_owner" },
-    { "iot:service:update", "rule:admin_or_owner" },
-    { "iot:service_on_board:get", "rule:admin_or_owner" },
-    { "iot:service_remove:delete", "rule:admin_or_owner" },
-    { "iot:service_action:post", "rule:admin_or_owner" },
-    { "iot:service_inject:put", "rule:admin_or_owner" },
-    { "iot:port_on_board:get", "rule:is_admin or rule:is_iot_member" },
-    { "iot:port_on_board:create", "rule:is_iot_member" },
-    { "iot:port_on_board:get_one", "rule:admin_or_owner" },
-    { "iot:port_on_board:delete", "rule:admin_or_owner" },
-    { "iot:port_on_board:update", "rule:admin_or_owner" },
-    { "iot:fleet:get", "rule:is_admin or rule:is_iot_member" },
-    { "iot:fleet:create", "rule:is_iot_member" },
-    { "iot:fleet:get_one", "rule:admin_or_owner" },
-    { "iot:fleet:delete", "rule:admin_or_owner" },
-    { "iot:fleet:update", "rule:admin_or_owner" },
-    { "iot:webservice:get", "rule:is_admin or rule:is_iot_member" },
-    { "iot:webservice:create", "rule:is_iot_member" },
-    { "iot:webservice:get_one", "rule:admin_or_owner" },
-    { "iot:webservice:delete", "rule:admin_or_owner" },
-    { "iot:webservice:update", "rule:admin_or_owner" },
-    { "iot:enabledwebservice:get", "rule:is_admin or rule:is_iot_member" },
-    { "iot:enabledwebservice:get_one", "rule:admin_or_owner" },
-    { "iot:request:get", "rule:is_admin or rule:is_iot_member" },
-    { "iot:request:get_one", "rule:is_admin or rule:is_iot_member" },
-    { "iot:result:get", "rule:is_admin or rule:is_iot_member" },
-    { "iot:result:get_one", "rule:is_admin or rule:is_iot_member" },
+    {"admin_api", "role:admin or role:administrator"},
+    {"public_api", "is_public_api:True"},
+    {"is_admin", "rule:admin_api"},
+    {"is_admin_iot_project", "role:admin_iot_project"},
+    {"is_manager_iot_project", "role:manager_iot_project"},
+    {"is_user_iot", "role:user_iot"},
+    {"is_owner", "user:%(owner)s"},
+    {"admin_or_owner", "rule:is_admin or rule:is_owner"},
+    {"is_iot_member",
+     "rule:is_admin_iot_project or rule:is_manager_iot_project or rule:is_user_iot"},
+    {"iot:board:get", "rule:is_admin or rule:is_iot_member"},
+    {"iot:board:create", "rule:is_admin_iot_project"},
+    {"iot:board:delete",
+     "rule:is_admin or rule:is_admin_iot_project or rule:is_manager_iot_project"},
+    {"iot:board:update",
+     "rule:is_admin or rule:is_admin_iot_project or rule:is_manager_iot_project"},
+    {"iot:board_action:post", "rule:admin_or_owner"},
+    {"iot:plugin:get", "rule:is_admin or rule:is_iot_member"},
+    {"iot:plugin:create", "rule:is_iot_member"},
+    {"iot:plugin:get_one", "rule:admin_or_owner"},
+    {"iot:plugin:delete", "rule:admin_or_owner"},
+    {"iot:plugin:update", "rule:admin_or_owner"},
+    {"iot:plugin_on_board:get", "rule:admin_or_owner"},
+    {"iot:plugin_remove:delete", "rule:admin_or_owner"},
+    {"iot:plugin_action:post", "rule:admin_or_owner"},
+    {"iot:plugin_inject:put", "rule:admin_or_owner"},
+    {"iot:service:get", "rule:is_admin or rule:is_iot_member"},
+    {"iot:service:create", "rule:is_iot_member"},
+    {"iot:service:get_one", "rule:admin_or_owner"},
+    {"iot:service:delete", "rule:admin_or_owner"},
+    {"iot:service:update", "rule:admin_or_owner"},
+    {"iot:service_on_board:get", "rule:admin_or_owner"},
+    {"iot:service_remove:delete", "rule:admin_or_owner"},
+    {"iot:service_action:post", "rule:admin_or_owner"},
+    {"iot:service_inject:put", "rule:admin_or_owner"},
+    {"iot:port_on_board:get", "rule:is_admin or rule:is_iot_member"},
+    {"iot:port_on_board:create", "rule:is_iot_member"},
+    {"iot:port_on_board:get_one", "rule:admin_or_owner"},
+    {"iot:port_on_board:delete", "rule:admin_or_owner"},
+    {"iot:port_on_board:update", "rule:admin_or_owner"},
+    {"iot:fleet:get", "rule:is_admin or rule:is_iot_member"},
+    {"iot:fleet:create", "rule:is_iot_member"},
+    {"iot:fleet:get_one", "rule:admin_or_owner"},
+    {"iot:fleet:delete", "rule:admin_or_owner"},
+    {"iot:fleet:update", "rule:admin_or_owner"},
+    {"iot:webservice:get", "rule:is_admin or rule:is_iot_member"},
+    {"iot:webservice:create", "rule:is_iot_member"},
+    {"iot:webservice:get_one", "rule:admin_or_owner"},
+    {"iot:webservice:delete", "rule:admin_or_owner"},
+    {"iot:webservice:update", "rule:admin_or_owner"},
+    {"iot:enabledwebservice:get", "rule:is_admin or rule:is_iot_member"},
+    {"iot:enabledwebservice:get_one", "rule:admin_or_owner"},
+    {"iot:request:get", "rule:is_admin or rule:is_iot_member"},
+    {"iot:request:get_one", "rule:is_admin or rule:is_iot_member"},
+    {"iot:result:get", "rule:is_admin or rule:is_iot_member"},
+    {"iot:result:get_one", "rule:is_admin or rule:is_iot_member"},
 };
 #define NIOT (sizeof(iot_rules) / sizeof(iot_rules[0]))
 
 enum role { R_ADMIN, R_ADMIN_IOT, R_MANAGER, R_USER, R_NONE, NROLES };
-static const char *const role_names[NROLES] = { "admin", "admin_iot_project",
-                                                "manager_iot_project", "user_iot", NULL };
+static const char *const role_names[NROLES] = {"admin", "admin_iot_project", "manager_iot_project",
+                                               "user_iot", NULL};
 
 /* What each kind of default expression allows, per role:
  * [role][0] as a non-owner, [role][1] as the owner. */
 enum kind { K_MEMBER_OR_ADMIN, K_CREATE_BOARD, K_CHANGE_BOARD, K_OWNER, K_MEMBER };
 static const int expect[5][NROLES][2] = {
-    [K_MEMBER_OR_ADMIN] = { { 1, 1 }, { 1, 1 }, { 1, 1 }, { 1, 1 }, { 0, 0 } },
-    [K_CREATE_BOARD] = { { 0, 0 }, { 1, 1 }, { 0, 0 }, { 0, 0 }, { 0, 0 } },
-    [K_CHANGE_BOARD] = { { 1, 1 }, { 1, 1 }, { 1, 1 }, { 0, 0 }, { 0, 0 } },
-    [K_OWNER] = { { 1, 1 }, { 0, 1 }, { 0, 1 }, { 0, 1 }, { 0, 1 } },
-    [K_MEMBER] = { { 0, 0 }, { 1, 1 }, { 1, 1 }, { 1, 1 }, { 0, 0 } },
+    [K_MEMBER_OR_ADMIN] = {{1, 1}, {1, 1}, {1, 1}, {1, 1}, {0, 0}},
+    [K_CREATE_BOARD] = {{0, 0}, {1, 1}, {0, 0}, {0, 0}, {0, 0}},
+    [K_CHANGE_BOARD] = {{1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}},
+    [K_OWNER] = {{1, 1}, {0, 1}, {0, 1}, {0, 1}, {0, 1}},
+    [K_MEMBER] = {{0, 0}, {1, 1}, {1, 1}, {1, 1}, {0, 0}},
 };
 
 static enum kind kind_of(const char *expr)
@@ -112,7 +112,7 @@ static enum kind kind_of(const char *expr)
 
 static struct policy *defaults_only(const struct policy_rule_default *r, size_t n, int enforce)
 {
-    struct policy_opts o = { .defaults = r, .ndefaults = n, .enforce = enforce };
+    struct policy_opts o = {.defaults = r, .ndefaults = n, .enforce = enforce};
     struct policy *p;
     struct error err;
 
@@ -125,9 +125,9 @@ static struct policy *defaults_only(const struct policy_rule_default *r, size_t 
 static struct auth_cred caller(const char *user, const char *project, const char *r1,
                                const char *r2, const char *r3)
 {
-    const char *roles[3] = { r1, r2, r3 };
-    struct auth_identity t = { .user_id = user, .project_id = project, .roles = roles };
-    struct auth_cred c = { 0 };
+    const char *roles[3] = {r1, r2, r3};
+    struct auth_identity t = {.user_id = user, .project_id = project, .roles = roles};
+    struct auth_cred c = {0};
 
     while (t.nroles < 3 && roles[t.nroles] != NULL)
         t.nroles++;
@@ -147,10 +147,10 @@ static void test_iotronic_defaults_for_every_role_and_ownership(void **state)
         assert_int_equal(c.is_admin, role == R_ADMIN);
         for (size_t i = 9; i < NIOT; i++) {
             enum kind k = kind_of(iot_rules[i].expr);
-            struct policy_target mine[] = { { "owner", "u1" }, { "project_id", "p1" } };
-            struct policy_target other[] = { { "owner", "u2" }, { "project_id", "p1" } };
+            struct policy_target mine[] = {{"owner", "u1"}, {"project_id", "p1"}};
+            struct policy_target other[] = {{"owner", "u2"}, {"project_id", "p1"}};
             /* Collection-level target: the caller's own ids, no owner (4.3). */
-            struct policy_target coll[] = { { "user_id", "u1" }, { "project_id", "p1" } };
+            struct policy_target coll[] = {{"user_id", "u1"}, {"project_id", "p1"}};
             int got_other = policy_check(p, iot_rules[i].name, &c, other, 2);
             int got_mine = policy_check(p, iot_rules[i].name, &c, mine, 2);
             int got_coll = policy_check(p, iot_rules[i].name, &c, coll, 2);
@@ -158,8 +158,8 @@ static void test_iotronic_defaults_for_every_role_and_ownership(void **state)
             if (got_other != expect[k][role][0] || got_mine != expect[k][role][1] ||
                 got_coll != expect[k][role][0])
                 fail_msg("%s as %s: other %d mine %d collection %d", iot_rules[i].name,
-                         role_names[role] ? role_names[role] : "(no role)", got_other,
-                         got_mine, got_coll);
+                         role_names[role] ? role_names[role] : "(no role)", got_other, got_mine,
+                         got_coll);
             assert_int_equal(policy_authorize(p, iot_rules[i].name, &c, mine, 2),
                              got_mine ? 0 : -EACCES);
         }
@@ -180,8 +180,7 @@ static void test_admin_roles_and_case(void **state)
     assert_true(policy_check(p, "is_admin", &b, NULL, 0));
     assert_false(policy_check(p, "is_admin", &n, NULL, 0));
     /* A null owner is nobody's, even for a caller without a user id. */
-    assert_false(policy_check(p, "is_owner", &n, (struct policy_target[]){ { "owner", NULL } },
-                              1));
+    assert_false(policy_check(p, "is_owner", &n, (struct policy_target[]){{"owner", NULL}}, 1));
     assert_false(policy_check(p, "no:such:rule", &a, NULL, 0));
     auth_cred_release(&a);
     auth_cred_release(&b);
@@ -193,7 +192,7 @@ static void test_admin_roles_and_case(void **state)
 static int eval(const char *expr, const struct auth_cred *c, const struct policy_target *t,
                 size_t nt)
 {
-    const struct policy_rule_default r[] = { { "x", expr }, { "t", "@" }, { "f", "!" } };
+    const struct policy_rule_default r[] = {{"x", expr}, {"t", "@"}, {"f", "!"}};
     struct policy *p = defaults_only(r, 3, 1);
     int v = policy_check(p, "x", c, t, nt);
 
@@ -206,8 +205,8 @@ static void test_language(void **state)
     struct auth_cred a = caller("u1", "p1", "a", NULL, NULL);
     struct auth_cred bc = caller("u1", "p1", "b", "c", NULL);
     struct auth_cred none = caller(NULL, NULL, NULL, NULL, NULL);
-    struct policy_target t[] = { { "owner", "u1" }, { "project_id", "p1" }, { "null", NULL },
-                                 { "role", "a" } };
+    struct policy_target t[] = {
+        {"owner", "u1"}, {"project_id", "p1"}, {"null", NULL}, {"role", "a"}};
 
     (void)state;
     assert_true(eval("", &none, NULL, 0));
@@ -234,7 +233,7 @@ static void test_language(void **state)
     assert_true(eval("role:%(role)s", &a, t, 4));
     assert_true(eval("'a':%(role)s", &none, t, 4));
     assert_false(eval("'b':%(role)s", &none, t, 4));
-    assert_true(eval("project_id:p%(null)s", &a, (struct policy_target[]){ { "null", "1" } }, 1));
+    assert_true(eval("project_id:p%(null)s", &a, (struct policy_target[]){{"null", "1"}}, 1));
     {
         struct auth_cred pct = caller("u%1", NULL, NULL, NULL, NULL);
 
@@ -270,10 +269,23 @@ static void test_language(void **state)
 static void test_syntax_errors(void **state)
 {
     static const char *const bad[] = {
-        "role:a and",  "(role:a",       "role:a)",          "not",        "rule:",
-        "foo",         "role:a role:b", "role:a or or role:b", "and role:a", "()",
-        "http://x/y",  "user:%(x",      "user:%(owner)",    "user:%z",     ":x",
-        "role:a ) (",  "(((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((@",
+        "role:a and",
+        "(role:a",
+        "role:a)",
+        "not",
+        "rule:",
+        "foo",
+        "role:a role:b",
+        "role:a or or role:b",
+        "and role:a",
+        "()",
+        "http://x/y",
+        "user:%(x",
+        "user:%(owner)",
+        "user:%z",
+        ":x",
+        "role:a ) (",
+        "(((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((@",
     };
     struct error err;
 
@@ -289,10 +301,10 @@ static void test_syntax_errors(void **state)
 
 static void test_cycles_are_refused(void **state)
 {
-    const struct policy_rule_default r[] = { { "a", "rule:b" }, { "b", "role:x or rule:c" },
-                                             { "c", "rule:a" } };
-    const struct policy_rule_default selfref[] = { { "a", "not rule:a" } };
-    struct policy_opts o = { .defaults = r, .ndefaults = 3 };
+    const struct policy_rule_default r[] = {
+        {"a", "rule:b"}, {"b", "role:x or rule:c"}, {"c", "rule:a"}};
+    const struct policy_rule_default selfref[] = {{"a", "not rule:a"}};
+    struct policy_opts o = {.defaults = r, .ndefaults = 3};
     struct policy *p;
     struct error err;
 
@@ -307,18 +319,17 @@ static void test_cycles_are_refused(void **state)
 static void test_qinling_default_rule(void **state)
 {
     const struct policy_rule_default q[] = {
-        { "context_is_admin", "role:admin or is_admin:1" },
-        { "owner", "project_id:%(project_id)s" },
-        { "admin_or_owner", "rule:context_is_admin or rule:owner" },
-        { "default", "rule:admin_or_owner" },
-        { "runtime:create", "rule:context_is_admin" },
+        {"context_is_admin", "role:admin or is_admin:1"},
+        {"owner", "project_id:%(project_id)s"},
+        {"admin_or_owner", "rule:context_is_admin or rule:owner"},
+        {"default", "rule:admin_or_owner"},
+        {"runtime:create", "rule:context_is_admin"},
     };
-    struct policy_opts o = { .defaults = q, .ndefaults = 5, .default_rule = "default",
-                             .enforce = 1 };
+    struct policy_opts o = {.defaults = q, .ndefaults = 5, .default_rule = "default", .enforce = 1};
     struct auth_cred u = caller("u", "proj", "member", NULL, NULL);
     struct auth_cred adm = caller("a", "other", "admin", NULL, NULL);
-    struct policy_target mine[] = { { "project_id", "proj" } };
-    struct policy_target theirs[] = { { "project_id", "x" } };
+    struct policy_target mine[] = {{"project_id", "proj"}};
+    struct policy_target theirs[] = {{"project_id", "x"}};
     struct policy *p;
 
     (void)state;
@@ -367,8 +378,12 @@ static void write_file(const char *name, const char *text)
 
 static void test_policy_file_overrides_and_reload(void **state)
 {
-    struct policy_opts o = { .defaults = iot_rules, .ndefaults = NIOT, .file = "policy.json",
-                             .config_dir = tmpdir_path, .enforce = 1, .reload_check_ms = 1 };
+    struct policy_opts o = {.defaults = iot_rules,
+                            .ndefaults = NIOT,
+                            .file = "policy.json",
+                            .config_dir = tmpdir_path,
+                            .enforce = 1,
+                            .reload_check_ms = 1};
     struct auth_cred u = caller("u1", "p1", "reader", NULL, NULL);
     struct policy *p;
     struct error err;
@@ -407,8 +422,11 @@ static void test_policy_file_overrides_and_reload(void **state)
 
 static void test_yaml_policy_files(void **state)
 {
-    struct policy_opts o = { .defaults = iot_rules, .ndefaults = NIOT, .file = "policy.yaml",
-                             .config_dir = tmpdir_path, .enforce = 1 };
+    struct policy_opts o = {.defaults = iot_rules,
+                            .ndefaults = NIOT,
+                            .file = "policy.yaml",
+                            .config_dir = tmpdir_path,
+                            .enforce = 1};
     struct auth_cred u = caller("u1", "p1", "reader", "it's", NULL);
     struct policy *p;
     struct error err;

@@ -19,8 +19,10 @@
 #include "httptest.h"
 #include "loop/loop.h"
 
-#define HOPT(key, type, def, field, min, max)                                                 \
-    { "httptest", key, type, def, offsetof(struct httptest_config, field), min, max, NULL, 0 }
+#define HOPT(key, type, def, field, min, max)                                                      \
+    {                                                                                              \
+        "httptest", key, type, def, offsetof(struct httptest_config, field), min, max, NULL, 0     \
+    }
 
 static const struct cfg_opt httptest_opts[] = {
     HOPT("host", CFG_STR, "127.0.0.1", host, 0, 0),
@@ -43,29 +45,28 @@ static const struct cfg_opt httptest_opts[] = {
     HOPT("key_file", CFG_STR, NULL, key_file, 0, 0),
     HOPT("log_level", CFG_STR, "info", log_level, 0, 0),
     HOPT("lws_log_level", CFG_INT, "0", lws_log_level, 0, 4095),
-    { "httptest", "style", CFG_ENUM, "iotronic", offsetof(struct httptest_config, style), 0, 0,
-      "iotronic|qinling", 0 },
-    { "cors", "allowed_origin", CFG_STR, NULL, offsetof(struct httptest_config, allowed_origin),
-      0, 0, NULL, 0 },
-    { "cors", "allow_headers", CFG_STR, NULL, offsetof(struct httptest_config, allow_headers), 0,
-      0, NULL, 0 },
-    { "cors", "expose_headers", CFG_STR, NULL, offsetof(struct httptest_config, expose_headers),
-      0, 0, NULL, 0 },
-    { "cors", "allow_credentials", CFG_BOOL, "false",
-      offsetof(struct httptest_config, allow_credentials), 0, 0, NULL, 0 },
-    { "cors", "max_age", CFG_INT, "0", offsetof(struct httptest_config, max_age), 0, 86400, NULL,
-      0 },
+    {"httptest", "style", CFG_ENUM, "iotronic", offsetof(struct httptest_config, style), 0, 0,
+     "iotronic|qinling", 0},
+    {"cors", "allowed_origin", CFG_STR, NULL, offsetof(struct httptest_config, allowed_origin), 0,
+     0, NULL, 0},
+    {"cors", "allow_headers", CFG_STR, NULL, offsetof(struct httptest_config, allow_headers), 0, 0,
+     NULL, 0},
+    {"cors", "expose_headers", CFG_STR, NULL, offsetof(struct httptest_config, expose_headers), 0,
+     0, NULL, 0},
+    {"cors", "allow_credentials", CFG_BOOL, "false",
+     offsetof(struct httptest_config, allow_credentials), 0, 0, NULL, 0},
+    {"cors", "max_age", CFG_INT, "0", offsetof(struct httptest_config, max_age), 0, 86400, NULL, 0},
 };
 
 /* A small rule set in the shape of iotronic-api-v1.md 4.4. */
 static const struct policy_rule_default rules[] = {
-    { "admin_api", "role:admin or role:administrator" },
-    { "is_admin", "rule:admin_api" },
-    { "is_owner", "user:%(owner)s" },
-    { "admin_or_owner", "rule:is_admin or rule:is_owner" },
-    { "is_member", "role:member and project_id:%(project_id)s" },
-    { "test:get", "rule:admin_or_owner" },
-    { "test:public", "is_public_api:True" },
+    {"admin_api", "role:admin or role:administrator"},
+    {"is_admin", "rule:admin_api"},
+    {"is_owner", "user:%(owner)s"},
+    {"admin_or_owner", "rule:is_admin or rule:is_owner"},
+    {"is_member", "role:member and project_id:%(project_id)s"},
+    {"test:get", "rule:admin_or_owner"},
+    {"test:public", "is_public_api:True"},
 };
 
 static const struct auth_service iotronic_auth = {
@@ -196,21 +197,29 @@ static struct http_route *build_routes(struct httptest *t)
 static int start(struct httptest *t, struct runtime *rt, struct error *err)
 {
     const struct httptest_config *c = &t->cfg;
-    struct loop_opts lo = { .name = "httptest", .stop_on_signals = 1,
-                            .lws_log_level = (int)c->lws_log_level };
+    struct loop_opts lo = {
+        .name = "httptest", .stop_on_signals = 1, .lws_log_level = (int)c->lws_log_level};
     struct wq_hooks hooks;
     struct http_server_opts so = {
-        .name = "api", .host = c->host, .port = (int)c->port,
-        .cert_file = c->cert_file, .key_file = c->key_file,
-        .max_body = (uint64_t)c->max_body, .max_header = (size_t)c->max_header,
+        .name = "api",
+        .host = c->host,
+        .port = (int)c->port,
+        .cert_file = c->cert_file,
+        .key_file = c->key_file,
+        .max_body = (uint64_t)c->max_body,
+        .max_header = (size_t)c->max_header,
         .max_connections = (unsigned)c->max_connections,
-        .header_timeout_ms = (int)c->header_timeout_ms, .body_timeout_ms = (int)c->body_timeout_ms,
+        .header_timeout_ms = (int)c->header_timeout_ms,
+        .body_timeout_ms = (int)c->body_timeout_ms,
         .keepalive_timeout_ms = (int)c->keepalive_timeout_ms,
-        .send_timeout_ms = (int)c->send_timeout_ms, .spool_dir = c->spool_dir, .auth = t->auth,
+        .send_timeout_ms = (int)c->send_timeout_ms,
+        .spool_dir = c->spool_dir,
+        .auth = t->auth,
     };
     struct http_service svc = {
         .arg = t,
-        .rewrite_path = httptest_rewrite, .before = httptest_before,
+        .rewrite_path = httptest_rewrite,
+        .before = httptest_before,
         .headers = httptest_headers,
     };
     int rc = loop_new(&lo, &rt->loop, err);
@@ -223,8 +232,8 @@ static int start(struct httptest *t, struct runtime *rt, struct error *err)
     rt->metrics = metrics_new();
     auth_metrics(rt->metrics, t->auth);
     rt->routes = build_routes(t);
-    rt->cors = (struct http_cors){ c->allowed_origin, c->allow_credentials, c->max_age, NULL,
-                                   c->allow_headers, c->expose_headers };
+    rt->cors = (struct http_cors){c->allowed_origin, c->allow_credentials, c->max_age, NULL,
+                                  c->allow_headers,  c->expose_headers};
     so.cors = &rt->cors;
     so.metrics = rt->metrics;
     svc.routes = rt->routes;
@@ -240,8 +249,8 @@ static int start(struct httptest *t, struct runtime *rt, struct error *err)
     }
     rc = http_server_new(rt->loop, rt->wq, &so, &svc, &rt->srv, err);
     if (rc == 0 && c->admin_port > 0)
-        rc = http_admin_new(rt->loop, rt->wq, c->host, (int)c->admin_port, rt->metrics,
-                            &rt->admin, err);
+        rc = http_admin_new(rt->loop, rt->wq, c->host, (int)c->admin_port, rt->metrics, &rt->admin,
+                            err);
     return rc;
 }
 
@@ -257,15 +266,15 @@ static void stop(struct runtime *rt)
 
 int main(int argc, char **argv)
 {
-    struct httptest t = { 0 };
-    struct runtime rt = { 0 };
+    struct httptest t = {0};
+    struct runtime rt = {0};
     struct cfg_table tables[] = {
-        { httptest_opts, sizeof(httptest_opts) / sizeof(httptest_opts[0]), &t.cfg },
-        { auth_cfg_opts, auth_cfg_nopts, &t.auth_cfg },
+        {httptest_opts, sizeof(httptest_opts) / sizeof(httptest_opts[0]), &t.cfg},
+        {auth_cfg_opts, auth_cfg_nopts, &t.auth_cfg},
     };
     char *cfgdir = auth_config_dir(argc, argv);
     struct cfg *cfg = cfg_new();
-    struct error err = { 0 };
+    struct error err = {0};
     enum log_level level = LOG_INFO;
     int rc;
 

@@ -111,7 +111,7 @@ static void echo(struct http_req *r)
     segs = cJSON_AddArrayToObject(o, "segments");
     for (size_t i = 0; i < n; i++)
         cJSON_AddItemToArray(segs, cJSON_CreateString(sv[i]));
-    for (const char *const *p = (const char *const[]){ "a", "b", NULL }; *p; p++)
+    for (const char *const *p = (const char *const[]){"a", "b", NULL}; *p; p++)
         if (http_req_param(r, *p) != NULL)
             cJSON_AddStringToObject(params, *p, http_req_param(r, *p));
     cJSON_AddItemToObject(o, "params", params);
@@ -181,8 +181,7 @@ static void small(struct http_req *r)
 /* A file name inside files_dir: no separators, no hidden names. */
 static int valid_name(const char *s)
 {
-    return s != NULL && *s != '\0' && *s != '.' && strchr(s, '/') == NULL &&
-           strlen(s) < 200;
+    return s != NULL && *s != '\0' && *s != '.' && strchr(s, '/') == NULL && strlen(s) < 200;
 }
 
 static void upload(struct http_req *r)
@@ -236,8 +235,7 @@ static void files(struct http_req *r)
         http_resp_error(r, 404, "File %s not found.", name);
         return;
     }
-    http_resp_file(r, 200, "application/octet-stream", fd, (uint64_t)st.st_size,
-                   HTTP_FILE_RANGES);
+    http_resp_file(r, 200, "application/octet-stream", fd, (uint64_t)st.st_size, HTTP_FILE_RANGES);
 }
 
 static void policy(struct http_req *r)
@@ -248,7 +246,7 @@ static void policy(struct http_req *r)
     size_t nt = 0;
 
     /* Absent keys stay absent; "null" stands for a null value. */
-    for (const char *const *k = (const char *const[]){ "owner", "project_id", NULL }; *k; k++) {
+    for (const char *const *k = (const char *const[]){"owner", "project_id", NULL}; *k; k++) {
         const char *v = http_req_query(r, *k);
 
         if (v != NULL) {
@@ -294,27 +292,27 @@ static void bench(struct http_req *r)
 #define INL (HTTP_ROUTE_PUBLIC | HTTP_ROUTE_INLINE)
 
 const struct http_route httptest_routes[] = {
-    { HTTP_GET, "/", root, INL, 0, NULL, "root" },
-    { HTTP_GET, "/v1", v1, PUB, 0, NULL, NULL },
-    { HTTP_GET, "/echo", echo, 0, 0, NULL, NULL },
-    { HTTP_POST, "/echo", echo, 0, 0, NULL, NULL },
-    { HTTP_GET, "/echo/detail", echo_detail, 0, 0, NULL, NULL },
-    { HTTP_GET, "/echo/{a}", echo, 0, 0, NULL, NULL },
-    { HTTP_POST, "/echo/{a}", echo, 0, 0, NULL, NULL },
-    { HTTP_PUT, "/echo/{a}", echo, 0, 0, NULL, NULL },
-    { HTTP_PATCH, "/echo/{a}", echo, 0, 0, NULL, NULL },
-    { HTTP_DELETE, "/echo/{a}", echo, 0, 0, NULL, NULL },
-    { HTTP_GET, "/echo/{a}/{b}", echo, 0, 0, NULL, NULL },
-    { HTTP_GET, "/echo/{a}/plugins/{b}", echo, 0, 0, NULL, NULL },
-    { HTTP_GET, "/slow", slow, 0, 0, NULL, NULL },
-    { HTTP_POST, "/small", small, 0, 0, NULL, NULL },  /* max_body set at start */
-    { HTTP_PUT, "/upload", upload, HTTP_ROUTE_SPOOL, 0, NULL, NULL }, /* likewise */
-    { HTTP_GET, "/files/{name}", files, 0, 0, NULL, NULL },
-    { HTTP_GET, "/policy/{rule}", policy, 0, 0, NULL, NULL },
-    { HTTP_GET, "/status/{code}", status, 0, 0, NULL, NULL },
-    { HTTP_GET, "/bench", bench, 0, 0, NULL, NULL },
-    { HTTP_GET, "/bench/inline", bench, INL, 0, NULL, NULL },
-    { HTTP_GET, "/whoami", whoami, 0, 0, NULL, NULL },
+    {HTTP_GET, "/", root, INL, 0, NULL, "root"},
+    {HTTP_GET, "/v1", v1, PUB, 0, NULL, NULL},
+    {HTTP_GET, "/echo", echo, 0, 0, NULL, NULL},
+    {HTTP_POST, "/echo", echo, 0, 0, NULL, NULL},
+    {HTTP_GET, "/echo/detail", echo_detail, 0, 0, NULL, NULL},
+    {HTTP_GET, "/echo/{a}", echo, 0, 0, NULL, NULL},
+    {HTTP_POST, "/echo/{a}", echo, 0, 0, NULL, NULL},
+    {HTTP_PUT, "/echo/{a}", echo, 0, 0, NULL, NULL},
+    {HTTP_PATCH, "/echo/{a}", echo, 0, 0, NULL, NULL},
+    {HTTP_DELETE, "/echo/{a}", echo, 0, 0, NULL, NULL},
+    {HTTP_GET, "/echo/{a}/{b}", echo, 0, 0, NULL, NULL},
+    {HTTP_GET, "/echo/{a}/plugins/{b}", echo, 0, 0, NULL, NULL},
+    {HTTP_GET, "/slow", slow, 0, 0, NULL, NULL},
+    {HTTP_POST, "/small", small, 0, 0, NULL, NULL},                 /* max_body set at start */
+    {HTTP_PUT, "/upload", upload, HTTP_ROUTE_SPOOL, 0, NULL, NULL}, /* likewise */
+    {HTTP_GET, "/files/{name}", files, 0, 0, NULL, NULL},
+    {HTTP_GET, "/policy/{rule}", policy, 0, 0, NULL, NULL},
+    {HTTP_GET, "/status/{code}", status, 0, 0, NULL, NULL},
+    {HTTP_GET, "/bench", bench, 0, 0, NULL, NULL},
+    {HTTP_GET, "/bench/inline", bench, INL, 0, NULL, NULL},
+    {HTTP_GET, "/whoami", whoami, 0, 0, NULL, NULL},
 };
 const size_t httptest_nroutes = sizeof(httptest_routes) / sizeof(httptest_routes[0]);
 
