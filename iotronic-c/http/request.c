@@ -88,6 +88,13 @@ void http_req_submit_retry(struct http_req *r, wq_work_fn work, wq_done_fn done)
 {
     int rc = wq_submit(r->srv->wq, work, done, r);
 
+    if (rc == -ESHUTDOWN) {
+        /* The daemon is stopping (wq_free runs the last completions): the
+         * transfer cannot finish, and the connection goes with the loop. */
+        if (r->conn != NULL)
+            http_conn_kill(r->conn);
+        return;
+    }
     r->inflight++;
     if (rc == 0)
         return;

@@ -203,6 +203,9 @@ void loop_free(struct loop *l)
 {
     if (l == NULL)
         return;
+    /* The wq was freed before us (loop.h): a wake it sent while finishing
+     * may still be pending, and must not drain it. */
+    l->wq = NULL;
     if (l->lws != NULL) {
         lws_context_destroy(l->lws);
         /* lws closes its libev handles asynchronously: let them finish. */

@@ -763,6 +763,32 @@ class Bodies(HttpCase):
         s.close()
 
 
+class Shutdown(unittest.TestCase):
+    def test_sigterm_during_uploads_downloads_and_handlers_is_clean(self):
+        d = start_httptest({"workers": 1})
+        with open(os.path.join(d.files, "blob"), "wb") as f:
+            f.write(os.urandom(32 << 20))
+        up = Conn(d.port)
+        up.send(b"PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n")
+        slow = Conn(d.port)
+        slow.send(request("GET", "/slow?ms=1500"))
+        down = Conn(d.port)
+        down.send(request("GET", "/files/blob"))
+        try:
+            for _ in range(100):
+                up.send(b"x" * 65536)
+        except OSError:
+            pass
+        rc = d.stop()
+        log = d.log_text()
+        self.assertEqual(rc, 0, log[-3000:])
+        self.assertNotIn("AddressSanitizer", log)
+        self.assertNotIn("runtime error", log)
+        self.assertEqual(os.listdir(d.spool), [])
+        for c in (up, slow, down):
+            c.close()
+
+
 class Cors(HttpCase):
     sections = {"cors": {"allowed_origin": "https://ui.example, https://b.example",
                          "allow_headers": "X-Auth-Token, X-OpenStack-Iotronic-API-Version",
