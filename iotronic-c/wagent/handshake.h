@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "common/error.h"
+#include "tunnel/wsproto.h"
 
 #define WAG_HS_HEAD_MAX 8192 /* request line and headers; longer: 431 */
 #define WAG_HS_SUBPROTOCOL "wamp.2.json"
@@ -44,5 +45,14 @@ size_t wag_hs_accept(const struct wag_hs *hs, char *out, size_t cap);
  * Upgrade and Sec-WebSocket-Version headers with 426. Returns the length,
  * or 0 when cap is too small (1024 is enough for a message of 512). */
 size_t wag_hs_error(int status, const char *message, int retry_after, char *out, size_t cap);
+
+/* 1 when the data piece the decoder has just handed over ends a message:
+ * its frame has no payload left and is final. Call it from inside the
+ * TUN_WSE_DATA callback of tun_ws_decode(), which reports pieces, not
+ * messages (tunnel/wsproto.h keeps both fields in its public state). */
+static inline int wag_ws_message_complete(const struct tun_ws_dec *d)
+{
+    return d->remain == 0 && d->fin;
+}
 
 #endif

@@ -258,10 +258,7 @@ static void message(struct wag_session *s, char *text, size_t n, int owned)
 
 static void data_piece(struct wag_session *s, enum tun_ws_opcode op, uint8_t *p, size_t n)
 {
-    /* The decoder has just consumed this piece: the message ends here when
-     * its frame has no payload left and is final (tunnel/wsproto.h keeps
-     * both in the public decoder state). */
-    int complete = s->dec.remain == 0 && s->dec.fin;
+    int complete = wag_ws_message_complete(&s->dec);
     size_t total;
     char *text;
 
@@ -269,6 +266,8 @@ static void data_piece(struct wag_session *s, enum tun_ws_opcode op, uint8_t *p,
         wag_session_violation(s, "binary frames are not allowed (wamp.2.json)");
         return;
     }
+    if (p == NULL)
+        p = (uint8_t *)""; /* an empty frame */
     if (complete && s->rx.len == 0) {
         message(s, (char *)p, n, 0);
         return;
