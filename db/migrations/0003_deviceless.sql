@@ -327,6 +327,7 @@ CREATE TABLE board_capabilities (
 );
 
 CREATE TABLE function_workers (
+    id uuid NOT NULL DEFAULT gen_random_uuid(),  -- the paging key of GET .../workers
     board_uuid uuid NOT NULL,
     container_id varchar(64) NOT NULL,
     function_id uuid NOT NULL,
