@@ -148,9 +148,40 @@ class WagStack(Stack):
         board = wm["message"]["iotronic"]["board"]
         return uuid, board["auth"]["secret"], wm["message"]
 
+    def wagent_call(self, host, method, args, timeout=15.0):
+        """An AMQP call to wagent.<host> (board-protocol.md 8.1): (ok, result)."""
+        if self.mq is None:
+            self.rpc_connect()
+        return self.mq.call("wagent." + host, method, args, timeout)
+
+    def rpc_connect(self):
+        from test_api_support import MQ
+        self.mq = MQ(self.vhost)
+
+    def invoke(self, host, board, method, args=None, req=None, timeout_ms=5000):
+        ok, res = self.wagent_call(host, "invoke", {"board_uuid": board, "method": method,
+                                                    "args": args or [], "req": req,
+                                                    "timeout_ms": timeout_ms},
+                                   timeout=timeout_ms / 1000.0 + 10)
+        if not ok:
+            raise AssertionError("invoke failed: %r" % (res,))
+        return res
+
     def action(self, uuid, action="DevicePing", parameters=None):
         return self.http("POST", "/v1/boards/%s/action" % uuid,
                          {"action": action, "parameters": parameters or {}}, headers=P1)
+
+    def keep_log(self, w):
+        """Copies a wagent's log next to the suite's (the temporary directory
+        goes at exit)."""
+        logs = os.path.join(iottest.BUILD, "test-logs")
+        suite = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+        try:
+            os.makedirs(logs, exist_ok=True)
+            with open(os.path.join(logs, "%s-%s.log" % (suite, w.host)), "a") as f:
+                f.write(w.daemon.log_text())
+        except OSError:
+            pass
 
     def close(self):
         bad = []
@@ -158,6 +189,7 @@ class WagStack(Stack):
             if w.daemon is None or w.daemon.proc is None:
                 continue
             rc = w.stop()
+            self.keep_log(w)
             text = w.daemon.log_text()
             for marker in SANITIZER_MARKERS:
                 if marker in text:
@@ -169,6 +201,41 @@ class WagStack(Stack):
         finally:
             if bad:
                 raise AssertionError("\n".join(bad))
+
+
+class Listener:
+    """Reads what the wagent publishes: a private queue bound to exchange with
+    key, or an existing queue by name."""
+
+    def __init__(self, url, exchange=None, key=None, queue=None):
+        import pika
+        self.conn = pika.BlockingConnection(pika.URLParameters(url))
+        self.ch = self.conn.channel()
+        if queue is None:
+            queue = self.ch.queue_declare("", exclusive=True).method.queue
+            self.ch.queue_bind(queue, exchange, key)
+        self.queue = queue
+
+    def get(self, timeout=10.0):
+        """(AMQP type, body as JSON, properties); AssertionError on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            method, props, body = self.ch.basic_get(self.queue, auto_ack=True)
+            if method is not None:
+                return props.type, json.loads(body), props
+            self.conn.process_data_events(time_limit=0.05)
+        raise AssertionError("nothing published on %s in %.0f s" % (self.queue, timeout))
+
+    def empty(self, wait=0.5):
+        time.sleep(wait)
+        method, _, _ = self.ch.basic_get(self.queue, auto_ack=True)
+        return method is None
+
+    def close(self):
+        try:
+            self.conn.close()
+        except Exception:
+            pass
 
 
 def wait_status(st, uuid, want, timeout=20.0):

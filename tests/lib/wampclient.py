@@ -102,6 +102,7 @@ class WebSocket:
             ctx.verify_mode = ssl.CERT_NONE
             self.sock = ctx.wrap_socket(self.sock, server_hostname=host)
         self.buf = b""
+        self.send_lock = threading.Lock()
         self.status = None
         self.headers = {}
         self.body = b""
@@ -179,7 +180,8 @@ class WebSocket:
             for i in range(whole, n):
                 body[i] ^= key[i & 3]
             payload = key + bytes(body)
-        self.sock.sendall(hdr + payload)
+        with self.send_lock:
+            self.sock.sendall(hdr + payload)
 
     def send_text(self, text, fin=True):
         self.send_frame(0x1, text, fin=fin)
@@ -373,12 +375,17 @@ class Board(threading.Thread):
 
     handlers: {Method: fn(args) -> (result, message)}; each call's `req` (when
     the wagent sends one) is passed as args[0]. Calls seen are recorded in
-    self.calls; self.ready is set once every procedure is registered."""
+    self.calls. self.ready is set once every procedure is registered (and,
+    with reconnect, cleared while the board is away; self.connections counts
+    the times it got there). reconnect makes it come back after the wagent
+    closed or lost the connection, as an agent does."""
 
     def __init__(self, port, uuid, handlers, agent="wagent-1", secret=None,
-                 lr_version="0.5.0", connectivity=None, host="127.0.0.1", hello_extra=None):
+                 lr_version="0.5.0", connectivity=None, host="127.0.0.1", reconnect=False,
+                 register_delay=0.0, port_fn=None):
         super().__init__(daemon=True)
         self.port = port
+        self.port_fn = port_fn
         self.host = host
         self.uuid = uuid
         self.handlers = handlers
@@ -387,52 +394,77 @@ class Board(threading.Thread):
         self.lr_version = lr_version
         self.connectivity = connectivity if connectivity is not None else {
             "iface": "eth0", "local_ip": "192.0.2.10", "mac": "b8:27:eb:00:00:01"}
+        self.reconnect = reconnect
+        self.register_delay = register_delay
         self.ready = threading.Event()
         self.done = threading.Event()
         self.calls = queue.Queue()
         self.error = None
         self.connection_reply = None
         self.closed_with = None
+        self.connections = 0
         self.stopping = False
         self.c = None
         self.regs = {}
         self.answer_delay = 0.0
         self.hold = {}  # method -> threading.Event: do not answer until set
+        self.lock = threading.Lock()
+        self.outbox = queue.Queue()
+        self.waiting = {}
 
     def connect(self):
-        self.c = Wamp(self.host, self.port)
+        port = self.port_fn() if self.port_fn else self.port
+        c = Wamp(self.host, port)
+        with self.lock:
+            self.c = c
         if self.secret:
-            m = self.c.hello(authmethods=["wampcra"], authid=self.uuid, secret=self.secret)
+            m = c.hello(authmethods=["wampcra"], authid=self.uuid, secret=self.secret)
         else:
-            m = self.c.hello()
+            m = c.hello()
         if m[0] != WELCOME:
             raise ConnectionError("login refused: %r" % (m,))
-        r = self.c.call("%s.stack4things.connection" % self.agent, [],
-                        {"uuid": self.uuid, "session": self.c.session,
-                         "info": {"lr_version": self.lr_version,
-                                  "connectivity": self.connectivity}})
+        info = {"lr_version": self.lr_version, "connectivity": self.connectivity}
+        r = c.call("%s.stack4things.connection" % self.agent, [],
+                   {"uuid": self.uuid, "session": c.session, "info": info})
         self.connection_reply = r
-        wm = self.c.result_wampmsg(r)
-        if wm["result"] != "SUCCESS":
+        wm = c.result_wampmsg(r) if r[0] == RESULT else r
+        if r[0] != RESULT or wm["result"] != "SUCCESS":
             raise ConnectionError("connection refused: %r" % (wm,))
+        if self.register_delay:
+            time.sleep(self.register_delay)
+        self.regs = {}
         for method in self.handlers:
-            reg = self.c.register("iotronic.%d.%s.%s" % (self.c.session, self.uuid, method))
+            reg = c.register("iotronic.%d.%s.%s" % (c.session, self.uuid, method))
             if reg[0] != REGISTERED:
                 raise ConnectionError("register %s refused: %r" % (method, reg))
             self.regs[reg[2]] = method
+        self.connections += 1
         self.ready.set()
 
     def run(self):
-        try:
-            self.connect()
-            self.serve()
-        except Closed as e:
-            self.closed_with = e
-        except Exception as e:  # reported to the test through self.error
-            self.error = e
-        finally:
-            self.ready.set()
-            self.done.set()
+        delay = 0.1
+        while not self.stopping:
+            try:
+                self.connect()
+                delay = 0.1
+                self.serve()
+            except Closed as e:
+                self.closed_with = e
+            except (ConnectionError, OSError) as e:
+                if not self.reconnect:
+                    self.error = e
+            except Exception as e:  # reported to the test through self.error
+                self.error = e
+                break
+            self.ready.clear()
+            if self.c is not None:
+                self.c.close()
+            if not self.reconnect or self.stopping:
+                break
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+        self.ready.set()
+        self.done.set()
 
     def answer(self, m):
         method = self.regs.get(m[2])
@@ -453,12 +485,20 @@ class Board(threading.Thread):
 
     def serve(self):
         while not self.stopping:
+            self._send_outbox()
             try:
-                m = self.c.recv(timeout=0.5)
+                # From the socket: what is kept in pending is the test's.
+                m = json.loads(self.c.recv_text(timeout=0.05))
             except socket.timeout:
                 continue
             if m[0] == INVOCATION:
-                self.answer(m)
+                if self.hold:
+                    threading.Thread(target=self.answer, args=(m,), daemon=True).start()
+                else:
+                    self.answer(m)
+            elif m[0] in (RESULT, ERROR, REGISTERED, PUBLISHED, SUBSCRIBED) and \
+                    self._deliver(m):
+                continue
             elif m[0] in (GOODBYE, ABORT):
                 self.closed_with = m
                 if m[0] == GOODBYE:
@@ -470,8 +510,47 @@ class Board(threading.Thread):
             else:
                 self.c.pending.append(m)
 
+    def _send_outbox(self):
+        while True:
+            try:
+                msg, slot = self.outbox.get_nowait()
+            except queue.Empty:
+                return
+            rid = self.c.request_id()
+            msg = [msg[0], rid] + msg[1:]
+            self.waiting[rid] = slot
+            self.c.send(msg)
+
+    def _deliver(self, m):
+        rid = m[2] if m[0] == ERROR else m[1]
+        slot = self.waiting.pop(rid, None)
+        if slot is None:
+            return False
+        slot["reply"] = m
+        slot["done"].set()
+        return True
+
+    def send_request(self, msg, timeout=10.0):
+        """Sends msg ([type, <no request id>, ...]) from the serving thread with
+        the next request id and waits for the message answering it."""
+        slot = {"done": threading.Event(), "reply": None}
+        self.outbox.put((msg, slot))
+        if not slot["done"].wait(timeout):
+            raise TimeoutError("no answer to %r" % (msg,))
+        return slot["reply"]
+
+    def call(self, procedure, args=None, kwargs=None, options=None, timeout=10.0):
+        """A CALL on the board's session, from any thread; the RESULT or ERROR."""
+        msg = [CALL, options or {}, procedure]
+        if args is not None or kwargs is not None:
+            msg.append(args if args is not None else [])
+        if kwargs is not None:
+            msg.append(kwargs)
+        return self.send_request(msg, timeout)
+
     def stop(self):
         self.stopping = True
-        if self.c is not None:
-            self.c.close()
+        with self.lock:
+            if self.c is not None:
+                self.c.close()
         self.join(5)
