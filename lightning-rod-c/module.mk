@@ -5,7 +5,8 @@
 # codec. No libpq and no librabbitmq: a board links only what it needs.
 LRCAGENT_SRCS := $(addprefix lightning-rod-c/src/,agent.c cmdrun.c conf.c device_pkg.c link.c \
 	link_steps.c netinfo.c outbox.c plugin_runner.c plugins.c plugins_run.c restsubmit.c rpc.c \
-	rpc_device.c rpc_function.c rpc_io.c rpc_plugin.c services.c settings.c statefile.c wsconn.c)
+	rpc_device.c rpc_function.c rpc_io.c rpc_plugin.c services.c settings.c statefile.c wsconn.c) \
+	$(wildcard lightning-rod-c/src/trigger*.c)
 $(call LIB,lrcagent,$(LRCAGENT_SRCS),$(LDLIBS_LWS) $(LDLIBS_CURL) -lev)
 $(call PROG,lightning-rod-c,lightning-rod-c/src/main.c,lrcagent lrcfn lrcio lrchal iottun iotwamp iotloop iotcommon)
 INSTALL_BINS += lightning-rod-c

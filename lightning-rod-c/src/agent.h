@@ -34,6 +34,7 @@ struct lrc_plugins;
 struct lrc_services;
 struct lrc_device;
 struct lrc_ws_ctx;
+struct lrc_triggers;
 
 struct lrc_agent {
     const struct lrc_conf *conf;
@@ -54,6 +55,7 @@ struct lrc_agent {
     struct lrc_services *services;
     struct lrc_device *device;
     struct lrc_link *link;
+    struct lrc_triggers *triggers; /* src/trigger_agent.h */
     /* The board's settings (settings.json) and their writer. */
     struct lrc_settings settings;
     struct lrc_store *settings_store;
