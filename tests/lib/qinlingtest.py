@@ -218,7 +218,7 @@ class Stack:
         name = name or "board-" + bid[:8]
         self.sql("INSERT INTO boards (uuid, code, status, name, project, fleet, agent) "
                  "VALUES (:'p1', :'p2', :'p3', :'p4', :'p5', NULLIF(:'p6', '')::uuid, :'p7')",
-                 bid, "code-" + bid, status, name, project, fleet or "", agent)
+                 bid, bid[:30], status, name, project, fleet or "", agent)
         if caps is not None:
             self.sql("INSERT INTO board_capabilities (board_uuid, caps) VALUES "
                      "(:'p1', :'p2'::jsonb)", bid, json.dumps(caps))
@@ -251,3 +251,108 @@ def caps(chips=(("sim0", 32),), sensors=("temp0",), executor="crun", slots=2, ar
                   "free_bytes": 1 << 28},
         "io_socket": True,
     }
+
+
+class FakeWagent:
+    """The AMQP face of a wagent for engine tests without real boards: it
+    consumes wagent.<name> and answers `invoke` the way board-protocol.md 8.1
+    says, and publishes results to qinling_engine_events as a wagent does.
+
+    behave(board, method, payload) returns what to do: a dict
+      {"outcome": "replied", "result": "RUNNING", "message": {...}}   answer
+      {"outcome": "timeout"} / {"outcome": "not_connected"} ...       answer
+      None                                                            no answer at all
+    and may schedule results with fw.later(seconds, fn). By default
+    FunctionExecute is accepted and succeeds with output "ok" at once,
+    DeviceCaps answers `caps`, FunctionStatus answers nothing running."""
+
+    def __init__(self, url, name="qtest", caps_for=None):
+        import threading
+        import pika
+        self.pika = pika
+        self.url = url
+        self.name = name
+        self.caps_for = caps_for or (lambda board: caps())
+        self.calls = []           # (board, method, payload)
+        self.behave = self.default
+        self.status = {}          # board -> FunctionStatus answer
+        self._stop = False
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        if not self._ready.wait(20):
+            raise RuntimeError("fake wagent did not connect")
+        return self
+
+    def stop(self):
+        self._stop = True
+        self._thread.join(10)
+
+    def default(self, board, method, payload):
+        if method == "FunctionExecute":
+            self.later(0, lambda: self.result(board, payload["execution_id"], "success", "ok"))
+            return {"outcome": "replied", "result": "RUNNING", "message": {"state": "started"}}
+        if method == "DeviceCaps":
+            return {"outcome": "replied", "result": "SUCCESS", "message": self.caps_for(board)}
+        if method == "FunctionStatus":
+            return {"outcome": "replied", "result": "SUCCESS",
+                    "message": self.status.get(board, {"running": [], "warm": [], "known": []})}
+        return {"outcome": "replied", "result": "SUCCESS", "message": {}}
+
+    def later(self, seconds, fn):
+        self._conn.call_later(seconds, fn)
+
+    def result(self, board, execution_id, status, output, logs="", **extra):
+        body = {"execution_id": execution_id, "board_uuid": board, "container_id": "lr-0000",
+                "status": status, "output": output, "duration": 0.0123, "exit_code": 0,
+                "signal": None, "timed_out": False, "oom": False, "logs": logs,
+                "logs_dropped": 0, "received_at": "2026-11-25T10:00:00.000001Z",
+                "started_at": "2026-11-25T10:00:00.000002Z",
+                "finished_at": "2026-11-25T10:00:00.010000Z", "first_write_at": None,
+                "executor": "crun", "warm": False}
+        body.update(extra)
+        self._ch.basic_publish("", "qinling_engine_events", json.dumps(body).encode(),
+                               self.pika.BasicProperties(type="function_result", delivery_mode=2,
+                                                         content_type="application/json"))
+
+    def board_event(self, board, event):
+        body = {"event": event, "board_uuid": board, "agent": self.name, "session": "1",
+                "lr_version": "lrc-0.1.0", "at": "2026-11-25T10:00:00.000000Z"}
+        self._ch.basic_publish("iotronic.board_events", event, json.dumps(body).encode(),
+                               self.pika.BasicProperties(type=event, delivery_mode=2,
+                                                         content_type="application/json"))
+
+    def methods(self, method):
+        return [c for c in self.calls if c[1] == method]
+
+    def _on(self, ch, m, props, body):
+        env = json.loads(body)
+        a = env.get("args", {})
+        board, method = a.get("board_uuid"), a.get("method")
+        payload = (a.get("args") or [None])[0]
+        self.calls.append((board, method, payload))
+        ans = self.behave(board, method, payload)
+        if ans is not None and props.reply_to:
+            out = {"outcome": ans["outcome"]}
+            if ans["outcome"] == "replied":
+                out["wampmessage"] = {"result": ans["result"], "message": ans.get("message"),
+                                      "req_id": (a.get("req") or {}).get("uuid")}
+            ch.basic_publish("", props.reply_to,
+                             json.dumps({"v": 1, "ok": True, "result": out}).encode(),
+                             self.pika.BasicProperties(correlation_id=props.correlation_id,
+                                                       content_type="application/json"))
+        ch.basic_ack(m.delivery_tag)
+
+    def _run(self):
+        self._conn = self.pika.BlockingConnection(self.pika.URLParameters(self.url))
+        self._ch = self._conn.channel()
+        self._ch.exchange_declare("iotronic.board_events", "topic", durable=True)
+        self._ch.queue_declare("qinling_engine_events", durable=True)
+        self._ch.queue_declare("wagent." + self.name, auto_delete=True)
+        self._ch.basic_consume("wagent." + self.name, self._on)
+        self._ready.set()
+        while not self._stop:
+            self._conn.process_data_events(time_limit=0.05)
+        self._conn.close()
