@@ -26,6 +26,7 @@
 #include "src/fn_fs.h"
 #include "src/link.h"
 #include "src/outbox.h"
+#include "src/trigger_agent.h"
 #include "src/plugins.h"
 #include "src/services.h"
 #include "src/wsconn.h"
@@ -146,6 +147,7 @@ static void on_fn_ready(void *arg)
     struct lrc_agent *a = arg;
 
     a->fn_ready = 1;
+    lrc_triggers_ready(a);
     if (!a->stopping && !a->resetting)
         lrc_plugins_start_onboot(a->plugins);
 }
@@ -333,6 +335,8 @@ static int build_modules(struct lrc_agent *a, struct error *err)
         rc = lrc_plugins_new(a, &a->plugins, err);
     if (rc == 0)
         rc = lrc_services_new(a, &a->services, err);
+    if (rc == 0)
+        rc = lrc_triggers_init(a, err);
     if (rc < 0)
         return rc;
     a->device = lrc_device_new(a);
@@ -513,6 +517,7 @@ static void reset_link_stopped(void *arg)
     lrc_plugins_purge(a->plugins);
     lrc_services_purge(a->services);
     lrc_outbox_purge(a->outbox);
+    lrc_triggers_purge(a);
     fn_shutdown(a->fn, reset_fn_stopped, a);
 }
 
@@ -542,6 +547,7 @@ static void agent_status_op(struct ctl_req *req, const cJSON *msg, void *arg)
     cJSON_AddItemToObject(o, "plugins", lrc_plugins_status(a->plugins));
     cJSON_AddItemToObject(o, "functions", a->fn ? fn_status(a->fn) : cJSON_CreateNull());
     cJSON_AddItemToObject(o, "outbox", lrc_outbox_status(a->outbox));
+    cJSON_AddItemToObject(o, "triggers", lrc_triggers_status(a));
     ctl_reply(req, o);
 }
 
@@ -558,6 +564,7 @@ void lrc_agent_fini(struct lrc_agent *a)
         ev_stat_stop(loop_ev(a->loop), &a->settings_watch);
         ev_timer_stop(loop_ev(a->loop), &a->exit_timer);
     }
+    lrc_triggers_fini(a); /* first: its firings feed the outbox and the executor */
     lrc_device_free(a->device);
     if (a->plugins != NULL)
         lrc_plugins_free(a->plugins);

@@ -17,7 +17,7 @@
 #define REQ_ID_MAX WAMP_REQ_ID_MAX
 
 static const struct lrc_rpc_method *const tables[] = {
-    lrc_rpc_device, lrc_rpc_io, lrc_rpc_plugin, lrc_rpc_service, lrc_rpc_function,
+    lrc_rpc_device, lrc_rpc_io, lrc_rpc_plugin, lrc_rpc_service, lrc_rpc_function, lrc_rpc_trigger,
 };
 
 struct lrc_call {

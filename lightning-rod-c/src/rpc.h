@@ -44,6 +44,7 @@ extern const struct lrc_rpc_method lrc_rpc_io[];
 extern const struct lrc_rpc_method lrc_rpc_plugin[];
 extern const struct lrc_rpc_method lrc_rpc_service[];
 extern const struct lrc_rpc_method lrc_rpc_function[];
+extern const struct lrc_rpc_method lrc_rpc_trigger[]; /* src/trigger_agent.c */
 
 /* Iterates over every method of every table: for (i = 0; (m = lrc_rpc_next(&i));). */
 const struct lrc_rpc_method *lrc_rpc_next(size_t *i);
