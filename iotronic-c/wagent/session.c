@@ -143,22 +143,30 @@ void wag_session_abort(struct wag_session *s, const char *reason, const char *me
     wag_session_end(s, message ? message : reason);
 }
 
-void wag_session_violation(struct wag_session *s, const char *fmt, ...)
+void wag_session_violation_code(struct wag_session *s, int ws_code, const char *message)
 {
     char msg[256];
-    va_list ap;
 
     if (!wag_session_live(s))
         return;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
+    snprintf(msg, sizeof(msg), "%s", message);
     wamp_utf8_sanitize(msg, strlen(msg));
     log_warn("protocol violation session=%llu peer=%s board=%s: %s", (unsigned long long)s->id,
              s->peer, s->board ? s->board->uuid : "-", msg);
     if (s->w->m.violations != NULL)
         metrics_inc(s->w->m.violations);
-    wag_session_abort(s, "wamp.error.protocol_violation", msg, 1002);
+    wag_session_abort(s, "wamp.error.protocol_violation", msg, ws_code);
+}
+
+void wag_session_violation(struct wag_session *s, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    wag_session_violation_code(s, 1002, msg);
 }
 
 void wag_session_goodbye(struct wag_session *s, const char *reason)

@@ -155,8 +155,11 @@ void wag_session_send_text(struct wag_session *s, const char *text, size_t n);
 void wag_session_abort(struct wag_session *s, const char *reason, const char *message,
                        int ws_code);
 
-/* A protocol violation (3.5): ABORT wamp.error.protocol_violation, 1002. */
+/* A protocol violation (3.5): logged with the peer and the board, counted,
+ * then ABORT wamp.error.protocol_violation with the message and close 1002
+ * (wag_session_violation_code: ws_code, 1009 for an oversized message). */
 void wag_session_violation(struct wag_session *s, const char *fmt, ...) IOT_PRINTF(2, 3);
+void wag_session_violation_code(struct wag_session *s, int ws_code, const char *message);
 
 /* Ends the session with GOODBYE reason, then close 1000. */
 void wag_session_goodbye(struct wag_session *s, const char *reason);

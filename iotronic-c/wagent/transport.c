@@ -243,7 +243,7 @@ static void message(struct wag_session *s, char *text, size_t n, int owned)
     else
         rc = wamp_msg_parse_max(text, n, (size_t)w->cfg->max_message_size, &m, &err);
     if (rc == -EMSGSIZE) {
-        wag_session_abort(s, "wamp.error.protocol_violation", "message too large", 1009);
+        wag_session_violation_code(s, 1009, "message too large");
         return;
     }
     if (rc < 0) {
@@ -274,7 +274,7 @@ static void data_piece(struct wag_session *s, enum tun_ws_opcode op, uint8_t *p,
     }
     if (n > 0 && buf_append(&s->rx, p, n) < 0) {
         buf_reset(&s->rx);
-        wag_session_abort(s, "wamp.error.protocol_violation", "message too large", 1009);
+        wag_session_violation_code(s, 1009, "message too large");
         return;
     }
     if (complete) {
@@ -329,7 +329,7 @@ static void rx_frames(struct wag_session *s, uint8_t *in, size_t len)
     error_clear(&err);
     if (tun_ws_decode(&s->dec, in, len, on_ws_event, s, &code, &err) == -EPROTO &&
         wag_session_live(s))
-        wag_session_abort(s, "wamp.error.protocol_violation", err.msg, code);
+        wag_session_violation_code(s, code, err.msg);
 }
 
 static void on_rx(struct wag_session *s, void *in, size_t len)

@@ -156,6 +156,17 @@ class WebSocket:
     # ------------------------------------------------------------- frames
 
     def send_frame(self, op, payload, fin=True, mask=True, rsv=0):
+        data = self.frame_bytes(op, payload, fin, mask, rsv)
+        with self.send_lock:
+            self.sock.sendall(data)
+
+    def send_texts(self, texts):
+        """Several text frames in one write (so that they arrive together)."""
+        data = b"".join(self.frame_bytes(0x1, t) for t in texts)
+        with self.send_lock:
+            self.sock.sendall(data)
+
+    def frame_bytes(self, op, payload, fin=True, mask=True, rsv=0):
         if isinstance(payload, str):
             payload = payload.encode()
         n = len(payload)
@@ -180,8 +191,7 @@ class WebSocket:
             for i in range(whole, n):
                 body[i] ^= key[i & 3]
             payload = key + bytes(body)
-        with self.send_lock:
-            self.sock.sendall(hdr + payload)
+        return hdr + payload
 
     def send_text(self, text, fin=True):
         self.send_frame(0x1, text, fin=fin)
