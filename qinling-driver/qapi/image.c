@@ -236,33 +236,46 @@ static void clean_path(char *p)
     snprintf(p, 4096, "%s", n ? out : "/");
 }
 
-/* Resolves path (absolute, inside the rootfs) through symbolic links; the
- * node it ends at, or NULL. */
+/* Resolves path (absolute, inside the rootfs) through symbolic links in
+ * every component, as the kernel would inside the container; the node it
+ * ends at, or NULL. */
 static const struct node *resolve(struct table *t, const char *prefix, const char *path)
 {
-    char cur[4096], next[8200];
+    char cur[4096], next[8400], key[4200];
+    const struct node *n = NULL;
+    int hops = 0;
 
     snprintf(cur, sizeof(cur), "%s", path);
-    for (int hop = 0; hop < LINK_HOPS; hop++) {
-        char key[4200];
-        const struct node *n;
+    clean_path(cur);
+    for (size_t done = 1; hops < LINK_HOPS;) {
+        /* cur[0..done) is resolved; take the next component. */
+        size_t end = done, len;
 
-        clean_path(cur);
-        snprintf(key, sizeof(key), "%s%s", prefix, cur + 1);
-        n = get(t, key);
-        if (n == NULL || n->type != AE_IFLNK)
+        while (cur[end] == '/')
+            end++;
+        len = strcspn(cur + end, "/");
+        if (len == 0)
             return n;
-        if (n->link[0] == '/') {
-            snprintf(next, sizeof(next), "%s", n->link);
-        } else {
-            char *slash = strrchr(cur, '/');
-
-            *slash = '\0';
-            snprintf(next, sizeof(next), "%s/%s", cur, n->link);
+        end += len;
+        snprintf(key, sizeof(key), "%s%.*s", prefix, (int)(end - 1), cur + 1);
+        n = get(t, key);
+        if (n == NULL)
+            return NULL;
+        if (n->type != AE_IFLNK) {
+            done = end;
+            continue;
         }
+        hops++;
+        if (n->link[0] == '/')
+            snprintf(next, sizeof(next), "%s%s", n->link, cur + end);
+        else
+            snprintf(next, sizeof(next), "%.*s/%s%s", (int)(end - len), cur, n->link, cur + end);
         if (strlen(next) >= sizeof(cur))
             return NULL;
         memcpy(cur, next, strlen(next) + 1);
+        clean_path(cur);
+        done = 1;
+        n = NULL;
     }
     return NULL;
 }

@@ -269,7 +269,7 @@ int qe_start(struct qe *e, struct error *err)
     timer(e, &e->sweep_t, on_sweep, 0.0, (double)e->cfg->sweep_interval);
     timer(e, &e->jobs_t, on_jobs, (double)e->cfg->job_interval, (double)e->cfg->job_interval);
     timer(e, &e->retry_t, on_retry, 0.25, 0.25);
-    timer(e, &e->caps_t, on_caps, 1.0, (double)(e->cfg->sweep_interval * 2));
+    timer(e, &e->caps_t, on_caps, 1.0, 1.0);
     return 0;
 }
 

@@ -164,7 +164,7 @@ static void collect_orphans_in(struct qe *e, struct db *db, const char *dir, tim
     DIR *d = opendir(dir);
     struct dirent *de;
     struct stat st;
-    char path[4600];
+    char path[4800];
 
     while (d != NULL && (de = readdir(d)) != NULL) {
         const char *p[1] = {de->d_name};
@@ -225,13 +225,15 @@ static const struct db_stmt firings_stmt = {
     1,
 };
 
-/* Boards online without known capabilities: a missed board.online. */
+/* Boards online without known capabilities (a missed board.online), with
+ * stale ones (older than caps_refresh), or with no executor yet: an agent
+ * that has just connected may still be probing crun, and says so. */
 static const struct db_stmt capless_stmt = {
     "qe_boards_capless",
     "SELECT b.uuid FROM boards b LEFT JOIN board_capabilities c ON c.board_uuid = b.uuid WHERE "
-    "b.status = 'online' AND (c.board_uuid IS NULL OR c.updated_at IS NULL AND c.created_at < "
-    "now() - make_interval(secs => $1::int) OR c.updated_at < now() - make_interval(secs => "
-    "$1::int)) LIMIT 100",
+    "b.status = 'online' AND (c.board_uuid IS NULL OR coalesce(c.updated_at, c.created_at) < "
+    "now() - make_interval(secs => $1::int) OR (c.caps->>'executor' = 'none' AND "
+    "coalesce(c.updated_at, c.created_at) < now() - interval '1 second')) LIMIT 100",
     1,
 };
 
