@@ -110,7 +110,7 @@ class WagStack(Stack):
 
     def create_board(self, name, code=None):
         """POST /v1/boards; returns (uuid, code)."""
-        code = code or "C-%s-%s" % (name, uuidlib.uuid4().hex[:6])
+        code = code or "C-%s" % uuidlib.uuid4().hex[:20]
         s, _, j, raw = self.http("POST", "/v1/boards",
                                  {"name": name, "code": code, "type": "gateway",
                                   "location": LOC}, headers=P1)
