@@ -86,8 +86,10 @@ int qm_board_find(struct db *db, const char *ref, const char *project, struct qm
                   struct error *err)
 {
     PGresult *res = NULL;
-    int rc = find(db, &board_find, ref, project, &res, err);
+    int rc;
 
+    memset(out, 0, sizeof(*out)); /* cleared by qm_board_clear() whatever happens */
+    rc = find(db, &board_find, ref, project, &res, err);
     if (rc < 0)
         return rc;
     if (PQntuples(res) == 0)
@@ -102,8 +104,10 @@ int qm_board_get(struct db *db, const char *uuid, struct qm_board *out, struct e
 {
     const char *p[1] = {uuid};
     PGresult *res = NULL;
-    int rc = db_exec_stmt(db, &board_get, p, &res, err);
+    int rc;
 
+    memset(out, 0, sizeof(*out));
+    rc = db_exec_stmt(db, &board_get, p, &res, err);
     if (rc < 0)
         return qm_db_fail(rc, err);
     if (PQntuples(res) == 0)

@@ -32,7 +32,8 @@ void qm_board_clear(struct qm_board *b);
 void qm_boards_free(struct qm_board *v, size_t n);
 
 /* Finds a board by UUID or name; project NULL searches every project.
- * 404 "Board <ref> could not be found." */
+ * 404 "Board <ref> could not be found." *out is always initialised: release
+ * it with qm_board_clear() on every path. */
 int qm_board_find(struct db *db, const char *ref, const char *project, struct qm_board *out,
                   struct error *err) IOT_WUR;
 
