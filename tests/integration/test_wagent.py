@@ -8,6 +8,7 @@ callees; the calling convention and its outcomes."""
 
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -23,6 +24,47 @@ from test_wagent_support import Listener, P1, WagStack, wait_status  # noqa: E40
 
 def ping(args):
     return "SUCCESS", "bench-07 @ 2026-11-23 18:02:11.204518"
+
+
+# An agent on Debian's autobahn (the library under the original Lightning-Rod),
+# an independent WAMP peer: registers with its code, binds, registers
+# DevicePing and answers it as the original agent does.
+AUTOBAHN_AGENT = r"""
+import asyncio, json, sys
+import txaio
+txaio.use_asyncio()
+from autobahn.asyncio.wamp import ApplicationSession, ApplicationRunner
+
+url, code, uuid = sys.argv[1:4]
+
+class Register(ApplicationSession):
+    async def onJoin(self, details):
+        res = json.loads(await self.call("stack4things.register", code=code,
+                                         session=details.session))
+        print("registered", res["result"], flush=True)
+        await self.leave()
+
+    def onDisconnect(self):
+        asyncio.get_event_loop().stop()
+
+class Agent(ApplicationSession):
+    async def onJoin(self, details):
+        res = json.loads(await self.call("wagent-1.stack4things.connection", uuid=uuid,
+                                         session=details.session,
+                                         info={"lr_version": "0.5.0",
+                                               "connectivity": {"iface": "eth0"}}))
+        print("connection", res["result"], flush=True)
+
+        def ping(req, *args):
+            return json.dumps({"message": "autobahn pong", "result": "SUCCESS",
+                               "req_id": req["uuid"]})
+        await self.register(ping, "iotronic.%d.%s.DevicePing" % (details.session, uuid))
+        print("ready", details.session, flush=True)
+
+ApplicationRunner(url, "s4t").run(Register)
+asyncio.set_event_loop(asyncio.new_event_loop())
+ApplicationRunner(url, "s4t").run(Agent)
+"""
 
 
 class WalkTest(unittest.TestCase):
@@ -117,6 +159,52 @@ class WalkTest(unittest.TestCase):
         wait_status(self.st, uuid, "offline", timeout=10)
         self.assertIsNone(self.st.board(uuid)["session"])
 
+
+    def test_an_autobahn_agent_registers_binds_and_answers(self):
+        uuid, code = self.st.create_board("autobahn-1")
+        p = subprocess.Popen(["/usr/bin/python3", "-c", AUTOBAHN_AGENT,
+                              "ws://127.0.0.1:%d/" % self.w.port, code, uuid],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             start_new_session=True)
+        self.addCleanup(iottest.kill_group, p, 5)
+        lines = []
+        while not lines or not lines[-1].startswith("ready"):
+            line = p.stdout.readline()
+            self.assertTrue(line, "autobahn agent ended: %s" % "".join(lines))
+            lines.append(line)
+        self.assertIn("registered SUCCESS\n", lines)
+        self.assertIn("connection SUCCESS\n", lines)
+        s, h, j, raw = self.st.action(uuid, "DevicePing")
+        self.assertEqual((s, j), (200, "autobahn pong"), raw)
+        self.assertEqual(self.st.sql("SELECT result, message FROM results WHERE request_uuid = "
+                                     ":'p1'", h["x-iotronic-request-uuid"]),
+                         [["SUCCESS", "autobahn pong"]])
+        iottest.kill_group(p, 5)
+        wait_status(self.st, uuid, "offline")
+
+    def test_tls_listeners(self):
+        d = iottest.tmpdir("tls-")
+        cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                        key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1"],
+                       check=True, capture_output=True)
+        w = self.st.start_wagent("wagent-tls", wagent={"cert_file": cert, "key_file": key},
+                                 wamp={"register_agent": False})
+        c = wc.Wamp("127.0.0.1", w.port, tls=True)
+        self.assertEqual(c.hello()[0], wc.WELCOME)
+        c.close()
+        ws = wc.WebSocket("127.0.0.1", w.tport, tls=True, protocols="tunnel-protocol",
+                          path="/?dst=127.0.0.1:1&uuid=%s" % uuidlib.uuid4())
+        self.assertEqual(ws.status, 401)
+        ws.close()
+        # Plain WebSocket on the TLS port gets nothing.
+        try:
+            ws = wc.WebSocket("127.0.0.1", w.port, timeout=3)
+            self.assertNotEqual(ws.status, 101)
+        except OSError:
+            pass
+        self.assertEqual(self.st.sql("SELECT wstun_url FROM wampagents WHERE hostname = "
+                                     "'wagent-tls'"), [["wss://127.0.0.1:%d/" % w.tport]])
 
     # ------------------------------------------------------------ the handshake
 
@@ -340,12 +428,13 @@ class WalkTest(unittest.TestCase):
                                               "on this board.", "result": "ERROR"})
         # Disconnected while a call is pending.
         b.hold["Slow"] = threading.Event()
+        while not b.calls.empty():
+            b.calls.get()
         out = {}
         t = threading.Thread(target=lambda: out.update(
             self.st_invoke_fresh(uuid, "Slow", 10000)))
         t.start()
-        self.assertEqual(b.calls.get(timeout=5)[0], "DevicePing")
-        iottest.wait_until(lambda: not b.calls.empty(), what="the Slow call reached the board")
+        self.assertEqual(b.calls.get(timeout=10)[0], "Slow")
         b.stop()
         t.join(15)
         self.assertEqual(out, {"outcome": "disconnected"})
