@@ -60,6 +60,7 @@ static int run(const struct wag_conf *cfg, struct error *err)
 stop:
     wag_stop(w);
     wq_free(wq);
+    wag_offline(w);
     loop_free(loop);
     loop = NULL;
     wag_free(w);

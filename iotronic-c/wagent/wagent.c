@@ -161,7 +161,12 @@ void wag_stop(struct wag *w)
     wag_boards_stop(w);
     tun_server_free(w->tun);
     w->tun = NULL;
-    wag_liveness_shutdown(w);
+}
+
+void wag_offline(struct wag *w)
+{
+    if (w != NULL && w->cfg != NULL)
+        wag_liveness_shutdown(w);
 }
 
 void wag_free(struct wag *w)

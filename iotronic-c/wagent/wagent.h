@@ -7,8 +7,10 @@
  *
  *   loop_new(); wq_new(loop hooks, wag_db_thread_init/fini); loop_set_wq();
  *   mq_new(); metrics_new(); wag_new(); wag_start(); loop_run();
- *   wag_stop();   <- loop stopped: GOODBYE to every board, boards offline
- *   wq_free(); wag_free(); loop_free(); mq_free(); metrics_free();
+ *   wag_stop();     <- loop stopped: GOODBYE to every board
+ *   wq_free();      <- every database job has finished
+ *   wag_offline();  <- this wagent's boards and row offline
+ *   loop_free(); wag_free(); mq_free(); metrics_free();
  *
  * wag_start() declares the AMQP exchanges and queue and starts serving
  * `wagent.<host>`, opens the tunnel and admin listeners and the wagent's
@@ -47,9 +49,14 @@ int wag_port(const struct wag *w);
 
 /* Stops after loop_run() returned: sends GOODBYE wamp.close.system_shutdown
  * to every session and lets the loop flush them (a few seconds at most),
- * answers pending calls, then marks this wagent's boards offline and its
- * row offline (blocking; the loop is no longer serving). */
+ * answers pending calls and closes the tunnels. Accepts NULL. */
 void wag_stop(struct wag *w);
+
+/* After wq_free(), so that no session write of a worker can land after it:
+ * marks this wagent's boards offline (board.offline for each) and its row
+ * offline, on a connection of its own (blocking; the loop is not serving).
+ * Accepts NULL. */
+void wag_offline(struct wag *w);
 
 /* Frees the service; after wag_stop() and wq_free(). Accepts NULL. */
 void wag_free(struct wag *w);
