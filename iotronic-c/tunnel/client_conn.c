@@ -223,7 +223,7 @@ static int ws_writeable(struct cconn *cc, struct lws *wsi)
         return -1;
     if (tun_fifo_len(&cc->to_ws) < cc->cl->opts.buffer_limit)
         flow(cc->tcp, &cc->tcp_paused, 1);
-    return tun_fifo_len(&cc->to_ws) == 0 && cc->close_sent ? -1 : 0;
+    return tun_fifo_len(&cc->to_ws) == 0 && cc->close_sent ? tun_cli_close_flushed(wsi) : 0;
 }
 
 static int on_frame(void *arg, enum tun_ws_event ev, enum tun_ws_opcode op, uint8_t *p,
@@ -367,7 +367,7 @@ static int tcp_writeable(struct cconn *cc, struct lws *wsi)
         return -1;
     if (tun_fifo_len(&cc->to_tcp) < cc->cl->opts.buffer_limit)
         flow(cc->ws, &cc->ws_paused, 1);
-    return tun_fifo_len(&cc->to_tcp) == 0 && cc->ws_done ? -1 : 0;
+    return tun_fifo_len(&cc->to_tcp) == 0 && cc->ws_done ? tun_cli_close_flushed(wsi) : 0;
 }
 
 int tun_cli_tcp_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -412,7 +412,7 @@ static int wsdata_writeable(struct cconn *cc, struct lws *wsi)
         flow(cc->tcp, &cc->tcp_paused, 1);
     if (tun_fifo_len(&cc->to_ws) == 0 && cc->tcp_done) {
         lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
-        return -1;
+        return tun_cli_close_flushed(wsi);
     }
     return 0;
 }

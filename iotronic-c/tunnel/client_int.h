@@ -25,6 +25,20 @@
 #define TUN_CLI_WSDATA_PROTOCOL "iottun-cli-wsdata"
 #define TUN_CLI_WRITE_CHUNK (128 * 1024)
 
+/* Whether a socket that is done may close now: lws_write() keeps whatever
+ * the kernel did not take and sends it before the next WRITEABLE callback,
+ * so closing while lws still holds some would drop the tail of the stream.
+ * Returns -1 (close) once nothing is held; else asks for another WRITEABLE
+ * and returns 0. */
+static inline int tun_cli_close_flushed(struct lws *wsi)
+{
+    if (lws_send_pipe_choked(wsi)) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    return -1;
+}
+
 struct tun_client {
     struct loop *loop;
     struct lws_context *ctx;

@@ -236,7 +236,7 @@ static int conn_writeable(struct sconn *c)
     if (tun_fifo_len(&c->out) > 0)
         lws_callback_on_writable(c->wsi);
     else if (c->close_after_flush)
-        return -1;
+        return tun_srv_close_flushed(c->wsi);
     if (c->peer != NULL && c->peer->rx_paused && tun_fifo_len(&c->out) < c->srv->opts.buffer_limit)
         peer_flow(c->peer, 1);
     return 0;

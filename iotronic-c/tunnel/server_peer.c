@@ -251,7 +251,7 @@ static int peer_writeable(struct speer *p)
     if (tun_fifo_len(&p->out) > 0)
         lws_callback_on_writable(p->wsi);
     else if (p->close_after_flush)
-        return -1;
+        return tun_srv_close_flushed(p->wsi);
     if (p->conn != NULL && p->conn->rx_paused && tun_fifo_len(&p->out) < p->srv->opts.buffer_limit)
         conn_flow(p->conn, 1);
     return 0;
