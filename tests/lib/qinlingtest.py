@@ -302,7 +302,8 @@ class FakeWagent:
         return {"outcome": "replied", "result": "SUCCESS", "message": {}}
 
     def later(self, seconds, fn):
-        self._conn.call_later(seconds, fn)
+        """Runs fn on the wagent's own thread (pika is not thread-safe)."""
+        self._conn.add_callback_threadsafe(lambda: self._conn.call_later(seconds, fn))
 
     def result(self, board, execution_id, status, output, logs="", **extra):
         body = {"execution_id": execution_id, "board_uuid": board, "container_id": "lr-0000",
@@ -318,6 +319,9 @@ class FakeWagent:
                                                          content_type="application/json"))
 
     def board_event(self, board, event):
+        self.later(0, lambda: self._board_event(board, event))
+
+    def _board_event(self, board, event):
         body = {"event": event, "board_uuid": board, "agent": self.name, "session": "1",
                 "lr_version": "lrc-0.1.0", "at": "2026-11-25T10:00:00.000000Z"}
         self._ch.basic_publish("iotronic.board_events", event, json.dumps(body).encode(),
