@@ -668,6 +668,85 @@ class WalkTest(unittest.TestCase):
         self.assertEqual(r[4], "wamp.error.invalid_argument")
         self.assertTrue(t.empty())
 
+    def test_events_are_acknowledged_only_once_the_broker_took_them(self):
+        import pika
+        uuid, code = self.st.create_board("confirm-1")
+        self.st.register(self.w, code)
+        b = self.board(uuid, lr_version="lrc-0.1.0")
+        conn = pika.BlockingConnection(pika.URLParameters(self.st.vhost))
+        ch = conn.channel()
+        ch.queue_delete("qinling_engine_events")
+        try:
+            r = b.call("stack4things.function_result", [],
+                       {"board_uuid": uuid, "execution_id": "e-1", "status": "success"})
+            # Unroutable: the broker did not take it, so the board keeps it.
+            self.assertEqual(b.c.result_wampmsg(r), {"message": "Cloud unavailable, retry "
+                                                     "later.", "result": "ERROR"})
+        finally:
+            ch.queue_declare("qinling_engine_events", durable=True)
+            conn.close()
+        r = b.call("stack4things.function_result", [],
+                   {"board_uuid": uuid, "execution_id": "e-1", "status": "success"})
+        self.assertEqual(b.c.result_wampmsg(r)["result"], "SUCCESS")
+
+    def test_callee_rate_limit(self):
+        c = self.w.wamp()
+        c.hello()
+        c.send_texts(['[48,%d,{},"wagent-1.stack4things.alive"]' % i for i in range(1, 81)])
+        got = [c.recv() for _ in range(80)]
+        results = [m for m in got if m[0] == wc.RESULT]
+        busy = [m for m in got if m[0] == wc.ERROR and m[4] == "iotronic.error.busy"]
+        self.assertEqual(len(results) + len(busy), 80)
+        self.assertGreaterEqual(len(results), 64)  # the burst
+        self.assertGreater(len(busy), 0)
+        c.close()
+
+    def test_slow_database_delays_only_connection(self):
+        ua, ca = self.st.create_board("slowdb-a")
+        self.st.register(self.w, ca)
+        a = self.board(ua)
+        ub, cb = self.st.create_board("slowdb-b")
+        self.st.register(self.w, cb)
+        hold = subprocess.Popen(
+            ["psql", "-h", "127.0.0.1", "-p", str(iottest.services().pg_port), "-U",
+             "postgres", "-d", self.st.db, "-X", "-q", "-c",
+             "BEGIN; LOCK TABLE boards IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); COMMIT;"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(hold.wait, 20)
+        time.sleep(0.5)
+        out = {}
+        c = self.w.wamp()
+        c.hello()
+        c.send([wc.CALL, 1, {}, "wagent-1.stack4things.connection", [],
+                {"uuid": ub, "session": c.session, "info": {}}])
+        t0 = time.monotonic()
+        # Meanwhile the bound board keeps answering (no database on this path),
+        # and its session survives several ping intervals.
+        for _ in range(20):
+            t1 = time.perf_counter()
+            self.assertEqual(self.st.invoke("wagent-1", ua, "DevicePing")["outcome"], "replied")
+            self.assertLess(time.perf_counter() - t1, 0.5)
+            time.sleep(0.2)
+        r = c.expect(wc.RESULT, 1, timeout=15)
+        took = time.monotonic() - t0
+        self.assertEqual(c.result_wampmsg(r)["result"], "SUCCESS")
+        self.assertGreater(took, 3)
+        self.assertFalse(a.done.is_set())
+        c.close()
+
+    def test_old_sessions_are_deleted(self):
+        uuid, code = self.st.create_board("history-1")
+        self.st.sql("INSERT INTO sessions (valid, session_id, board_uuid, board_id, ended_at) "
+                    "SELECT false, '42', uuid, id, now() - interval '31 days' FROM boards "
+                    "WHERE uuid = :'p1'", uuid)
+        self.st.sql("INSERT INTO sessions (valid, session_id, board_uuid, board_id, ended_at) "
+                    "SELECT false, '43', uuid, id, now() - interval '29 days' FROM boards "
+                    "WHERE uuid = :'p1'", uuid)
+        self.st.start_wagent("wagent-history")  # cleans at its first beat
+        iottest.wait_until(lambda: self.st.sql("SELECT session_id FROM sessions WHERE "
+                                               "board_uuid = :'p1'", uuid) == [["43"]],
+                           what="the 31-day-old session deleted")
+
     # ------------------------------------------------------------ AMQP and admin
 
     def test_status_drop_session_and_close_board(self):

@@ -136,6 +136,10 @@ class ScaleTest(unittest.TestCase):
                                                             kper))
         ok, st = self.st.wagent_call("wagent-1", "status", {})
         self.assertGreaterEqual(st["boards_online"], N)
+        # The heartbeat reports them in wampagents (7.1).
+        iottest.wait_until(lambda: int(self.st.sql("SELECT boards_online FROM wampagents WHERE "
+                                                   "hostname = 'wagent-1'")[0][0]) >= N,
+                           what="boards_online in wampagents")
         if not sanitized(pid):
             self.assertLess(per + kper, 40 * 1024)
 
