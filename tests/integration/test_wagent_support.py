@@ -79,10 +79,12 @@ class Wagent:
             return e.code, e.read().decode()
 
     def metric(self, name):
-        """The sum of every series of a metric in /metrics."""
+        """The sum of every series of a metric in /metrics; a name with its
+        labels ('x{a="b"}') reads that one series."""
         total = 0.0
         for line in self.admin("/metrics")[1].splitlines():
-            if line.startswith(name + " ") or line.startswith(name + "{"):
+            if line.startswith(name + " ") or (not name.endswith("}") and
+                                               line.startswith(name + "{")):
                 total += float(line.rsplit(" ", 1)[1])
         return total
 
