@@ -33,8 +33,8 @@ static void raise_nofile(void)
 
 static int run(const struct wag_conf *cfg, struct error *err)
 {
-    struct loop_opts lo = { "iotronic-wagent", 0, 0, 1 };
-    struct mq_opts mo = { 0 };
+    struct loop_opts lo = {"iotronic-wagent", 0, 0, 1};
+    struct mq_opts mo = {0};
     struct loop *loop = NULL;
     struct metrics *metrics = NULL;
     struct wq *wq = NULL;
@@ -74,7 +74,7 @@ out:
 int main(int argc, char **argv)
 {
     struct wag_conf cfg;
-    struct error err = { 0 };
+    struct error err = {0};
     enum log_level lvl = LOG_INFO;
     int rc;
 
@@ -83,8 +83,10 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     rc = wag_conf_load(&argc, argv, "/etc/iotronic/iotronic.conf", &cfg, &err);
     if (rc == 0 && argc > 1)
-        rc = error_set(&err, -EINVAL, "unexpected argument %s (usage: iotronic-wagent "
-                                      "[--config-file FILE ...])", argv[1]);
+        rc = error_set(&err, -EINVAL,
+                       "unexpected argument %s (usage: iotronic-wagent "
+                       "[--config-file FILE ...])",
+                       argv[1]);
     if (rc < 0) {
         fprintf(stderr, "iotronic-wagent: %s\n", err.msg);
         wag_conf_free(&cfg);

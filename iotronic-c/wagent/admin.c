@@ -18,7 +18,7 @@
 
 #include "common/log.h"
 
-static const char *const type_labels[] = { "type", NULL };
+static const char *const type_labels[] = {"type", NULL};
 
 static void message_series(struct wag *w)
 {
@@ -32,32 +32,32 @@ static void message_series(struct wag *w)
 
         if (strcmp(name, "UNKNOWN") == 0)
             continue;
-        w->m.msg_in[t] = metrics_series(in, (const char *const[]){ name });
-        w->m.msg_out[t] = metrics_series(out, (const char *const[]){ name });
+        w->m.msg_in[t] = metrics_series(in, (const char *const[]){name});
+        w->m.msg_out[t] = metrics_series(out, (const char *const[]){name});
     }
 }
 
 static void handshake_series(struct wag *w)
 {
-    static const char *const outcome[] = { "outcome", NULL };
-    static const char *const names[] = { "accepted", "refused_400", "refused_426", "refused_503",
-                                         "refused_other" };
+    static const char *const outcome[] = {"outcome", NULL};
+    static const char *const names[] = {"accepted", "refused_400", "refused_426", "refused_503",
+                                        "refused_other"};
     struct metrics_family *f = metrics_counter(w->metrics, "wagent_handshakes_total",
                                                "WebSocket upgrades on the WAMP listener.", outcome);
 
     for (int i = 0; i < 5; i++)
-        w->m.handshakes[i] = metrics_series(f, (const char *const[]){ names[i] });
+        w->m.handshakes[i] = metrics_series(f, (const char *const[]){names[i]});
 }
 
 static void gauge_series(struct wag *w, struct wag_gauges *g)
 {
-    static const char *const state[] = { "state", NULL };
-    struct metrics_family *f = metrics_gauge(w->metrics, "wagent_sessions",
-                                             "Sessions by state.", state);
+    static const char *const state[] = {"state", NULL};
+    struct metrics_family *f =
+        metrics_gauge(w->metrics, "wagent_sessions", "Sessions by state.", state);
     struct metrics *m = w->metrics;
 
     for (int i = 0; i < WAG_S_COUNT; i++)
-        g->sessions[i] = metrics_series(f, (const char *const[]){ wag_state_name(i) });
+        g->sessions[i] = metrics_series(f, (const char *const[]){wag_state_name(i)});
 #define G(var, name, help) g->var = metrics_series(metrics_gauge(m, name, help, NULL), NULL)
 #define C(var, name, help) g->var = metrics_series(metrics_counter(m, name, help, NULL), NULL)
     G(boards, "wagent_boards_online", "Boards with a bound session on this wagent.");
@@ -74,23 +74,23 @@ static void gauge_series(struct wag *w, struct wag_gauges *g)
 
 void wag_metrics_init(struct wag *w)
 {
-    static const char *const call_labels[] = { "method", "outcome", NULL };
-    static const char *const callee_labels[] = { "callee", "outcome", NULL };
+    static const char *const call_labels[] = {"method", "outcome", NULL};
+    static const char *const callee_labels[] = {"callee", "outcome", NULL};
     struct metrics *m = w->metrics;
 
     handshake_series(w);
     message_series(w);
     w->m.calls = metrics_counter(m, "wagent_calls_total", "Board calls, by method and outcome.",
                                  call_labels);
-    w->m.callee_calls = metrics_counter(m, "wagent_callee_calls_total",
-                                        "Calls of cloud callees, by callee and outcome.",
-                                        callee_labels);
+    w->m.callee_calls =
+        metrics_counter(m, "wagent_callee_calls_total",
+                        "Calls of cloud callees, by callee and outcome.", callee_labels);
     w->m.call_latency = metrics_series(
         metrics_histogram(m, "wagent_call_seconds", "Board call latency.", NULL, NULL, 0), NULL);
-    w->m.violations = metrics_series(metrics_counter(m, "wagent_protocol_violations_total",
-                                                     "Sessions ended by a protocol violation.",
-                                                     NULL),
-                                     NULL);
+    w->m.violations =
+        metrics_series(metrics_counter(m, "wagent_protocol_violations_total",
+                                       "Sessions ended by a protocol violation.", NULL),
+                       NULL);
     w->m.auth_failures = metrics_series(
         metrics_counter(m, "wagent_auth_failures_total", "Failed WAMP-CRA logins.", NULL), NULL);
     w->m.bytes_in = metrics_series(
@@ -111,7 +111,7 @@ static void on_refresh(struct ev_loop *ev, ev_timer *t, int revents)
 {
     struct wag *w = t->data;
     struct wag_gauges *g = (&w->g);
-    struct tun_server_stats ts = { 0 };
+    struct tun_server_stats ts = {0};
 
     (void)ev;
     (void)revents;
@@ -154,9 +154,9 @@ static void healthz(struct http_req *r)
 }
 
 static const struct http_route routes[] = {
-    { HTTP_GET, "/healthz", healthz, HTTP_ROUTE_PUBLIC, 0, NULL, "healthz" },
-    { HTTP_GET, "/metrics", http_metrics_handler, HTTP_ROUTE_PUBLIC | HTTP_ROUTE_INLINE, 0, NULL,
-      "metrics" },
+    {HTTP_GET, "/healthz", healthz, HTTP_ROUTE_PUBLIC, 0, NULL, "healthz"},
+    {HTTP_GET, "/metrics", http_metrics_handler, HTTP_ROUTE_PUBLIC | HTTP_ROUTE_INLINE, 0, NULL,
+     "metrics"},
 };
 
 int wag_admin_start(struct wag *w, struct error *err)

@@ -59,7 +59,7 @@ static void close_board(struct relay *r)
 
 static cJSON *status(struct wag *w)
 {
-    struct tun_server_stats ts = { 0 };
+    struct tun_server_stats ts = {0};
     cJSON *o = cJSON_CreateObject();
 
     if (w->tun != NULL)
@@ -174,10 +174,10 @@ static void h_status(struct mq_req *req, const cJSON *args, void *ctx)
 }
 
 static const struct mq_handler handlers[] = {
-    { "invoke", wag_invoke_handler, MQ_INLINE },
-    { "drop_session", h_drop_session, MQ_INLINE },
-    { "close_board", h_close_board, MQ_INLINE },
-    { "status", h_status, MQ_INLINE },
+    {"invoke", wag_invoke_handler, MQ_INLINE},
+    {"drop_session", h_drop_session, MQ_INLINE},
+    {"close_board", h_close_board, MQ_INLINE},
+    {"status", h_status, MQ_INLINE},
 };
 
 void wag_agent_queue(char out[WAG_QUEUE_MAX], const char *host)
@@ -203,7 +203,7 @@ static void declare(struct wag *w)
 
 int wag_amqp_start(struct wag *w, struct error *err)
 {
-    struct mq_serve_opts so = { 0 };
+    struct mq_serve_opts so = {0};
     char queue[WAG_QUEUE_MAX];
     int rc;
 

@@ -116,7 +116,7 @@ void wag_boards_free(struct wag *w)
 
 int wag_lr_without_req(const char *v)
 {
-    unsigned long part[3] = { 0, 0, 0 };
+    unsigned long part[3] = {0, 0, 0};
     const char *p = v;
     char *end;
 
@@ -163,7 +163,7 @@ static const struct db_stmt unbind_stmt = {
 static void unbind_work(void *arg, void *thread_ctx)
 {
     struct unbind_op *u = arg;
-    const char *p[2] = { u->uuid, u->session };
+    const char *p[2] = {u->uuid, u->session};
     PGresult *res = NULL;
 
     if (thread_ctx == NULL) {

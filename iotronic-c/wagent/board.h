@@ -44,16 +44,16 @@ struct wag_board {
     struct wag_key key;
     char uuid[UUID_STR_LEN];
     struct wag *w;
-    struct wag_session *sess;     /* the live session bound here, or NULL */
+    struct wag_session *sess; /* the live session bound here, or NULL */
     char lr_version[WAG_LR_VERSION_MAX + 1];
-    uint8_t no_req;               /* an original agent older than 0.4.9 (6.2) */
-    uint8_t busy;                 /* an op is running: current */
+    uint8_t no_req; /* an original agent older than 0.4.9 (6.2) */
+    uint8_t busy;   /* an op is running: current */
     struct wag_bop *current;
     struct wag_bop *ops_head, *ops_tail;
-    unsigned pending;             /* invocations outstanding (sent or waiting) */
-    lws_dll2_owner_t waiting;     /* struct wag_call waiting for a registration */
-    struct wag_bucket pub_rate;   /* publications (5.9) */
-    ev_tstamp last_seen_written;  /* wamp_alive's last_seen_at, at most once a minute */
+    unsigned pending;            /* invocations outstanding (sent or waiting) */
+    lws_dll2_owner_t waiting;    /* struct wag_call waiting for a registration */
+    struct wag_bucket pub_rate;  /* publications (5.9) */
+    ev_tstamp last_seen_written; /* wamp_alive's last_seen_at, at most once a minute */
 };
 
 /* The board with uuid (normalised), creating it when create is set. NULL

@@ -51,7 +51,7 @@ static struct wag_sub *sub_by_topic(struct wag_session *s, const char *topic)
 
 void wag_broker_subscribe(struct wag_session *s, struct wamp_msg *m)
 {
-    struct wamp_msg reply = { .type = WAMP_SUBSCRIBED };
+    struct wamp_msg reply = {.type = WAMP_SUBSCRIBED};
     const char *uri_error;
     struct wag_sub *e;
     uint64_t id;
@@ -81,7 +81,7 @@ void wag_broker_subscribe(struct wag_session *s, struct wamp_msg *m)
 
 void wag_broker_unsubscribe(struct wag_session *s, struct wamp_msg *m)
 {
-    struct wamp_msg reply = { .type = WAMP_UNSUBSCRIBED };
+    struct wamp_msg reply = {.type = WAMP_UNSUBSCRIBED};
     struct wag_sub *e;
 
     if (s->state != WAG_S_BOUND) {
@@ -128,15 +128,15 @@ static void to_telemetry(struct wag_session *s, struct wamp_msg *m)
                           kwargs ? cJSON_Duplicate(kwargs, 1) : cJSON_CreateObject());
     cJSON_AddStringToObject(body, "received_at", time_format(time_now_us(), TIME_Z_US, at));
     /* Routing key: the topic without "iotronic." (5.9). */
-    if (mq_publish(s->w->mq, TELEMETRY_EXCHANGE, m->topic + strlen("iotronic."), "telemetry",
-                   body, 0, &err) < 0)
+    if (mq_publish(s->w->mq, TELEMETRY_EXCHANGE, m->topic + strlen("iotronic."), "telemetry", body,
+                   0, &err) < 0)
         log_debug("telemetry from %s dropped: %s", s->board->uuid, err.msg);
     cJSON_Delete(body);
 }
 
 static void deliver(struct wag_session *s, struct wamp_msg *m, uint64_t pub)
 {
-    struct wamp_msg ev = { .type = WAMP_EVENT };
+    struct wamp_msg ev = {.type = WAMP_EVENT};
     struct wag_sub *e;
 
     if (option(m, "exclude_me", 1) || (e = sub_by_topic(s, m->topic)) == NULL)
@@ -151,7 +151,7 @@ static void deliver(struct wag_session *s, struct wamp_msg *m, uint64_t pub)
 void wag_broker_publish(struct wag_session *s, struct wamp_msg *m)
 {
     int ack = option(m, "acknowledge", 0);
-    struct wamp_msg reply = { .type = WAMP_PUBLISHED };
+    struct wamp_msg reply = {.type = WAMP_PUBLISHED};
     const char *uri_error, *refusal = NULL, *why = NULL;
     uint64_t pub;
 

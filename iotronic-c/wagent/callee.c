@@ -50,7 +50,7 @@ static void inflight_done(struct wag_session *s, uint64_t request)
 /* RESULT [50, request, {}, <args_json>]. */
 static void send_result(struct wag_session *s, uint64_t request, const char *args, size_t n)
 {
-    struct wamp_msg m = { .type = WAMP_RESULT };
+    struct wamp_msg m = {.type = WAMP_RESULT};
 
     inflight_done(s, request);
     if (!wag_session_live(s))
@@ -122,7 +122,7 @@ void wag_reply_wampmsg_str(struct wag_session *s, uint64_t request, enum wamp_re
 void wag_reply_error(struct wag_session *s, enum wamp_type req_type, uint64_t request,
                      const char *uri, const char *message)
 {
-    struct wamp_msg m = { .type = WAMP_ERROR };
+    struct wamp_msg m = {.type = WAMP_ERROR};
     struct error err;
     struct buf b;
 
@@ -146,8 +146,7 @@ void wag_reply_error(struct wag_session *s, enum wamp_type req_type, uint64_t re
     buf_free(&b);
 }
 
-int wag_check_board_arg(struct wag_session *s, struct wamp_msg *m, const char *key,
-                        unsigned index)
+int wag_check_board_arg(struct wag_session *s, struct wamp_msg *m, const char *key, unsigned index)
 {
     const cJSON *v = wag_arg(m, key, index);
     char norm[UUID_STR_LEN], msg[96];
@@ -169,5 +168,5 @@ int wag_check_board_arg(struct wag_session *s, struct wamp_msg *m, const char *k
 void wag_count_callee(struct wag *w, const char *callee, const char *outcome)
 {
     if (w->m.callee_calls != NULL)
-        metrics_inc(metrics_series(w->m.callee_calls, (const char *const[]){ callee, outcome }));
+        metrics_inc(metrics_series(w->m.callee_calls, (const char *const[]){callee, outcome}));
 }

@@ -45,7 +45,7 @@ static const struct db_stmt last_seen = {
 static void seen_work(void *arg, void *thread_ctx)
 {
     struct seen_job *j = arg;
-    const char *p[2] = { j->uuid, j->session };
+    const char *p[2] = {j->uuid, j->session};
     struct error err;
 
     if (thread_ctx != NULL && db_exec_stmt(thread_ctx, &last_seen, p, NULL, &err) < 0)
@@ -87,7 +87,7 @@ void wag_callee_wamp_alive(struct wag_session *s, struct wamp_msg *m)
     record_seen(s);
     wag_alive_text(text);
     wag_count_callee(s->w, "wamp_alive", "ok");
-    wag_reply_value(s, m->request, &(cJSON){ .type = cJSON_String, .valuestring = text });
+    wag_reply_value(s, m->request, &(cJSON){.type = cJSON_String, .valuestring = text});
 }
 
 void wag_callee_alive(struct wag_session *s, struct wamp_msg *m)
@@ -96,7 +96,7 @@ void wag_callee_alive(struct wag_session *s, struct wamp_msg *m)
 
     wag_alive_text(text);
     wag_count_callee(s->w, "alive", "ok");
-    wag_reply_value(s, m->request, &(cJSON){ .type = cJSON_String, .valuestring = text });
+    wag_reply_value(s, m->request, &(cJSON){.type = cJSON_String, .valuestring = text});
 }
 
 void wag_callee_echo(struct wag_session *s, struct wamp_msg *m)

@@ -108,14 +108,13 @@ static enum bind_outcome check(struct bind_op *j, PGresult *res)
     return BIND_OK;
 }
 
-static int write_binding(struct db *db, struct bind_op *j, const char *board_id,
-                         struct error *err)
+static int write_binding(struct db *db, struct bind_op *j, const char *board_id, struct error *err)
 {
-    const char *ins[5] = { j->uuid, j->session_text, board_id, j->peer,
-                           j->cra ? "wampcra" : "anonymous" };
-    const char *on[4] = { j->uuid, j->w->cfg->hostname, j->has_lr ? j->lr_version : NULL,
-                          j->connectivity };
-    const char *one[1] = { j->uuid };
+    const char *ins[5] = {j->uuid, j->session_text, board_id, j->peer,
+                          j->cra ? "wampcra" : "anonymous"};
+    const char *on[4] = {j->uuid, j->w->cfg->hostname, j->has_lr ? j->lr_version : NULL,
+                         j->connectivity};
+    const char *one[1] = {j->uuid};
     int rc;
 
     if ((rc = db_exec_stmt(db, &end_previous, one, NULL, err)) < 0 ||
@@ -130,7 +129,7 @@ static int write_binding(struct db *db, struct bind_op *j, const char *board_id,
 static int bind_tx(struct db *db, void *arg, struct error *err)
 {
     struct bind_op *j = arg;
-    const char *p[1] = { j->uuid };
+    const char *p[1] = {j->uuid};
     PGresult *res = NULL;
     int rc = db_exec_stmt(db, &lock_board, p, &res, err);
 

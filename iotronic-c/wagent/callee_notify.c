@@ -101,7 +101,7 @@ static int start(struct wag_session *s, struct wamp_msg *m, struct wamp_wampmsg 
 
 void wag_callee_notify_result(struct wag_session *s, struct wamp_msg *m)
 {
-    struct wamp_wampmsg wm = { 0 };
+    struct wamp_wampmsg wm = {0};
     struct notify_job *j;
     struct error err;
     char msg[ERROR_MSG_MAX + 32];

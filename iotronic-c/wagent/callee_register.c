@@ -27,8 +27,7 @@
 #include "wamp/wampmsg.h"
 
 #define CODE_MAX 36
-#define ISO(col)                                                                                   \
-    "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+#define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
 
 enum reg_outcome { REG_OK, REG_INVALID_CODE, REG_DB };
 
@@ -49,11 +48,11 @@ struct reg_job {
 static const struct db_stmt find_board = {
     "wag_reg_find",
     "SELECT b.id, b.uuid, c.registered_code, b.name, b.type, b.owner, b.project, b.fleet, "
-    "b.mobile, b.lr_version, b.connectivity, b.extra, " ISO("b.created_at") ", " ISO("now()")
-    ", b.code, coalesce(b.agent, ''), coalesce(w.online, false) "
-    "FROM boards b LEFT JOIN board_credentials c ON c.board_uuid = b.uuid "
-    "LEFT JOIN wampagents w ON w.hostname = b.agent "
-    "WHERE b.code = $1 FOR UPDATE OF b",
+    "b.mobile, b.lr_version, b.connectivity, b.extra, " ISO("b.created_at") ", " ISO(
+        "now()") ", b.code, coalesce(b.agent, ''), coalesce(w.online, false) "
+                 "FROM boards b LEFT JOIN board_credentials c ON c.board_uuid = b.uuid "
+                 "LEFT JOIN wampagents w ON w.hostname = b.agent "
+                 "WHERE b.code = $1 FOR UPDATE OF b",
     1,
 };
 
@@ -68,8 +67,8 @@ static const struct db_stmt pick_agent = {
 
 static const struct db_stmt first_location = {
     "wag_reg_location",
-    "SELECT longitude, latitude, altitude, " ISO("updated_at")
-    " FROM locations WHERE board_id = $1::integer ORDER BY id LIMIT 1",
+    "SELECT longitude, latitude, altitude, " ISO(
+        "updated_at") " FROM locations WHERE board_id = $1::integer ORDER BY id LIMIT 1",
     1,
 };
 
@@ -130,8 +129,8 @@ static int store_document(struct db *db, struct reg_job *j, struct wag_settings 
     size_t n;
     int rc;
 
-    rc = wamp_wampmsg_text(WAMP_RESULT_SUCCESS, doc, NULL, WAMP_WAMPMSG_RESULT_FIRST, &j->reply,
-                           &n, err);
+    rc = wamp_wampmsg_text(WAMP_RESULT_SUCCESS, doc, NULL, WAMP_WAMPMSG_RESULT_FIRST, &j->reply, &n,
+                           err);
     if (rc == 0)
         rc = wamp_json_print(stored, 32, 0, &text, &n, err);
     if (rc == 0) {
@@ -146,10 +145,10 @@ static int store_document(struct db *db, struct reg_job *j, struct wag_settings 
     return rc;
 }
 
-static int credentials(struct db *db, struct reg_job *j, struct wag_settings *st,
-                       char secret[48], struct error *err)
+static int credentials(struct db *db, struct reg_job *j, struct wag_settings *st, char secret[48],
+                       struct error *err)
 {
-    const char *p[3] = { j->uuid, secret, j->code };
+    const char *p[3] = {j->uuid, secret, j->code};
     PGresult *res = NULL;
     int rc;
 
@@ -168,9 +167,9 @@ static int credentials(struct db *db, struct reg_job *j, struct wag_settings *st
 static int register_locked(struct db *db, struct reg_job *j, PGresult *b, struct error *err)
 {
     const struct wag_conf *c = j->w->cfg;
-    struct wag_settings st = { 0 };
+    struct wag_settings st = {0};
     PGresult *agent = NULL, *loc = NULL;
-    const char *p[1] = { PQgetvalue(b, 0, 0) };
+    const char *p[1] = {PQgetvalue(b, 0, 0)};
     char secret[48];
     int rc;
 
@@ -205,7 +204,7 @@ out:
 static int register_tx(struct db *db, void *arg, struct error *err)
 {
     struct reg_job *j = arg;
-    const char *p[1] = { j->code };
+    const char *p[1] = {j->code};
     PGresult *b = NULL;
     int rc;
 
@@ -277,14 +276,12 @@ static void register_done(void *arg)
     } else if (s != NULL && j->outcome == REG_INVALID_CODE) {
         s->register_failures++;
         wag_count_callee(j->w, "register", "refused");
-        log_info("session %llu peer=%s: registration refused", (unsigned long long)s->id,
-                 s->peer);
+        log_info("session %llu peer=%s: registration refused", (unsigned long long)s->id, s->peer);
         wag_reply_wampmsg_str(s, j->request, WAMP_RESULT_ERROR,
                               "Invalid or already used registration code.");
     } else if (s != NULL) {
         log_warn("registration not recorded: %s", j->err.msg);
-        wag_reply_wampmsg_str(s, j->request, WAMP_RESULT_ERROR,
-                              "Cloud unavailable, retry later.");
+        wag_reply_wampmsg_str(s, j->request, WAMP_RESULT_ERROR, "Cloud unavailable, retry later.");
     }
     if (j->reply != NULL)
         explicit_bzero(j->reply, strlen(j->reply));
@@ -299,13 +296,13 @@ void wag_callee_register(struct wag_session *s, struct wamp_msg *m)
     int64_t id;
 
     if (s->register_failures >= s->w->cfg->max_register_attempts) {
-        wag_session_abort(s, "wamp.error.not_authorized",
-                          "Too many failed registration attempts.", 1000);
+        wag_session_abort(s, "wamp.error.not_authorized", "Too many failed registration attempts.",
+                          1000);
         return;
     }
     if (!cJSON_IsString(code) || code->valuestring[0] == '\0' ||
-        strlen(code->valuestring) > CODE_MAX || !json_int_value(sess, 1, (int64_t)WAMP_ID_MAX, &id) ||
-        (uint64_t)id != s->id) {
+        strlen(code->valuestring) > CODE_MAX ||
+        !json_int_value(sess, 1, (int64_t)WAMP_ID_MAX, &id) || (uint64_t)id != s->id) {
         s->register_failures++;
         wag_count_callee(s->w, "register", "invalid");
         wag_reply_wampmsg_str(s, m->request, WAMP_RESULT_ERROR, "Invalid registration request.");

@@ -14,8 +14,13 @@
 #include "wamp/msg.h"
 
 #define OPT(sec, key, type, def, field, min, max)                                                  \
-    { sec, key, type, def, offsetof(struct wag_conf, field), min, max, NULL, 0 }
-#define IGNORED(sec, key) { sec, key, CFG_IGNORED, NULL, 0, 0, 0, NULL, 0 }
+    {                                                                                              \
+        sec, key, type, def, offsetof(struct wag_conf, field), min, max, NULL, 0                   \
+    }
+#define IGNORED(sec, key)                                                                          \
+    {                                                                                              \
+        sec, key, CFG_IGNORED, NULL, 0, 0, 0, NULL, 0                                              \
+    }
 
 static const struct cfg_opt opts[] = {
     OPT("DEFAULT", "host", CFG_STR, NULL, host, 0, 0),
@@ -55,8 +60,8 @@ static const struct cfg_opt opts[] = {
 
 void wag_conf_tables(struct wag_conf *c, struct cfg_table tables[2])
 {
-    tables[0] = (struct cfg_table){ opts, sizeof(opts) / sizeof(opts[0]), c };
-    tables[1] = (struct cfg_table){ tun_server_cfg_opts, tun_server_cfg_nopts, &c->wstun };
+    tables[0] = (struct cfg_table){opts, sizeof(opts) / sizeof(opts[0]), c};
+    tables[1] = (struct cfg_table){tun_server_cfg_opts, tun_server_cfg_nopts, &c->wstun};
 }
 
 static int check_hostport(const char *what, const char *s, char host[WAG_HOST_MAX], int *port,

@@ -50,10 +50,10 @@ struct wag_conf {
     struct tun_server_conf wstun;
 
     /* Derived by wag_conf_check(). */
-    char hostname[WAG_HOST_MAX];       /* wampagents.hostname, boards.agent */
-    char listen_host[WAG_HOST_MAX];    /* [wagent] listen, split */
+    char hostname[WAG_HOST_MAX];    /* wampagents.hostname, boards.agent */
+    char listen_host[WAG_HOST_MAX]; /* [wagent] listen, split */
     int listen_port;
-    char admin_host[WAG_HOST_MAX];     /* "" when admin_listen is empty: no admin listener */
+    char admin_host[WAG_HOST_MAX]; /* "" when admin_listen is empty: no admin listener */
     int admin_port;
     char wstun_public_url[WAG_URL_MAX]; /* [wstun] public_url or ws://<host>:<port>/ */
 };

@@ -29,14 +29,14 @@ struct callee {
 /* Who may call which callee (4.4): an unbound session only what binds it
  * or tests the link; the rest is about the bound board. */
 static const struct callee callees[] = {
-    { WAMP_CALLEE_REGISTER, ST(UNBOUND), wag_callee_register },
-    { WAMP_CALLEE_CONNECTION, ST(UNBOUND) | ST(BOUND), wag_callee_connection },
-    { WAMP_CALLEE_ECHO, ST(UNBOUND) | ST(BOUND), wag_callee_echo },
-    { WAMP_CALLEE_ALIVE, ST(UNBOUND) | ST(BOUND), wag_callee_alive },
-    { WAMP_CALLEE_WAMP_ALIVE, ST(BOUND), wag_callee_wamp_alive },
-    { WAMP_CALLEE_NOTIFY_RESULT, ST(BOUND), wag_callee_notify_result },
-    { WAMP_CALLEE_FUNCTION_RESULT, ST(BOUND), wag_callee_function_result },
-    { WAMP_CALLEE_EVENT, ST(BOUND), wag_callee_event },
+    {WAMP_CALLEE_REGISTER, ST(UNBOUND), wag_callee_register},
+    {WAMP_CALLEE_CONNECTION, ST(UNBOUND) | ST(BOUND), wag_callee_connection},
+    {WAMP_CALLEE_ECHO, ST(UNBOUND) | ST(BOUND), wag_callee_echo},
+    {WAMP_CALLEE_ALIVE, ST(UNBOUND) | ST(BOUND), wag_callee_alive},
+    {WAMP_CALLEE_WAMP_ALIVE, ST(BOUND), wag_callee_wamp_alive},
+    {WAMP_CALLEE_NOTIFY_RESULT, ST(BOUND), wag_callee_notify_result},
+    {WAMP_CALLEE_FUNCTION_RESULT, ST(BOUND), wag_callee_function_result},
+    {WAMP_CALLEE_EVENT, ST(BOUND), wag_callee_event},
 };
 
 static const struct callee *find_callee(const struct wag *w, const char *uri)
@@ -116,9 +116,8 @@ static int own_namespace(struct wag_session *s, const char *uri, char *method, s
     struct wamp_board_proc bp;
     struct error err;
 
-    if (s->state != WAG_S_BOUND || s->board == NULL ||
-        wamp_board_proc_parse(uri, &bp, &err) < 0 || bp.session != s->id ||
-        strcmp(bp.uuid, s->board->uuid) != 0)
+    if (s->state != WAG_S_BOUND || s->board == NULL || wamp_board_proc_parse(uri, &bp, &err) < 0 ||
+        bp.session != s->id || strcmp(bp.uuid, s->board->uuid) != 0)
         return -EACCES;
     snprintf(method, cap, "%s", bp.method);
     return 0;
@@ -126,7 +125,7 @@ static int own_namespace(struct wag_session *s, const char *uri, char *method, s
 
 void wag_dealer_register(struct wag_session *s, struct wamp_msg *m)
 {
-    struct wamp_msg reply = { .type = WAMP_REGISTERED };
+    struct wamp_msg reply = {.type = WAMP_REGISTERED};
     char method[WAMP_METHOD_MAX + 1];
     struct wag_reg *r;
     struct error err;
@@ -143,8 +142,7 @@ void wag_dealer_register(struct wag_session *s, struct wamp_msg *m)
         return;
     }
     if (wag_dealer_find(s, method) != NULL) {
-        wag_reply_error(s, WAMP_REGISTER, m->request, "wamp.error.procedure_already_exists",
-                        NULL);
+        wag_reply_error(s, WAMP_REGISTER, m->request, "wamp.error.procedure_already_exists", NULL);
         return;
     }
     if (s->regs.n >= WAG_REGS_MAX) {
@@ -165,7 +163,7 @@ void wag_dealer_register(struct wag_session *s, struct wamp_msg *m)
 
 void wag_dealer_unregister(struct wag_session *s, struct wamp_msg *m)
 {
-    struct wamp_msg reply = { .type = WAMP_UNREGISTERED };
+    struct wamp_msg reply = {.type = WAMP_UNREGISTERED};
     struct wag_reg *r;
 
     if (s->state != WAG_S_BOUND) {
@@ -217,7 +215,7 @@ static struct wag_call *answered(struct wag_session *s, uint64_t id, const char 
 void wag_dealer_yield(struct wag_session *s, struct wamp_msg *m)
 {
     struct wag_call *c = answered(s, m->request, "YIELD");
-    struct wamp_wampmsg wm = { 0 };
+    struct wamp_wampmsg wm = {0};
     struct error err;
     char text[ERROR_MSG_MAX + 48];
 
@@ -234,7 +232,7 @@ void wag_dealer_yield(struct wag_session *s, struct wamp_msg *m)
 
 void wag_dealer_error(struct wag_session *s, struct wamp_msg *m)
 {
-    struct wamp_wampmsg wm = { 0 };
+    struct wamp_wampmsg wm = {0};
     struct wag_call *c;
 
     if (m->req_type != WAMP_INVOCATION) {

@@ -23,8 +23,8 @@ static void confirmed(int rc, const struct error *err, void *arg)
         log_warn("board event not confirmed: %s", err ? err->msg : "");
 }
 
-void wag_event_board(struct wag *w, const char *event, const char *board_uuid,
-                     const char *agent, const char *session, const char *lr_version)
+void wag_event_board(struct wag *w, const char *event, const char *board_uuid, const char *agent,
+                     const char *session, const char *lr_version)
 {
     char at[TIME_ISO_LEN];
     struct error err;
@@ -36,8 +36,8 @@ void wag_event_board(struct wag *w, const char *event, const char *board_uuid,
     json_add_str_or_null(ev, "session", session);
     json_add_str_or_null(ev, "lr_version", lr_version);
     cJSON_AddStringToObject(ev, "at", time_format(time_now_us(), TIME_Z_US, at));
-    if (mq_publish_async(w->mq, BOARD_EVENTS_EXCHANGE, event, event, ev,
-                         MQ_PERSISTENT | MQ_CONFIRM, confirmed, NULL, &err) < 0)
+    if (mq_publish_async(w->mq, BOARD_EVENTS_EXCHANGE, event, event, ev, MQ_PERSISTENT | MQ_CONFIRM,
+                         confirmed, NULL, &err) < 0)
         log_warn("%s %s not published: %s", event, board_uuid, err.msg);
     cJSON_Delete(ev);
 }

@@ -73,8 +73,7 @@ static void key_check(const char *v, size_t n, struct wag_hs *out, struct seen *
     s->key_ok = 1;
 }
 
-static int header(const char *line, size_t n, struct wag_hs *out, struct seen *s,
-                  struct error *err)
+static int header(const char *line, size_t n, struct wag_hs *out, struct seen *s, struct error *err)
 {
     const char *colon = memchr(line, ':', n), *v;
     size_t nl, vl;
@@ -142,14 +141,13 @@ static int verdict(const struct seen *s, int is_get, int http11, struct error *e
     if (!s->key_ok)
         return error_set(err, 400, "Sec-WebSocket-Key is missing or invalid.");
     if (!s->protocol_json)
-        return error_set(err, 400, "The client must offer the " WAG_HS_SUBPROTOCOL
-                                   " subprotocol.");
+        return error_set(err, 400, "The client must offer the " WAG_HS_SUBPROTOCOL " subprotocol.");
     return 0;
 }
 
 int wag_hs_parse(const char *head, size_t len, struct wag_hs *out, struct error *err)
 {
-    struct seen s = { 0 };
+    struct seen s = {0};
     int is_get = 0, http11 = 0, rc;
     size_t i = 0, first = 1;
 
@@ -201,12 +199,18 @@ size_t wag_hs_accept(const struct wag_hs *hs, char *out, size_t cap)
 static const char *reason_phrase(int status)
 {
     switch (status) {
-    case 400: return "Bad Request";
-    case 405: return "Method Not Allowed";
-    case 426: return "Upgrade Required";
-    case 431: return "Request Header Fields Too Large";
-    case 503: return "Service Unavailable";
-    default: return "Error";
+    case 400:
+        return "Bad Request";
+    case 405:
+        return "Method Not Allowed";
+    case 426:
+        return "Upgrade Required";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Error";
     }
 }
 

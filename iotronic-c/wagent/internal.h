@@ -51,8 +51,8 @@ struct wag_metrics {
     struct metrics_series *handshakes[5]; /* accepted, refused_400, refused_426, refused_503,
                                              refused_other */
     struct metrics_series *msg_in[WAG_TYPE_MAX], *msg_out[WAG_TYPE_MAX];
-    struct metrics_family *calls;         /* method, outcome */
-    struct metrics_family *callee_calls;  /* callee, outcome */
+    struct metrics_family *calls;        /* method, outcome */
+    struct metrics_family *callee_calls; /* callee, outcome */
     struct metrics_series *call_latency;
     struct metrics_series *violations;
     struct metrics_series *auth_failures;
@@ -85,25 +85,25 @@ struct wag {
     struct wag_inbox inbox;
     struct lws_vhost *vh;
     struct lws_protocols protocols[2];
-    int port;                     /* the WAMP listener's bound port */
-    lws_dll2_owner_t all;         /* every struct wag_session, closing ones included */
-    struct wag_keytab sessions;   /* id -> live session */
-    struct wag_keytab boards;     /* UUID -> struct wag_board */
-    struct wag_names names;       /* interned method names */
+    int port;                   /* the WAMP listener's bound port */
+    lws_dll2_owner_t all;       /* every struct wag_session, closing ones included */
+    struct wag_keytab sessions; /* id -> live session */
+    struct wag_keytab boards;   /* UUID -> struct wag_board */
+    struct wag_names names;     /* interned method names */
     struct wag_authfail authfail;
     struct wag_hsrate hsrate;
-    unsigned count[WAG_S_COUNT];  /* sessions by state */
-    unsigned bound;               /* boards with a bound session */
-    unsigned ncalls;              /* struct wag_call alive */
-    int ready;                    /* start-up cleanup done: listening */
-    int reconcile;                /* a session write failed: reconcile at the next beat */
+    unsigned count[WAG_S_COUNT]; /* sessions by state */
+    unsigned bound;              /* boards with a bound session */
+    unsigned ncalls;             /* struct wag_call alive */
+    int ready;                   /* start-up cleanup done: listening */
+    int reconcile;               /* a session write failed: reconcile at the next beat */
     int stopping;
     ev_timer heartbeat;
     int heartbeat_busy;
     ev_tstamp last_history_cleanup;
-    ev_timer retry;               /* start-up cleanup retries */
+    ev_timer retry; /* start-up cleanup retries */
     int64_t started_us;
-    unsigned char *scratch;       /* WAG_SCRATCH bytes for coalescing writes */
+    unsigned char *scratch; /* WAG_SCRATCH bytes for coalescing writes */
 };
 
 #define WAG_SCRATCH (64 * 1024)
@@ -159,8 +159,7 @@ void wag_count_callee(struct wag *w, const char *callee, const char *outcome);
 /* 0 when the argument key (or Args[index]) names the bound board (4.4);
  * otherwise the refusal (invalid_argument or not_authorized) has been sent
  * and a negated errno is returned. */
-int wag_check_board_arg(struct wag_session *s, struct wamp_msg *m, const char *key,
-                        unsigned index);
+int wag_check_board_arg(struct wag_session *s, struct wamp_msg *m, const char *key, unsigned index);
 
 /* ------------------------------------------------------- the callees */
 void wag_callee_register(struct wag_session *s, struct wamp_msg *m);
@@ -186,8 +185,8 @@ void wag_liveness_stop(struct wag *w);
 void wag_liveness_shutdown(struct wag *w);
 
 /* ------------------------------------------------------- events.c */
-void wag_event_board(struct wag *w, const char *event, const char *board_uuid,
-                     const char *agent, const char *session, const char *lr_version);
+void wag_event_board(struct wag *w, const char *event, const char *board_uuid, const char *agent,
+                     const char *session, const char *lr_version);
 
 /* ------------------------------------------------------- amqp.c */
 int wag_amqp_start(struct wag *w, struct error *err);

@@ -111,7 +111,7 @@ static void finish(struct wag_call *c, const char *outcome, struct wamp_wampmsg 
     mq_reply(c->req, reply);
     c->req = NULL;
     if (w->m.calls != NULL)
-        metrics_inc(metrics_series(w->m.calls, (const char *const[]){ c->method, outcome }));
+        metrics_inc(metrics_series(w->m.calls, (const char *const[]){c->method, outcome}));
     if (w->m.call_latency != NULL)
         metrics_observe(w->m.call_latency, wag_now(w) - c->started);
     ev_timer_stop(w->ev, &c->timer);
@@ -127,7 +127,7 @@ static void finish(struct wag_call *c, const char *outcome, struct wamp_wampmsg 
 
 static void reply_error(struct wag_call *c, const char *text)
 {
-    struct wamp_wampmsg wm = { WAMP_RESULT_ERROR, cJSON_CreateString(text), NULL };
+    struct wamp_wampmsg wm = {WAMP_RESULT_ERROR, cJSON_CreateString(text), NULL};
 
     finish(c, "replied", &wm);
     wamp_wampmsg_clear(&wm);
@@ -151,7 +151,7 @@ void wag_invoke_replied(struct wag_session *s, struct wag_call *c, struct wamp_w
 
 static void send_call(struct wag_call *c, struct wag_session *s, const struct wag_reg *reg)
 {
-    struct wamp_msg m = { .type = WAMP_INVOCATION };
+    struct wamp_msg m = {.type = WAMP_INVOCATION};
     cJSON *args = cJSON_CreateArray(), *req, *item;
     struct wag_inv *inv;
     uint64_t id = ++s->next_invocation;
@@ -275,12 +275,14 @@ void wag_invoke_registered(struct wag_board *b, const char *method)
 
     if (b == NULL || b->sess == NULL || (reg = wag_dealer_find(b->sess, method)) == NULL)
         return;
-    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&b->waiting)) {
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&b->waiting))
+    {
         struct wag_call *c = lws_container_of(d, struct wag_call, wait_link);
 
         if (strcmp(c->method, method) == 0)
             send_call(c, b->sess, reg);
-    } lws_end_foreach_dll_safe(d, d1);
+    }
+    lws_end_foreach_dll_safe(d, d1);
 }
 
 void wag_invoke_session_ended(struct wag_session *s)
@@ -292,8 +294,8 @@ void wag_invoke_session_ended(struct wag_session *s)
         return;
     calls = xcalloc(n, sizeof(*calls));
     for (uint32_t i = 0; i < n; i++)
-        calls[i] = ((struct wag_inv *)wamp_idtab_at(&s->invocations, sizeof(struct wag_inv), i))
-                       ->call;
+        calls[i] =
+            ((struct wag_inv *)wamp_idtab_at(&s->invocations, sizeof(struct wag_inv), i))->call;
     wamp_idtab_clear(&s->invocations);
     for (uint32_t i = 0; i < n; i++)
         finish(calls[i], "disconnected", NULL);
@@ -302,7 +304,9 @@ void wag_invoke_session_ended(struct wag_session *s)
 
 void wag_invoke_board_gone(struct wag_board *b)
 {
-    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&b->waiting)) {
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&b->waiting))
+    {
         finish(lws_container_of(d, struct wag_call, wait_link), "disconnected", NULL);
-    } lws_end_foreach_dll_safe(d, d1);
+    }
+    lws_end_foreach_dll_safe(d, d1);
 }

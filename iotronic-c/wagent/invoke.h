@@ -36,19 +36,19 @@ struct wag_session;
 enum wag_call_state { WAG_CALL_NEW, WAG_CALL_WAITING, WAG_CALL_SENT };
 
 struct wag_call {
-    struct wag_post post;     /* AMQP thread -> loop */
+    struct wag_post post; /* AMQP thread -> loop */
     struct wag *w;
-    struct mq_req *req;       /* answered exactly once, then NULL */
+    struct mq_req *req; /* answered exactly once, then NULL */
     char board_uuid[UUID_STR_LEN];
     char method[WAMP_METHOD_MAX + 1];
-    cJSON *args;              /* array: the arguments after req */
-    cJSON *reqobj;            /* the `req` object, or NULL */
+    cJSON *args;   /* array: the arguments after req */
+    cJSON *reqobj; /* the `req` object, or NULL */
     int64_t timeout_ms;
     enum wag_call_state state;
-    struct wag_board *board;  /* while counted in board->pending */
-    uint64_t session;         /* SENT: the session it went to */
-    uint64_t invocation;      /* SENT: its INVOCATION id there */
-    lws_dll2_t wait_link;     /* WAITING: in board->waiting */
+    struct wag_board *board; /* while counted in board->pending */
+    uint64_t session;        /* SENT: the session it went to */
+    uint64_t invocation;     /* SENT: its INVOCATION id there */
+    lws_dll2_t wait_link;    /* WAITING: in board->waiting */
     ev_tstamp started;
     ev_tstamp grace_deadline; /* WAITING: when to answer "not available" */
     ev_timer timer;

@@ -22,7 +22,7 @@ static int hexval(char c)
 int wag_key_uuid(const char *uuid, struct wag_key *out)
 {
     char norm[UUID_STR_LEN];
-    uint64_t part[2] = { 0, 0 };
+    uint64_t part[2] = {0, 0};
     int nib = 0;
 
     if (uuid == NULL || uuid_normalize(uuid, norm) < 0)
@@ -68,7 +68,7 @@ static struct wag_slot *find(const struct wag_keytab *t, struct wag_key k)
 
 static void grow(struct wag_keytab *t, size_t cap)
 {
-    struct wag_keytab nt = { xcalloc(cap, sizeof(struct wag_slot)), cap, 0 };
+    struct wag_keytab nt = {xcalloc(cap, sizeof(struct wag_slot)), cap, 0};
 
     for (size_t i = 0; i < t->cap; i++)
         if (t->slots[i].v != NULL) {

@@ -31,7 +31,7 @@ struct wag_keytab {
 
 static inline struct wag_key wag_key_id(uint64_t id)
 {
-    return (struct wag_key){ 0, id };
+    return (struct wag_key){0, id};
 }
 
 /* The key of a UUID in any form uuid_normalize() accepts: 0, or -EINVAL. */

@@ -22,10 +22,10 @@
 #define WAG_PUBLISH_RATE 50.0
 #define WAG_PUBLISH_BURST 50.0
 
-#define WAG_AUTHFAIL_MAX 5          /* failures ... */
-#define WAG_AUTHFAIL_WINDOW 60.0    /* ... within this many seconds ... */
-#define WAG_AUTHFAIL_BLOCK 60.0     /* ... refuse HELLOs for this long */
-#define WAG_AUTHFAIL_ENTRIES 16384  /* addresses remembered at most */
+#define WAG_AUTHFAIL_MAX 5         /* failures ... */
+#define WAG_AUTHFAIL_WINDOW 60.0   /* ... within this many seconds ... */
+#define WAG_AUTHFAIL_BLOCK 60.0    /* ... refuse HELLOs for this long */
+#define WAG_AUTHFAIL_ENTRIES 16384 /* addresses remembered at most */
 
 struct wag_bucket {
     double tokens;

@@ -43,13 +43,13 @@ struct offline_row {
 
 struct beat_job {
     struct wag *w;
-    int start;            /* the start-up job */
+    int start; /* the start-up job */
     int rc;
     struct error err;
-    char bound[24];       /* boards_online */
-    char *keep;           /* reconcile: '{uuid,...}' of the boards held here, or NULL */
-    int history;          /* delete old sessions this time */
-    int reaped_self;      /* our row was offline or missing */
+    char bound[24];  /* boards_online */
+    char *keep;      /* reconcile: '{uuid,...}' of the boards held here, or NULL */
+    int history;     /* delete old sessions this time */
+    int reaped_self; /* our row was offline or missing */
     struct offline_row *rows;
     size_t nrows;
 };
@@ -164,9 +164,9 @@ static int start_tx(struct db *db, void *arg, struct error *err)
 {
     struct beat_job *j = arg;
     const struct wag_conf *c = j->w->cfg;
-    const char *up[4] = { c->hostname, c->wamp_transport_url, db_param_bool(c->register_agent),
-                          c->wstun_public_url };
-    const char *me[1] = { c->hostname };
+    const char *up[4] = {c->hostname, c->wamp_transport_url, db_param_bool(c->register_agent),
+                         c->wstun_public_url};
+    const char *me[1] = {c->hostname};
     int rc;
 
     j->nrows = 0;
@@ -179,7 +179,7 @@ static int start_tx(struct db *db, void *arg, struct error *err)
 static int beat_once(struct db *db, struct beat_job *j)
 {
     const struct wag_conf *c = j->w->cfg;
-    const char *p[2] = { c->hostname, j->bound };
+    const char *p[2] = {c->hostname, j->bound};
     PGresult *res = NULL;
     int rc = db_exec_stmt(db, &beat, p, &res, &j->err);
 
@@ -194,9 +194,9 @@ static void beat_work(void *arg, void *thread_ctx)
     struct beat_job *j = arg;
     const struct wag_conf *c = j->w->cfg;
     char secs[DB_INT_LEN], days[DB_INT_LEN];
-    const char *rp[2] = { db_param_int(secs, c->agent_timeout), c->hostname };
-    const char *kp[2] = { c->hostname, j->keep };
-    const char *hp[1] = { db_param_int(days, c->session_history) };
+    const char *rp[2] = {db_param_int(secs, c->agent_timeout), c->hostname};
+    const char *kp[2] = {c->hostname, j->keep};
+    const char *hp[1] = {db_param_int(days, c->session_history)};
     struct db *db = thread_ctx;
 
     if (db == NULL) {
@@ -259,12 +259,14 @@ static char *held_boards(struct wag *w)
 
 static void close_everything(struct wag *w, const char *reason)
 {
-    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&w->all)) {
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&w->all))
+    {
         struct wag_session *s = lws_container_of(d, struct wag_session, link);
 
         if (wag_session_live(s) && s->state != WAG_S_HANDSHAKE)
             wag_session_goodbye(s, reason);
-    } lws_end_foreach_dll_safe(d, d1);
+    }
+    lws_end_foreach_dll_safe(d, d1);
 }
 
 static void beat_done(void *arg)
@@ -307,8 +309,8 @@ static void on_heartbeat(struct ev_loop *ev, ev_timer *t, int revents)
         j->keep = held_boards(w);
         w->reconcile = 0;
     }
-    j->history = w->last_history_cleanup == 0 ||
-                 wag_now(w) - w->last_history_cleanup >= HISTORY_EVERY;
+    j->history =
+        w->last_history_cleanup == 0 || wag_now(w) - w->last_history_cleanup >= HISTORY_EVERY;
     w->heartbeat_busy = 1;
     if (wag_db_submit(w, beat_work, beat_done, j) < 0) {
         w->heartbeat_busy = 0;
@@ -419,13 +421,13 @@ static void publish_stop_events(struct wag *w, const struct beat_job *j)
     }
     /* Best effort, but give the broker a moment to confirm them. */
     for (int i = 0; i < 500 && atomic_load(&confirms_left) > 0; i++)
-        nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
 }
 
 void wag_liveness_shutdown(struct wag *w)
 {
-    const char *me[1] = { w->cfg->hostname };
-    struct beat_job j = { .w = w };
+    const char *me[1] = {w->cfg->hostname};
+    struct beat_job j = {.w = w};
     struct db *db = NULL;
     struct error err;
 
@@ -437,7 +439,8 @@ void wag_liveness_shutdown(struct wag *w)
     }
     if (db_begin(db, &err) < 0 || exec_collect(db, &j, &release_all, me) < 0 ||
         db_exec_stmt(db, &go_offline, me, NULL, &err) < 0 || db_commit(db, &err) < 0) {
-        log_warn("cannot mark this wagent's boards offline: %s", j.err.msg[0] ? j.err.msg : err.msg);
+        log_warn("cannot mark this wagent's boards offline: %s",
+                 j.err.msg[0] ? j.err.msg : err.msg);
         (void)db_rollback(db, &err);
     } else {
         log_info("%zu board(s) marked offline; wagent %s offline", j.nrows, w->cfg->hostname);

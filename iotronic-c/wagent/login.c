@@ -44,7 +44,7 @@ static const struct db_stmt get_secret = {
 static void welcome(struct wag_session *s, enum wag_authmethod method)
 {
     cJSON *d = cJSON_CreateObject(), *roles = cJSON_AddObjectToObject(d, "roles");
-    struct wamp_msg m = { .type = WAMP_WELCOME };
+    struct wamp_msg m = {.type = WAMP_WELCOME};
 
     cJSON_AddObjectToObject(cJSON_AddObjectToObject(roles, "dealer"), "features");
     cJSON_AddObjectToObject(cJSON_AddObjectToObject(roles, "broker"), "features");
@@ -60,9 +60,8 @@ static void welcome(struct wag_session *s, enum wag_authmethod method)
         wag_session_set_state(s, WAG_S_UNBOUND);
         s->welcomed = wag_now(s->w);
         wag_session_rearm(s);
-        log_info("session %llu welcomed peer=%s authid=%s authmethod=%s",
-                 (unsigned long long)s->id, s->peer, s->authid,
-                 method == WAG_AUTH_WAMPCRA ? "wampcra" : "anonymous");
+        log_info("session %llu welcomed peer=%s authid=%s authmethod=%s", (unsigned long long)s->id,
+                 s->peer, s->authid, method == WAG_AUTH_WAMPCRA ? "wampcra" : "anonymous");
     }
     cJSON_Delete(d);
 }
@@ -87,7 +86,7 @@ static void secret_work(void *arg, void *thread_ctx)
 {
     struct secret_job *j = arg;
     char uuid[UUID_STR_LEN];
-    const char *p[1] = { uuid };
+    const char *p[1] = {uuid};
     PGresult *res = NULL;
 
     if (uuid_normalize(j->authid, uuid) < 0)
@@ -107,7 +106,7 @@ static void secret_work(void *arg, void *thread_ctx)
 
 static void challenge(struct wag_session *s, const char *key)
 {
-    struct wamp_msg m = { .type = WAMP_CHALLENGE, .authmethod = "wampcra" };
+    struct wamp_msg m = {.type = WAMP_CHALLENGE, .authmethod = "wampcra"};
     struct error err;
     cJSON *extra;
     size_t len;
@@ -137,8 +136,8 @@ static void secret_done(void *arg)
     if (s == NULL || s->state != WAG_S_AUTHWAIT)
         goto out;
     if (j->rc < 0) {
-        log_warn("session %llu: cannot look up the secret of %s: %s",
-                 (unsigned long long)s->id, j->authid, j->err.msg);
+        log_warn("session %llu: cannot look up the secret of %s: %s", (unsigned long long)s->id,
+                 j->authid, j->err.msg);
         wag_session_abort(s, "wamp.error.authentication_failed",
                           "Authentication is unavailable; retry later.", 1000);
         goto out;
@@ -157,8 +156,7 @@ static void start_cra(struct wag_session *s, const char *authid)
     char norm[UUID_STR_LEN];
 
     /* A UUID authid is compared and echoed in its canonical form. */
-    snprintf(s->authid, sizeof(s->authid), "%s",
-             uuid_normalize(authid, norm) == 0 ? norm : authid);
+    snprintf(s->authid, sizeof(s->authid), "%s", uuid_normalize(authid, norm) == 0 ? norm : authid);
     j->w = s->w;
     j->session = s->id;
     snprintf(j->authid, sizeof(j->authid), "%s", s->authid);
@@ -183,8 +181,8 @@ void wag_login_authenticate(struct wag_session *s, struct wamp_msg *m)
         welcome(s, WAG_AUTH_WAMPCRA);
         return;
     }
-    log_info("session %llu: WAMP-CRA failed peer=%s authid=%s", (unsigned long long)s->id,
-             s->peer, s->authid);
+    log_info("session %llu: WAMP-CRA failed peer=%s authid=%s", (unsigned long long)s->id, s->peer,
+             s->authid);
     if (s->w->m.auth_failures != NULL)
         metrics_inc(s->w->m.auth_failures);
     wag_authfail_record(&s->w->authfail, s->addr, wag_now(s->w));

@@ -38,7 +38,7 @@ static size_t find(const struct wag_names *t, uint64_t h, const char *s, size_t 
 
 static void grow(struct wag_names *t)
 {
-    struct wag_names nt = { NULL, t->cap ? t->cap * 2 : MIN_CAP, 0 };
+    struct wag_names nt = {NULL, t->cap ? t->cap * 2 : MIN_CAP, 0};
 
     nt.slots = xcalloc(nt.cap, sizeof(*nt.slots));
     for (size_t i = 0; i < t->cap; i++)

@@ -33,18 +33,18 @@ static void on_abort(struct wag_session *s, struct wamp_msg *m)
 }
 
 static const struct route routes[WAG_TYPE_MAX] = {
-    [WAMP_HELLO] = { wag_login_hello, ST(HELLO) },
-    [WAMP_AUTHENTICATE] = { wag_login_authenticate, ST(CHALLENGED) },
-    [WAMP_ABORT] = { on_abort, ST(HELLO) | ST(AUTHWAIT) | ST(CHALLENGED) | OPEN },
-    [WAMP_GOODBYE] = { on_goodbye, OPEN },
-    [WAMP_ERROR] = { wag_dealer_error, OPEN },
-    [WAMP_PUBLISH] = { wag_broker_publish, OPEN },
-    [WAMP_SUBSCRIBE] = { wag_broker_subscribe, OPEN },
-    [WAMP_UNSUBSCRIBE] = { wag_broker_unsubscribe, OPEN },
-    [WAMP_CALL] = { wag_dealer_call, OPEN },
-    [WAMP_REGISTER] = { wag_dealer_register, OPEN },
-    [WAMP_UNREGISTER] = { wag_dealer_unregister, OPEN },
-    [WAMP_YIELD] = { wag_dealer_yield, OPEN },
+    [WAMP_HELLO] = {wag_login_hello, ST(HELLO)},
+    [WAMP_AUTHENTICATE] = {wag_login_authenticate, ST(CHALLENGED)},
+    [WAMP_ABORT] = {on_abort, ST(HELLO) | ST(AUTHWAIT) | ST(CHALLENGED) | OPEN},
+    [WAMP_GOODBYE] = {on_goodbye, OPEN},
+    [WAMP_ERROR] = {wag_dealer_error, OPEN},
+    [WAMP_PUBLISH] = {wag_broker_publish, OPEN},
+    [WAMP_SUBSCRIBE] = {wag_broker_subscribe, OPEN},
+    [WAMP_UNSUBSCRIBE] = {wag_broker_unsubscribe, OPEN},
+    [WAMP_CALL] = {wag_dealer_call, OPEN},
+    [WAMP_REGISTER] = {wag_dealer_register, OPEN},
+    [WAMP_UNREGISTER] = {wag_dealer_unregister, OPEN},
+    [WAMP_YIELD] = {wag_dealer_yield, OPEN},
 };
 
 static void refuse(struct wag_session *s, const struct wamp_msg *m)

@@ -130,8 +130,7 @@ static void send_close_msg(struct wag_session *s, enum wamp_type type, const cha
     free(text);
 }
 
-void wag_session_abort(struct wag_session *s, const char *reason, const char *message,
-                       int ws_code)
+void wag_session_abort(struct wag_session *s, const char *reason, const char *message, int ws_code)
 {
     if (!wag_session_live(s))
         return;

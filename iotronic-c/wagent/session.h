@@ -50,7 +50,7 @@ enum wag_state {
 
 enum wag_authmethod { WAG_AUTH_NONE = 0, WAG_AUTH_ANONYMOUS, WAG_AUTH_WAMPCRA };
 
-#define WAG_PEER_MAX 64          /* "<address>:<port>", as sessions.peer */
+#define WAG_PEER_MAX 64 /* "<address>:<port>", as sessions.peer */
 #define WAG_AUTHID_MAX 64
 #define WAG_HANDSHAKE_TIMEOUT 10.0 /* seconds to send the upgrade request */
 #define WAG_AUTH_TIMEOUT 10.0      /* seconds from CHALLENGE to AUTHENTICATE (4.3) */
@@ -75,26 +75,26 @@ struct wag_frame {
 struct wag_session {
     struct wag *w;
     struct lws *wsi;
-    lws_dll2_t link;   /* in w->all */
-    uint64_t id;       /* WAMP session id; 0 until HELLO */
-    uint8_t state;     /* enum wag_state */
+    lws_dll2_t link; /* in w->all */
+    uint64_t id;     /* WAMP session id; 0 until HELLO */
+    uint8_t state;   /* enum wag_state */
     uint8_t authmethod;
     uint8_t register_failures;
-    uint8_t binding;   /* a `connection` is being processed */
+    uint8_t binding; /* a `connection` is being processed */
     uint8_t close_after_flush;
     uint8_t rx_paused;
     uint8_t in_callback;
-    uint8_t kill;      /* close at the end of the current callback */
-    uint8_t ended;     /* wag_session_end() ran */
+    uint8_t kill;  /* close at the end of the current callback */
+    uint8_t ended; /* wag_session_end() ran */
     uint16_t close_code;
     struct wag_board *board; /* BOUND: the board (its ->sess is this session) */
     char peer[WAG_PEER_MAX];
-    struct wag_key addr;     /* peer address, for the CRA failure counter */
+    struct wag_key addr; /* peer address, for the CRA failure counter */
     char authid[WAG_AUTHID_MAX];
     ev_tstamp opened, last_rx, last_ping, welcomed, bound_at, deadline;
     ev_timer timer;
     struct tun_ws_dec dec;
-    struct buf rx;            /* request head, then a message spanning reads */
+    struct buf rx; /* request head, then a message spanning reads */
     struct wag_frame *tx_head, *tx_tail;
     size_t tx_bytes;
     struct wag_bucket callee_rate;
@@ -152,8 +152,7 @@ void wag_session_send_text(struct wag_session *s, const char *text, size_t n);
 /* Ends the session with ABORT reason {"message": message}, then a close
  * frame with ws_code (1002 for a protocol violation, 1009 for a message too
  * large, 1000 otherwise). Logged when it is a violation. */
-void wag_session_abort(struct wag_session *s, const char *reason, const char *message,
-                       int ws_code);
+void wag_session_abort(struct wag_session *s, const char *reason, const char *message, int ws_code);
 
 /* A protocol violation (3.5): logged with the peer and the board, counted,
  * then ABORT wamp.error.protocol_violation with the message and close 1002

@@ -136,8 +136,8 @@ int wag_session_send(struct wag_session *s, const struct wamp_msg *msg)
     rc = wamp_msg_write(&b, msg, &err);
     if (rc < 0) {
         log_warn("session %llu: cannot send %s: %s", (unsigned long long)s->id,
-                 wamp_type_name(msg->type), rc == -EMSGSIZE ? "larger than max_message_size"
-                                                            : err.msg);
+                 wamp_type_name(msg->type),
+                 rc == -EMSGSIZE ? "larger than max_message_size" : err.msg);
         buf_free(&b);
         return rc;
     }
@@ -159,8 +159,10 @@ static void refuse(struct wag_session *s, int status, const char *message, int r
     char buf[1024];
     size_t n = wag_hs_error(status, message, retry_after, buf, sizeof(buf));
 
-    count_hs(s->w, status == 400 ? WAG_HS_400 : status == 426 ? WAG_HS_426
-                   : status == 503 ? WAG_HS_503 : WAG_HS_OTHER);
+    count_hs(s->w, status == 400   ? WAG_HS_400
+                   : status == 426 ? WAG_HS_426
+                   : status == 503 ? WAG_HS_503
+                                   : WAG_HS_OTHER);
     log_debug("wamp: %d to %s: %s", status, s->peer, message);
     queue_raw(s, buf, n);
     s->close_after_flush = 1;
@@ -294,8 +296,7 @@ static void send_control(struct wag_session *s, enum tun_ws_opcode op, const voi
     wag_session_queue(s, &b, op);
 }
 
-static int on_ws_event(void *arg, enum tun_ws_event ev, enum tun_ws_opcode op, uint8_t *p,
-                       size_t n)
+static int on_ws_event(void *arg, enum tun_ws_event ev, enum tun_ws_opcode op, uint8_t *p, size_t n)
 {
     struct wag_session *s = arg;
 
@@ -397,8 +398,7 @@ static int on_writeable(struct wag_session *s)
             n = f->len - f->sent;
             if (n > WAG_WRITE_CHUNK)
                 n = WAG_WRITE_CHUNK;
-            if (lws_write(s->wsi, (unsigned char *)f + f->start + f->sent, n, LWS_WRITE_RAW) <
-                0)
+            if (lws_write(s->wsi, (unsigned char *)f + f->start + f->sent, n, LWS_WRITE_RAW) < 0)
                 return -1;
         }
         tx_consume(s, n);
@@ -463,8 +463,8 @@ static int on_adopt(struct wag *w, struct lws *wsi)
     return 0;
 }
 
-static int in_cb(struct wag_session *s, int (*fn)(struct wag_session *, void *, size_t),
-                 void *in, size_t len)
+static int in_cb(struct wag_session *s, int (*fn)(struct wag_session *, void *, size_t), void *in,
+                 size_t len)
 {
     int rc;
 

@@ -70,7 +70,7 @@ static void auth_work(void *arg, void *thread_ctx)
 {
     struct auth_job *j = arg;
     char port[16];
-    const char *p[2] = { j->uuid, port };
+    const char *p[2] = {j->uuid, port};
     PGresult *res = NULL;
     struct error err;
 

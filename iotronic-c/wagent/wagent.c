@@ -63,7 +63,7 @@ int wag_listen(struct wag *w, struct error *err)
     const struct wag_conf *c = w->cfg;
     int tls = c->cert_file != NULL;
 
-    w->protocols[0] = (struct lws_protocols){ .name = "wamp", .callback = wag_transport_cb };
+    w->protocols[0] = (struct lws_protocols){.name = "wamp", .callback = wag_transport_cb};
     memset(&info, 0, sizeof(info));
     info.vhost_name = "wamp";
     info.port = c->listen_port;
@@ -145,14 +145,16 @@ void wag_stop(struct wag *w)
     w->stopping = 1;
     wag_liveness_stop(w);
     wag_admin_stop(w);
-    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&w->all)) {
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&w->all))
+    {
         struct wag_session *s = lws_container_of(d, struct wag_session, link);
 
         if (s->state >= WAG_S_UNBOUND && s->state <= WAG_S_BOUND)
             wag_session_goodbye(s, "wamp.close.system_shutdown");
         else
             wag_session_close(s, 1001, "the wagent is stopping");
-    } lws_end_foreach_dll_safe(d, d1);
+    }
+    lws_end_foreach_dll_safe(d, d1);
     loop_kick_lws(w->loop);
     flush(w);
     /* Calls that arrived meanwhile find no session: "not_connected". */

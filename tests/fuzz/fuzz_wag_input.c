@@ -31,7 +31,7 @@ struct stream {
 static void message(const char *p, size_t n)
 {
     struct wamp_msg *m = NULL;
-    struct wamp_wampmsg wm = { 0 };
+    struct wamp_wampmsg wm = {0};
     struct error err;
 
     if (wamp_msg_parse_max(p, n, MSG_LIMIT, &m, &err) < 0)

@@ -13,8 +13,8 @@
 #include "wagent/handshake.h"
 
 #define KEY "dGhlIHNhbXBsZSBub25jZQ=="
-#define UPGRADE(proto)                                                                         \
-    "GET / HTTP/1.1\r\nHost: 127.0.0.1:8181\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" \
+#define UPGRADE(proto)                                                                             \
+    "GET / HTTP/1.1\r\nHost: 127.0.0.1:8181\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"      \
     "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n" proto "\r\n"
 
 static int status_of(const char *head)
@@ -68,33 +68,38 @@ static void test_each_refusal_has_its_status(void **state)
         const char *head;
         int status;
     } cases[] = {
-        { UPGRADE(""), 400 },                                         /* no subprotocol */
-        { UPGRADE("Sec-WebSocket-Protocol: wamp.2.cbor\r\n"), 400 },  /* no wamp.2.json */
-        { UPGRADE("Sec-WebSocket-Protocol: wamp.2.jsonx\r\n"), 400 }, /* not a prefix match */
-        { "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 426 },                 /* plain HTTP */
-        { "GET /metrics HTTP/1.0\r\n\r\n", 426 },
-        { "POST / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", 405 },
-        { "GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-          "Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: " KEY "\r\n"
-          "Sec-WebSocket-Protocol: wamp.2.json\r\n\r\n", 426 },
-        { "GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-          "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Protocol: wamp.2.json\r\n\r\n", 400 },
-        { "GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-          "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: short\r\n"
-          "Sec-WebSocket-Protocol: wamp.2.json\r\n\r\n", 400 },
-        { "GET / HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
-          "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Protocol: wamp.2.json\r\n\r\n", 400 },
-        { "GET / HTTP/1.0\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-          "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " KEY "\r\n"
-          "Sec-WebSocket-Protocol: wamp.2.json\r\n\r\n", 400 },
-        { "GET / HTTP/1.1\nUpgrade: websocket\n\n", 400 },            /* bare LF */
-        { "GET  / HTTP/1.1\r\n\r\n", 400 },
-        { "\r\n", 400 },
-        { "GET / HTTP/1.1\r\nUpgrade websocket\r\n\r\n", 400 },       /* no colon */
-        { "GET / HTTP/1.1\r\n Upgrade: websocket\r\n\r\n", 400 },     /* folded */
-        { "GET / HTTP/1.1\r\nUp(grade: websocket\r\n\r\n", 400 },     /* not a token */
-        { "GET / HTTP/1.1\r\nUpgrade: web\x01socket\r\n\r\n", 400 },
-        { "GET /\x7f HTTP/1.1\r\n\r\n", 400 },
+        {UPGRADE(""), 400},                                         /* no subprotocol */
+        {UPGRADE("Sec-WebSocket-Protocol: wamp.2.cbor\r\n"), 400},  /* no wamp.2.json */
+        {UPGRADE("Sec-WebSocket-Protocol: wamp.2.jsonx\r\n"), 400}, /* not a prefix match */
+        {"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 426},                 /* plain HTTP */
+        {"GET /metrics HTTP/1.0\r\n\r\n", 426},
+        {"POST / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", 405},
+        {"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: " KEY "\r\n"
+         "Sec-WebSocket-Protocol: wamp.2.json\r\n\r\n",
+         426},
+        {"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Protocol: wamp.2.json\r\n\r\n",
+         400},
+        {"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: short\r\n"
+         "Sec-WebSocket-Protocol: wamp.2.json\r\n\r\n",
+         400},
+        {"GET / HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+         "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Protocol: wamp.2.json\r\n\r\n",
+         400},
+        {"GET / HTTP/1.0\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " KEY "\r\n"
+         "Sec-WebSocket-Protocol: wamp.2.json\r\n\r\n",
+         400},
+        {"GET / HTTP/1.1\nUpgrade: websocket\n\n", 400}, /* bare LF */
+        {"GET  / HTTP/1.1\r\n\r\n", 400},
+        {"\r\n", 400},
+        {"GET / HTTP/1.1\r\nUpgrade websocket\r\n\r\n", 400},   /* no colon */
+        {"GET / HTTP/1.1\r\n Upgrade: websocket\r\n\r\n", 400}, /* folded */
+        {"GET / HTTP/1.1\r\nUp(grade: websocket\r\n\r\n", 400}, /* not a token */
+        {"GET / HTTP/1.1\r\nUpgrade: web\x01socket\r\n\r\n", 400},
+        {"GET /\x7f HTTP/1.1\r\n\r\n", 400},
     };
 
     (void)state;
@@ -180,7 +185,7 @@ static void test_messages_end_where_their_last_fragment_ends(void **state)
 {
     uint8_t buf[256];
     size_t n = 0;
-    struct collect c = { 0 };
+    struct collect c = {0};
     struct error err;
     int code;
 
@@ -188,10 +193,10 @@ static void test_messages_end_where_their_last_fragment_ends(void **state)
     n += frame(buf + n, 1, 1, "[1,\"s4t\",{}]");
     n += frame(buf + n, 0, 1, "[48,1,");
     n += frame(buf + n, 0, 0, "{},\"x\"");
-    n += frame(buf + n, 1, 9, "");                       /* a ping between fragments */
+    n += frame(buf + n, 1, 9, ""); /* a ping between fragments */
     n += frame(buf + n, 1, 0, "]");
     n += frame(buf + n, 0, 1, "[6,{},");
-    n += frame(buf + n, 1, 0, "");                       /* an empty final fragment */
+    n += frame(buf + n, 1, 0, ""); /* an empty final fragment */
     n += frame(buf + n, 1, 1, "\"wamp.close.normal\"]");
     tun_ws_dec_init(&c.dec);
     /* Byte by byte: completion must not depend on how reads split frames. */

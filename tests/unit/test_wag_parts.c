@@ -18,8 +18,9 @@
 #include "wagent/invoke.h"
 #include "wagent/settings.h"
 
-#define BASE "[DEFAULT]\ntransport_url = amqp://g:g@127.0.0.1:5672/\nhost = wagent-1\n" \
-             "[database]\nconnection = postgresql://x@127.0.0.1/db\n"
+#define BASE                                                                                       \
+    "[DEFAULT]\ntransport_url = amqp://g:g@127.0.0.1:5672/\nhost = wagent-1\n"                     \
+    "[database]\nconnection = postgresql://x@127.0.0.1/db\n"
 
 static void test_conf_defaults(void **state)
 {
@@ -60,13 +61,13 @@ static void test_conf_refusals(void **state)
         const char *extra;
         const char *words;
     } cases[] = {
-        { "[wagent]\nping_timeout = 10\nping_interval = 20\n", "ping_timeout" },
-        { "[wagent]\nlisten = nowhere\n", "[wagent] listen" },
-        { "[wagent]\ncert_file = /x.pem\n", "go together" },
-        { "[wamp]\nwamp_transport_url = http://x/\n", "wamp_transport_url" },
-        { "[wagent]\nmax_message_size = 10\n", "max_message_size" },
-        { "[wagent]\nallow_anonymous_boards = perhaps\n", "allow_anonymous_boards" },
-        { "[wstun]\npublic_url = ftp://x/\n", "public_url" },
+        {"[wagent]\nping_timeout = 10\nping_interval = 20\n", "ping_timeout"},
+        {"[wagent]\nlisten = nowhere\n", "[wagent] listen"},
+        {"[wagent]\ncert_file = /x.pem\n", "go together"},
+        {"[wamp]\nwamp_transport_url = http://x/\n", "wamp_transport_url"},
+        {"[wagent]\nmax_message_size = 10\n", "max_message_size"},
+        {"[wagent]\nallow_anonymous_boards = perhaps\n", "allow_anonymous_boards"},
+        {"[wstun]\npublic_url = ftp://x/\n", "public_url"},
     };
     char text[512];
 
@@ -108,9 +109,8 @@ static void test_conf_public_url_and_ignored_options(void **state)
     assert_string_equal(c.wstun_public_url, "wss://iot.example.org:8443/");
     assert_string_equal(c.admin_host, "");
     wag_conf_free(&c);
-    assert_int_equal(wag_conf_load_text(BASE "[wstun]\npublic_url = wss://t.example.org/\n", &c,
-                                        &err),
-                     0);
+    assert_int_equal(
+        wag_conf_load_text(BASE "[wstun]\npublic_url = wss://t.example.org/\n", &c, &err), 0);
     assert_string_equal(c.wstun_public_url, "wss://t.example.org/");
     wag_conf_free(&c);
 }
@@ -118,13 +118,26 @@ static void test_conf_public_url_and_ignored_options(void **state)
 static void test_settings_document(void **state)
 {
     struct wag_settings st = {
-        .uuid = "6b1f0c1e-6f0e-4c43-9d8e-0c3f7d1b9a52", .code = "A7K2-19QX", .name = "bench-07",
-        .type = "gateway", .agent = "wagent-1", .owner = "u1", .project = "p1", .fleet = NULL,
-        .mobile = 0, .lr_version = NULL, .connectivity_json = "{}", .extra_json = "{\"k\": 1}",
+        .uuid = "6b1f0c1e-6f0e-4c43-9d8e-0c3f7d1b9a52",
+        .code = "A7K2-19QX",
+        .name = "bench-07",
+        .type = "gateway",
+        .agent = "wagent-1",
+        .owner = "u1",
+        .project = "p1",
+        .fleet = NULL,
+        .mobile = 0,
+        .lr_version = NULL,
+        .connectivity_json = "{}",
+        .extra_json = "{\"k\": 1}",
         .created_at = "2026-11-23T06:48:35.856865+00:00",
-        .updated_at = "2026-11-23T07:02:11.004512+00:00", .longitude = "15.55",
-        .latitude = "38.19", .altitude = "0", .secret = "Vq3T0n5xQm6b2wYk8rJdZ1pLcF7hEsUa4NgRiO9tKyA",
-        .registration_url = "wss://iot.example.org:8181/", .main_url = "wss://b.example.org:8181/",
+        .updated_at = "2026-11-23T07:02:11.004512+00:00",
+        .longitude = "15.55",
+        .latitude = "38.19",
+        .altitude = "0",
+        .secret = "Vq3T0n5xQm6b2wYk8rJdZ1pLcF7hEsUa4NgRiO9tKyA",
+        .registration_url = "wss://iot.example.org:8181/",
+        .main_url = "wss://b.example.org:8181/",
         .realm = "s4t",
     };
     cJSON *doc = wag_settings_doc(&st, 1), *stored = wag_settings_doc(&st, 0);

@@ -21,7 +21,7 @@
 
 static void test_keytab_put_get_del_many(void **state)
 {
-    struct wag_keytab t = { 0 };
+    struct wag_keytab t = {0};
     enum { N = 20000 };
     static int vals[N];
     size_t pos = 0, seen = 0;
@@ -66,7 +66,7 @@ static void test_uuid_keys_ignore_form(void **state)
 
 static void test_names_are_shared_and_freed(void **state)
 {
-    struct wag_names t = { 0 };
+    struct wag_names t = {0};
     const struct wag_name *a, *b, *c;
     char name[32];
 
@@ -126,7 +126,7 @@ static void test_bucket_rate_and_burst(void **state)
 
 static struct wag_key addr4(const char *ip)
 {
-    struct sockaddr_in sa = { .sin_family = AF_INET };
+    struct sockaddr_in sa = {.sin_family = AF_INET};
     struct wag_key k;
 
     assert_int_equal(inet_pton(AF_INET, ip, &sa.sin_addr), 1);
@@ -136,9 +136,9 @@ static struct wag_key addr4(const char *ip)
 
 static void test_authfail_blocks_after_five_in_a_minute(void **state)
 {
-    struct wag_authfail f = { 0 };
+    struct wag_authfail f = {0};
     struct wag_key a = addr4("192.0.2.1"), b = addr4("192.0.2.2");
-    struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6 };
+    struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6};
     struct wag_key m;
 
     (void)state;
@@ -164,7 +164,7 @@ static void test_authfail_blocks_after_five_in_a_minute(void **state)
 
 static void test_authfail_memory_is_bounded(void **state)
 {
-    struct wag_authfail f = { 0 };
+    struct wag_authfail f = {0};
 
     (void)state;
     for (uint64_t i = 0; i < WAG_AUTHFAIL_ENTRIES + 500; i++)
@@ -178,7 +178,7 @@ static void test_authfail_memory_is_bounded(void **state)
 
 static void test_handshake_rate_windows(void **state)
 {
-    struct wag_hsrate r = { 0 };
+    struct wag_hsrate r = {0};
     int ok = 0;
 
     (void)state;
