@@ -149,6 +149,38 @@ def referencing(root):
     return out
 
 
+CGROUP_ROOT = "/sys/fs/cgroup"
+CGROUP_PARENT = "lightning-rod"  # the agents' cgroupsPath parent (lightning-rod-c/src/ctr_config.c)
+
+
+def container_pids(ids):
+    """Pids in the cgroups of containers ids: what is left of a container
+    whose agent died (crun's init waiting on its exec fifo, a function)."""
+    out = set()
+    for path in container_cgroups(ids):
+        try:
+            with open(os.path.join(path, "cgroup.procs")) as f:
+                out.update(int(x) for x in f.read().split())
+        except (OSError, ValueError):
+            pass
+    out.discard(os.getpid())
+    return sorted(out)
+
+
+def container_cgroups(ids):
+    """The cgroup directories of containers ids that still exist, deepest
+    first (cgroup v1 controllers and the v2 or unified hierarchy)."""
+    out = []
+    for ctrl in sorted(os.listdir(CGROUP_ROOT)) if os.path.isdir(CGROUP_ROOT) else []:
+        for cid in ids:
+            for base in (os.path.join(CGROUP_ROOT, ctrl, CGROUP_PARENT, cid),
+                         os.path.join(CGROUP_ROOT, CGROUP_PARENT, cid)):
+                if os.path.isdir(base) and base not in out:
+                    for dirpath, dirnames, _ in os.walk(base, topdown=False):
+                        out.append(dirpath)
+    return out
+
+
 # ------------------------------------------------------------------ ports
 
 def _tcp_listeners():

@@ -226,8 +226,9 @@ class Demo:
         if not public:
             raise DemoError("ServiceEnable answered %r but nothing is exposed" % (msg,))
         public_port = public[0]
-        self.say("      ServiceEnable on %s -> %s; public port %d on the cloud side"
-                 % (b["name"], json.dumps(msg)[:60], public_port))
+        self.say("      ServiceEnable on %s -> %s" % (b["name"], json.dumps(msg)))
+        self.say("      public port %d on the cloud side -> tunnel -> %s:%d on the board"
+                 % (public_port, b["name"], port))
         page = until(lambda: self._fetch(public_port), timeout,
                      "the web panel through port %d" % public_port)
         title = re.search(r"<h1>(.*?)</h1>", page)
@@ -401,8 +402,12 @@ class Demo:
                                                                        "actuated_at"))
         self.say("        end to end (sampled -> actuated)  %6.1f ms" % float(f["latency_ms"]))
         if ex is not None:
-            self.say("      execution %s: %s, result %s"
-                     % (ex["id"], ex["status"], (ex.get("result") or "")[:80]))
+            try:
+                output = json.loads(ex.get("result") or "null").get("output")
+            except (ValueError, AttributeError):
+                output = ex.get("result")
+            self.say("      execution %s on %s: %s -> %s"
+                     % (ex["id"], self.boards["B"]["name"], ex["status"], json.dumps(output)))
 
     # ------------------------------------------------------------ the end
 

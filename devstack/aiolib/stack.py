@@ -157,6 +157,16 @@ class Stack:
                     "/usr/bin/setpriv", "/usr/bin/epmd"):
             if not os.access(exe, os.X_OK):
                 raise StackError("%s is missing: run make deps" % exe)
+        # The servers run as other users: they must reach the state dir.
+        parent = os.path.dirname(self.dir)
+        while True:
+            if os.path.isdir(parent) and not os.stat(parent).st_mode & 0o001:
+                raise StackError("%s is not searchable by other users, so PostgreSQL and "
+                                 "RabbitMQ could not reach %s: choose another --state-dir"
+                                 % (parent, self.dir))
+            if parent == "/":
+                break
+            parent = os.path.dirname(parent)
         need = ["iotronic-dbsync"] + [d[0] for d in DAEMONS]
         if nboards:
             need.append("lightning-rod-c")
@@ -383,12 +393,14 @@ class Stack:
     def stop(self, quiet=False, keep_logs=False, keep=False):
         """Stops every recorded process, newest first, removes containers
         left in the state directory, then the directory itself. Returns
-        the list of problems found (empty: nothing left behind)."""
+        the list of what is left behind (empty: nothing); what had to be
+        cleaned up by force is printed, not returned."""
         if self.st is None and not self.load():
             if not quiet:
                 say("iotronic-aio: nothing runs in %s" % self.dir)
             return []
         problems = []
+        containers = self.container_ids()
         for rec in reversed(self.st["procs"]):
             sig = getattr(signal, rec.get("signal", "SIGTERM"))
             was = procs.alive(rec)
@@ -397,39 +409,68 @@ class Stack:
                 problems.append("%s (pid %d) did not stop" % (rec["name"], rec["pid"]))
             elif was and not quiet:
                 say("  %-20s pid %-7d stopped" % (rec["name"], rec["pid"]))
-        problems += self.sweep()
+        notes, left = self.sweep(containers)
+        problems += left
         if keep or keep_logs:
             self._keep(keep_logs and not keep)
         else:
             subprocess.run(["rm", "-rf", "--one-file-system", self.dir])
         if not quiet:
+            for n in notes:
+                say("iotronic-aio: cleaned up: " + n)
             for p in problems:
                 say("iotronic-aio: warning: " + p)
             say("iotronic-aio: stopped%s" % ("" if not (keep or keep_logs)
                                             else "; kept %s" % self.dir))
         return problems
 
-    def sweep(self):
-        """Ends containers rooted in the state dir, removes a System V
-        segment a killed PostgreSQL left, and reports ports still bound."""
-        problems = []
-        for pid in procs.rooted_under(self.dir):
+    def container_ids(self):
+        """The function and plugin containers the boards' crun knows (the
+        directories of <run_dir>/crun, crun's --root)."""
+        ids = []
+        for b in self.st.get("boards", []):
+            root = os.path.join(b["dir"], "run", "crun")
+            try:
+                ids += [n for n in os.listdir(root) if os.path.isdir(os.path.join(root, n))]
+            except OSError:
+                pass
+        return ids
+
+    def sweep(self, containers=()):
+        """Ends the processes of our boards' containers (rooted in the state
+        dir, or in the cgroups of their container ids), removes the cgroups of
+        containers an agent could not delete, removes a System V segment a
+        killed PostgreSQL left, and checks that no port is still bound.
+        Returns (what was cleaned up, what is left)."""
+        notes, problems = [], []
+        for pid in sorted(set(procs.rooted_under(self.dir) + procs.container_pids(containers))):
             try:
                 os.kill(pid, signal.SIGKILL)
-                problems.append("killed container process %d left in %s" % (pid, self.dir))
+                notes.append("killed container process %d left in %s" % (pid, self.dir))
             except ProcessLookupError:
                 pass
+        # A cgroup can go only once its last process is gone.
+        deadline = time.monotonic() + 5
+        while (procs.rooted_under(self.dir) or procs.container_pids(containers)) and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
+        for path in procs.container_cgroups(containers):
+            try:
+                os.rmdir(path)
+                notes.append("removed the cgroup %s a container left" % path)
+            except OSError as e:
+                problems.append("cgroup %s is left: %s" % (path, e.strerror))
         shm = self.st.get("pg_shm")
         if shm and servers.remove_sysv_segment(shm[1]):
-            problems.append("removed the shared memory segment %d of a killed PostgreSQL"
-                            % shm[1])
+            notes.append("removed the shared memory segment %d of a killed PostgreSQL"
+                         % shm[1])
         ports = [p for r in self.st["procs"] for p in r.get("ports", [])]
         deadline = time.monotonic() + 5
         while procs.listening(ports) and time.monotonic() < deadline:
             time.sleep(0.1)
         for port in procs.listening(ports):
             problems.append("port %d still listens" % port)
-        return problems
+        return notes, problems
 
     def _keep(self, logs_only):
         """Keeps the directory for inspection; with logs_only, the data of
