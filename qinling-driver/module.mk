@@ -24,3 +24,6 @@ $(call LIB,qinlingengine,$(wildcard qinling-driver/qengine/*.c),)
 $(call PROG,qinling-engine,qinling-driver/cmd/qinling-engine.c,qinlingengine qinlingmodel iothttp iotauth iotloop iotamqp iotdb iotcommon,)
 INSTALL_BINS += qinling-engine
 endif
+
+# The sample configuration, the systemd units and the OpenAPI document are
+# installed by etc/module.mk with the other components'.
