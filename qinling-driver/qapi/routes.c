@@ -12,6 +12,7 @@
 #include "common/xalloc.h"
 #include "qapi/handlers.h"
 #include "qapi/qapi.h"
+#include "qapi/triggers.h"
 
 #define R(m, pat, h)                                                                               \
     {                                                                                              \
@@ -108,6 +109,7 @@ static const struct qa_route_group qa_route_groups[] = {
     GROUP(root_routes),      GROUP(runtime_routes), GROUP(function_routes),
     GROUP(alias_routes),     GROUP(execution_routes), GROUP(job_routes),
     GROUP(webhook_routes),   GROUP(blob_routes),
+    {qa_trigger_routes, QA_TRIGGER_NROUTES},
 };
 
 struct http_route *qa_routes_build(const struct qm_config *cfg, size_t *n)

@@ -10,7 +10,7 @@
  *   GET    /v1/triggers/{id}/firings     200 {"firings": [...]}, newest first
  *
  * Every write commits the row, then tells the engine ("trigger_sync" with
- * the source board on the qinling_engine queue), which sends the board its
+ * the source board on QM_TRIGGERS_QUEUE, qmodel/trigger.h), which sends the board its
  * complete set (TriggerSet); a lost message is caught by the engine's own
  * reconciliation of triggers left `installing`. Worker threads. */
 #ifndef QA_TRIGGERS_H
@@ -23,9 +23,6 @@
 #define QA_TRIGGER_NROUTES 6
 
 extern const struct http_route qa_trigger_routes[QA_TRIGGER_NROUTES];
-
-/* The engine's method for "install this board's triggers again". */
-#define QA_TRIGGER_SYNC "trigger_sync"
 
 /* The firings page size: default and cap (3.7.2). */
 #define QA_FIRINGS_LIMIT 100

@@ -11,8 +11,8 @@
 #include "qmodel/fault.h"
 #include "qmodel/value.h"
 
-static const char *const target_keys[] = {"function_id", "function_alias", "function_version",
-                                          "board_id",    "fleet_id",       "placement",
+static const char *const target_keys[] = {"function_id",    "function_alias", "function_version",
+                                          "board_id",       "fleet_id",       "placement",
                                           "input_template", "pending_timeout"};
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -66,8 +66,9 @@ static int get_int(const cJSON *obj, const char *key, int64_t min, int64_t max, 
     if (!(cJSON_IsString(v) ? qm_parse_int(v->valuestring, &x) == 0
                             : json_int_value(v, INT64_MIN, INT64_MAX, &x)) ||
         x < min || x > max)
-        return qm_fail(err, 400, "Invalid value for target.%s: an integer from %lld to %lld is "
-                                 "required.",
+        return qm_fail(err, 400,
+                       "Invalid value for target.%s: an integer from %lld to %lld is "
+                       "required.",
                        key, (long long)min, (long long)max);
     *out = x;
     return 0;
@@ -80,7 +81,8 @@ static int parse_function(const cJSON *obj, struct qm_trig_target *t, struct err
 
     if (rc < 0)
         return rc;
-    if (fid != NULL && (!cJSON_IsString(fid) || uuid_normalize(fid->valuestring, t->function_id) < 0)) {
+    if (fid != NULL &&
+        (!cJSON_IsString(fid) || uuid_normalize(fid->valuestring, t->function_id) < 0)) {
         char *shown = cJSON_IsString(fid) ? NULL : json_print(fid);
 
         rc = qm_fail(err, 400, "Expected a uuid but received %.64s.",
@@ -136,7 +138,9 @@ int qm_trig_target_load(const cJSON *stored, struct qm_trig_target *out, struct 
 static void add_ref(cJSON *o, const char *key, const char *resolved, const char *given)
 {
     json_add_str_or_null(o, key,
-                         resolved != NULL && resolved[0] ? resolved : given[0] ? given : NULL);
+                         resolved != NULL && resolved[0] ? resolved
+                         : given[0]                      ? given
+                                                         : NULL);
 }
 
 cJSON *qm_trig_target_json(const struct qm_trig_target *t, const struct qm_target *r)

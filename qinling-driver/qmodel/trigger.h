@@ -23,6 +23,13 @@
 
 #define QM_TRIGGER_REF_MAX 255 /* a board or fleet given by name */
 
+/* AMQP: the engine's trigger queues (durable). The API announces every
+ * change of a board's triggers on the first ("trigger_sync" {"board_id"});
+ * the second is bound to the board events exchange (board-protocol.md 7.4). */
+#define QM_TRIGGERS_QUEUE "qinling_engine_triggers"
+#define QM_TRIGGER_SYNC "trigger_sync"
+#define QM_TRIGGERS_BOARD_QUEUE "qinling_engine_trigger_boards"
+
 /* A target object as a request gives it (3.7.1). Strings are "" when
  * absent; tmpl is borrowed from the object parsed. */
 struct qm_trig_target {
