@@ -19,6 +19,7 @@
 #include "http/server.h"
 #include "loop/loop.h"
 #include "qengine/engine.h"
+#include "qengine/trigger.h"
 #include "qmodel/sql.h"
 
 struct main_state {
@@ -97,6 +98,8 @@ static int start(struct main_state *m, struct error *err)
     e->metrics = metrics_new();
     rc = qe_start(e, err);
     if (rc == 0)
+        rc = qe_triggers_start(e, err);
+    if (rc == 0)
         rc = start_admin(m, err);
     return rc;
 }
@@ -105,8 +108,10 @@ static void stop(struct main_state *m)
 {
     struct qe *e = &m->e;
 
-    if (e->loop != NULL)
+    if (e->loop != NULL) {
         qe_stop(e);
+        qe_triggers_stop(e);
+    }
     /* Queued work may still call boards: the connection outlives the pool. */
     wq_free(e->wq);
     mq_free(e->mq);
