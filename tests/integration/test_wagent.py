@@ -753,6 +753,51 @@ class WalkTest(unittest.TestCase):
                                                "board_uuid = :'p1'", uuid) == [["43"]],
                            what="the 31-day-old session deleted")
 
+    def test_a_silent_board_is_closed_after_ping_timeout(self):
+        uuid, code = self.st.create_board("silent-1")
+        self.st.register(self.w, code)
+        c = self.w.wamp()
+        c.hello()
+        r = c.call("wagent-1.stack4things.connection", [], {"uuid": uuid, "session": c.session})
+        self.assertEqual(c.result_wampmsg(r)["result"], "SUCCESS")
+        t0 = time.monotonic()
+        time.sleep(6)  # ping_timeout is 5 s here: no pong, nothing else
+        self.assertEqual(self.st.status(uuid), "offline")
+        frames = []
+        try:
+            while True:
+                frames.append(c.recv_frame(5)[1])
+        except wc.Closed:
+            pass
+        self.assertIn(0x9, frames)  # it was pinged
+        self.assertEqual(frames[-1], 0x8)
+        self.assertGreater(time.monotonic() - t0, 4.5)
+
+    def test_registration_ids_and_duplicates(self):
+        uuid, code = self.st.create_board("regs-1")
+        self.st.register(self.w, code)
+        b = self.board(uuid)
+        uri = "iotronic.%d.%s.DeviceExtra" % (b.c.session, uuid)
+        r = b.send_request([wc.REGISTER, {}, uri])
+        self.assertEqual(r[0], wc.REGISTERED)
+        reg = r[2]
+        r = b.send_request([wc.REGISTER, {}, uri])
+        self.assertEqual(r[4], "wamp.error.procedure_already_exists")
+        r = b.send_request([wc.UNREGISTER, reg])
+        self.assertEqual(r[0], wc.UNREGISTERED)
+        r = b.send_request([wc.UNREGISTER, reg])
+        self.assertEqual(r[4], "wamp.error.no_such_registration")
+        r = b.send_request([wc.UNSUBSCRIBE, 12345])
+        self.assertEqual(r[4], "wamp.error.no_such_subscription")
+        r = b.send_request([wc.REGISTER, {}, "iotronic.%d.%s.1bad" % (b.c.session, uuid)])
+        self.assertEqual(r[4], "wamp.error.not_authorized")
+        r = b.send_request([wc.REGISTER, {}, "iotronic..x"])
+        self.assertEqual(r[4], "wamp.error.invalid_uri")
+        # An unregistered method is "not available" to the cloud.
+        res = self.st.invoke("wagent-1", uuid, "DeviceExtra")
+        self.assertEqual(res["wampmessage"]["message"],
+                         "Method DeviceExtra is not available on this board.")
+
     # ------------------------------------------------------------ AMQP and admin
 
     def test_status_drop_session_and_close_board(self):

@@ -506,7 +506,8 @@ class Board(threading.Thread):
                     threading.Thread(target=self.answer, args=(m,), daemon=True).start()
                 else:
                     self.answer(m)
-            elif m[0] in (RESULT, ERROR, REGISTERED, PUBLISHED, SUBSCRIBED) and \
+            elif m[0] in (RESULT, ERROR, REGISTERED, UNREGISTERED, PUBLISHED, SUBSCRIBED,
+                          UNSUBSCRIBED) and \
                     self._deliver(m):
                 continue
             elif m[0] in (GOODBYE, ABORT):
