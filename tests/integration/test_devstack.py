@@ -16,6 +16,8 @@ Keystone registrations (service type `iot` on 8812, `function-engine` on
 """
 
 import configparser
+import hashlib
+import json
 import os
 import shutil
 import signal
@@ -250,10 +252,11 @@ def http_get(url):
 
 
 class TestShellcheck(unittest.TestCase):
-    def test_plugin_and_settings_are_shellcheck_clean(self):
+    def test_plugin_settings_and_demo_are_shellcheck_clean(self):
         if shutil.which("shellcheck") is None:
             self.skipTest("shellcheck is not installed (make deps)")
-        r = subprocess.run(["shellcheck", "-x", "-s", "bash", PLUGIN, SETTINGS],
+        r = subprocess.run(["shellcheck", "-x", "-s", "bash", PLUGIN, SETTINGS,
+                            os.path.join(ROOT, "devstack", "demo.sh")],
                            capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
@@ -432,6 +435,30 @@ class TestStack(unittest.TestCase):
         ds.run("clean")
         self.assertFalse(os.path.exists(ds.env["IOTRONIC_CONF_DIR"]))
         self.assertFalse(os.path.exists(ds.env["QINLING_CONF_DIR"]))
+
+    def test_extra_uploads_the_runtimes(self):
+        if "qinling-api" not in self.services:
+            self.skipTest("qinling-api is not built")
+        ds = Devstack(["key", "rabbit", "postgresql"] + self.services, live=True,
+                      extra={"QINLING_CREATE_RUNTIMES": "True"})
+        self.addCleanup(ds.kill_all)
+        ds.run("stack", "post-config")
+        r = ds.run("stack", "extra")
+        self.assertIn("runtime busybox: ", r.stdout)
+        self.assertIn("runtime python3: ", r.stdout)
+        with urllib.request.urlopen("http://127.0.0.1:%d/v1/runtimes"
+                                    % ds.ports["QINLING_SERVICE_PORT"], timeout=10) as resp:
+            runtimes = json.load(resp)["runtimes"]
+        got = {rt["name"]: (rt["status"], rt["image_sha256"]) for rt in runtimes}
+        self.assertEqual(sorted(got), ["busybox", "python3"])
+        for name, (status, sha) in got.items():
+            self.assertEqual(status, "available", name)
+            with open(os.path.join(ds.env["DATA_DIR"], "qinling", "runtimes", name + ".tar.gz"),
+                      "rb") as f:
+                self.assertEqual(sha, hashlib.sha256(f.read()).hexdigest(), name)
+        self.assertIn("openstack --os-cloud devstack-admin token issue -f value -c id",
+                      ds.call_lines())
+        ds.run("unstack")
 
     def test_a_second_stack_recreates_the_database(self):
         ds = self.ds
