@@ -497,8 +497,9 @@ class Stack:
              "python-iotronicclient token mode; any token passes a noauth API"),
             ("IOTRONIC_URL", api, "iotronic --iotronic-url; curl $IOTRONIC_URL/v1/boards"),
             ("IOTRONIC_API_VERSION", "1", None),
-            ("OS_ENDPOINT", fn, "openstack function ... (python-qinlingclient, auth type none)"),
-            ("QINLING_URL", fn, "curl $QINLING_URL/v1/functions"),
+            ("QINLING_URL", fn, "openstack function list (python-qinlingclient reads "
+             "QINLING_URL); curl $QINLING_URL/v1/functions"),
+            ("OS_ENDPOINT", fn, "the endpoint of auth type none for other openstack commands"),
             ("IOTRONIC_WAMP_URL", "ws://127.0.0.1:%d/" % p["wagent"],
              "what boards dial: lightning-rod-c configure <code> $IOTRONIC_WAMP_URL"),
         ]
