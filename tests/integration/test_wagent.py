@@ -828,6 +828,22 @@ class WalkTest(unittest.TestCase):
         self.assertFalse(ok)
         self.assertEqual(err["status"], 400)
 
+    def test_no_listener_and_unhealthy_without_a_database(self):
+        from test_wagent_support import Wagent
+        w = Wagent(self.st, "wagent-nodb", {"database": {
+            "connection": iottest.dsn("no_such_db_%d" % os.getpid())}})
+        w.start(wait=False)
+        self.st.wagents.append(w)
+        iottest.wait_port(w.aport, timeout=20)
+        status, text = w.admin("/healthz")
+        self.assertEqual(status, 503)
+        self.assertIn("database unreachable", text)
+        # No board may bind before the start-up cleanup is committed.
+        import socket
+        with self.assertRaises(OSError):
+            socket.create_connection(("127.0.0.1", w.port), timeout=1).close()
+        self.assertTrue(w.daemon.alive())
+
     def test_admin_healthz_and_metrics(self):
         self.assertEqual(self.w.admin("/healthz"), (200, "ok\n"))
         status, text = self.w.admin("/metrics")
