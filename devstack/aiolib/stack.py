@@ -396,7 +396,12 @@ class Stack:
         the list of what is left behind (empty: nothing); what had to be
         cleaned up by force is printed, not returned."""
         if self.st is None and not self.load():
-            if not quiet:
+            if os.path.exists(self.state_path + ".stopped") and not (keep or keep_logs):
+                # What an earlier `stop --keep-logs` kept: now it goes.
+                subprocess.run(["rm", "-rf", "--one-file-system", self.dir])
+                if not quiet:
+                    say("iotronic-aio: removed the kept directory %s" % self.dir)
+            elif not quiet:
                 say("iotronic-aio: nothing runs in %s" % self.dir)
             return []
         problems = []

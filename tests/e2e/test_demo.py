@@ -267,7 +267,7 @@ class TestDemo(unittest.TestCase):
 class TestStopAfterCrashes(unittest.TestCase):
     """stop cleans up after processes that died badly: a PostgreSQL killed
     with SIGKILL (its backends and its System V segment stay behind) and a
-    board agent killed with SIGKILL."""
+    board agent killed with SIGKILL; --keep-logs keeps only the logs."""
 
     def test_stop_after_sigkill_leaves_nothing(self):
         missing = [n for n in NEEDED if not os.access(iottest.bin_path(n), os.X_OK)]
@@ -290,12 +290,18 @@ class TestStopAfterCrashes(unittest.TestCase):
         self.assertEqual(r.returncode, 1, "status must say something died")
         self.assertIn("DEAD", r.stdout)
         containers = st.container_ids()  # the agent's startup probe, maybe half made
-        r = aio(d, "stop")
+        # --keep-logs: everything stops, only the logs and configs stay.
+        r = aio(d, "stop", "--keep-logs")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertFalse(servers.sysv_segment_exists(shm[1]), r.stdout)
         self.assertEqual(procs.container_cgroups(containers), [], r.stdout)
-        self.assertFalse(os.path.exists(d))
+        self.assertEqual(sorted(os.listdir(d)), ["etc", "logs", "state.json.stopped"])
+        self.assertIn("iotronic-wagent.log", os.listdir(os.path.join(d, "logs")))
         self.assertEqual(procs.referencing(d), [])
+        # A second stop removes what the first kept.
+        r = aio(d, "stop")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertFalse(os.path.exists(d))
         ports = [p for rec in st.st["procs"] for p in rec.get("ports", [])]
         self.assertEqual(procs.listening(ports), [])
         for rec in st.st["procs"]:
