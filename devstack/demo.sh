@@ -47,7 +47,7 @@ for prog in iotronic-dbsync iotronic-conductor iotronic-wagent iotronic-api qinl
     fi
 done
 
-start=$(date +%s.%N)
+start=$(date +%s%N)
 echo "== IoTronic-C smart-city demo"
 if [ -e "$STATE_DIR/state.json" ]; then
     echo "== stopping the stack an earlier run left in $STATE_DIR"
@@ -63,8 +63,9 @@ echo
 echo "== the scenario"
 rc=0
 "${AIO[@]}" demo --runtimes "$BUILD/runtimes" || rc=$?
-end=$(date +%s.%N)
+end=$(date +%s%N)
 echo
-printf '== demo %s in %.0f s (start to end, stack included)\n' \
-    "$([ $rc -eq 0 ] && echo finished || echo FAILED)" "$(echo "$end - $start" | bc)"
+ms=$(((end - start) / 1000000))
+printf '== demo %s in %d.%d s (start to end, stack included)\n' \
+    "$([ $rc -eq 0 ] && echo finished || echo FAILED)" $((ms / 1000)) $((ms % 1000 / 100))
 exit $rc
