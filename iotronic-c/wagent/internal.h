@@ -25,6 +25,7 @@
 
 #include <cjson/cJSON.h>
 #include <ev.h>
+#include <stdatomic.h>
 #include <libwebsockets.h>
 
 #include "amqp/mq.h"
@@ -103,6 +104,7 @@ struct wag {
     ev_tstamp last_history_cleanup;
     ev_timer retry; /* start-up cleanup retries */
     int64_t started_us;
+    atomic_int stop_confirms;     /* board.offline events not yet confirmed at stop */
     unsigned char *scratch; /* WAG_SCRATCH bytes for coalescing writes */
 };
 

@@ -386,15 +386,14 @@ void wag_liveness_stop(struct wag *w)
 
 /* ------------------------------------------------------------ stop */
 
-static atomic_int confirms_left;
-
 /* AMQP thread. */
 static void stop_confirmed(int rc, const struct error *err, void *arg)
 {
+    struct wag *w = arg;
+
     (void)rc;
     (void)err;
-    (void)arg;
-    atomic_fetch_sub(&confirms_left, 1);
+    atomic_fetch_sub(&w->stop_confirms, 1);
 }
 
 static void publish_stop_events(struct wag *w, const struct beat_job *j)
@@ -402,7 +401,7 @@ static void publish_stop_events(struct wag *w, const struct beat_job *j)
     char at[TIME_ISO_LEN];
     struct error err;
 
-    atomic_store(&confirms_left, 0);
+    atomic_store(&w->stop_confirms, 0);
     for (size_t i = 0; i < j->nrows; i++) {
         const struct offline_row *r = &j->rows[i];
         cJSON *ev = cJSON_CreateObject();
@@ -413,14 +412,14 @@ static void publish_stop_events(struct wag *w, const struct beat_job *j)
         json_add_str_or_null(ev, "session", r->session[0] ? r->session : NULL);
         json_add_str_or_null(ev, "lr_version", r->lr_version[0] ? r->lr_version : NULL);
         cJSON_AddStringToObject(ev, "at", time_format(time_now_us(), TIME_Z_US, at));
-        atomic_fetch_add(&confirms_left, 1);
+        atomic_fetch_add(&w->stop_confirms, 1);
         if (mq_publish_async(w->mq, "iotronic.board_events", "board.offline", "board.offline", ev,
-                             MQ_PERSISTENT | MQ_CONFIRM, stop_confirmed, NULL, &err) < 0)
-            atomic_fetch_sub(&confirms_left, 1);
+                             MQ_PERSISTENT | MQ_CONFIRM, stop_confirmed, w, &err) < 0)
+            atomic_fetch_sub(&w->stop_confirms, 1);
         cJSON_Delete(ev);
     }
     /* Best effort, but give the broker a moment to confirm them. */
-    for (int i = 0; i < 500 && atomic_load(&confirms_left) > 0; i++)
+    for (int i = 0; i < 500 && atomic_load(&w->stop_confirms) > 0; i++)
         nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
 }
 
