@@ -88,7 +88,8 @@ static int part_headers(const char *p, const char *end, struct qa_part *part, st
                 v++;
             if ((size_t)(le - v) < 9 || strncasecmp(v, "form-data", 9) != 0)
                 return error_set(err, -EINVAL, "a part is not form-data");
-            if (header_param(v, le, "name", part->name, sizeof(part->name)) < 0)
+            if (header_param(v, le, "name", part->name, sizeof(part->name)) < 0 ||
+                part->name[0] == '\0')
                 return error_set(err, -EINVAL, "a part has no valid name");
             /* Only the presence of a filename matters; its text is ignored (3.1). */
             part->has_filename = header_param(v, le, "filename", fname, sizeof(fname)) != -ENOENT;

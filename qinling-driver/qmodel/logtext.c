@@ -63,10 +63,12 @@ char *qm_utf8_fix(const char *s, size_t n)
     return out;
 }
 
-/* Moves a cut at off back to the start of a UTF-8 sequence. */
+/* Moves a cut at off back to the start of a UTF-8 sequence: at most three
+ * bytes (the longest sequence is four), so that a run of stray continuation
+ * bytes cannot drag the cut anywhere. */
 static size_t char_start(const char *s, size_t off)
 {
-    while (off > 0 && ((unsigned char)s[off] & 0xC0) == 0x80)
+    for (int i = 0; i < 3 && off > 0 && ((unsigned char)s[off] & 0xC0) == 0x80; i++)
         off--;
     return off;
 }
