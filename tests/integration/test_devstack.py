@@ -4,7 +4,7 @@
 DevStack itself cannot run here (no network), so this suite plays DevStack:
 it sources settings and plugin.sh as stack.sh does (`plugin.sh stack
 install`, `... post-config`, `... extra`, `plugin.sh unstack`, `clean`),
-under `set -o errexit`, with DevStack's functions replaced by stubs that
+under `set -o errexit` and `nounset` (DevStack's NOUNSET mode), with DevStack's functions replaced by stubs that
 record every call. The stubs that matter are real: iniset/iniget edit real
 INI files, recreate_database creates the database in the run's PostgreSQL,
 run_process starts the command it is given and stop_process ends it. So the
@@ -37,7 +37,7 @@ SETTINGS = os.path.join(ROOT, "devstack", "settings")
 # DevStack's functions, as stubs. Every call is recorded as one line of
 # $CALLS ("name arg arg ..."), so the test can check what would have run.
 STUBS = r'''
-set -o errexit -o pipefail
+set -o errexit -o pipefail -o nounset
 function _call { printf '%s\n' "$*" >> "$CALLS"; }
 # As DevStack's: a service is enabled when listed, or when its
 # is_<service>_enabled function says so (lib/keystone: "key" is keystone).
