@@ -4,8 +4,8 @@
 DevStack itself cannot run here (no network), so this suite plays DevStack:
 it sources settings and plugin.sh as stack.sh does (`plugin.sh stack
 install`, `... post-config`, `... extra`, `plugin.sh unstack`, `clean`),
-under `set -o errexit` and `nounset` (DevStack's NOUNSET mode), with DevStack's functions replaced by stubs that
-record every call. The stubs that matter are real: iniset/iniget edit real
+under `set -o errexit` and `nounset` (DevStack's NOUNSET mode), with
+DevStack's functions replaced by stubs that record every call. The stubs that matter are real: iniset/iniget edit real
 INI files, recreate_database creates the database in the run's PostgreSQL,
 run_process starts the command it is given and stop_process ends it. So the
 suite proves that the configuration files the plugin writes, the migration
