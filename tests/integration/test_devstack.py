@@ -5,14 +5,16 @@ DevStack itself cannot run here (no network), so this suite plays DevStack:
 it sources settings and plugin.sh as stack.sh does (`plugin.sh stack
 install`, `... post-config`, `... extra`, `plugin.sh unstack`, `clean`),
 under `set -o errexit` and `nounset` (DevStack's NOUNSET mode), with
-DevStack's functions replaced by stubs that record every call. The stubs that matter are real: iniset/iniget edit real
-INI files, recreate_database creates the database in the run's PostgreSQL,
-run_process starts the command it is given and stop_process ends it. So the
-suite proves that the configuration files the plugin writes, the migration
-command it runs and the command lines it gives DevStack bring up a working
-IoTronic-C (the APIs answer), and that unstack stops it; it also checks the
-Keystone registrations (service type `iot` on 8812, `function-engine` on
-7070), the install commands, and that both files are shellcheck-clean.
+DevStack's functions replaced by stubs that record every call. The stubs
+that matter are real: iniset/iniget edit real INI files, recreate_database
+creates the database in the run's PostgreSQL, run_process starts the
+command it is given and stop_process ends it. So the suite proves that the
+configuration files the plugin writes, the migration command it runs and
+the command lines it gives DevStack bring up a working IoTronic-C (the APIs
+answer, the runtimes are uploaded), and that unstack stops it; it also
+checks the Keystone registrations (service type `iot` on 8812,
+`function-engine` on 7070), the install commands, and that plugin.sh,
+settings and demo.sh are shellcheck-clean.
 """
 
 import configparser
@@ -289,8 +291,8 @@ class TestPhases(unittest.TestCase):
         self.assertIn("echo_summary Installing IoTronic-C", calls)
         builds = [c for c in calls if c.startswith("make -C %s -j " % ROOT) and c.endswith(" all")]
         self.assertEqual(len(builds), 1, calls)
-        self.assertIn("sudo make -C %s install PREFIX=%s" % (ROOT, self.ds.env["IOTRONIC_C_PREFIX"]),
-                      calls)
+        self.assertIn("sudo make -C %s install PREFIX=%s"
+                      % (ROOT, self.ds.env["IOTRONIC_C_PREFIX"]), calls)
 
     def test_post_config_writes_iotronic_conf(self):
         self.ds.run("stack", "post-config")
