@@ -30,6 +30,7 @@ from aiolib import procs, scenario, servers  # noqa: E402
 from aiolib.stack import Stack  # noqa: E402
 
 AIO = os.path.join(iottest.ROOT, "devstack", "iotronic-aio")
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 NEEDED = ("iotronic-dbsync", "iotronic-conductor", "iotronic-wagent", "iotronic-api",
           "qinling-engine", "qinling-api", "lightning-rod-c", "lrc-probe")
 
@@ -240,6 +241,15 @@ class TestDemo(unittest.TestCase):
         pids = [r["pid"] for r in st["procs"]]
         shm = st.get("pg_shm")
         containers = self.stack.container_ids()
+        # Keep the logs for the sanitizer check (make check SANITIZE=1).
+        r = aio(self.dir, "stop", "--keep-logs")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        logs = os.path.join(self.dir, "logs")
+        for name in sorted(os.listdir(logs)):
+            with open(os.path.join(logs, name), errors="replace") as f:
+                text = f.read()
+            for marker in SANITIZER_MARKERS:
+                self.assertNotIn(marker, text, "%s:\n%s" % (name, text[-3000:]))
         r = aio(self.dir, "stop")
         TestDemo.stopped = True
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
