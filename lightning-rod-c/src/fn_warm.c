@@ -298,6 +298,12 @@ void fn_warm_note(struct fn_warm *w, struct fn_launch *l, int64_t keep, int64_t 
     if (g->tmpl != NULL && strcmp(g->base_fp, l->base_fp) != 0) {
         log_info("function changed: dropping its warm containers function=%s", g->key);
         release_all(g);
+    } else if (g->tmpl != NULL && strcmp(g->tmpl->full_fp, l->full_fp) != 0) {
+        /* Made for another input kind (a FunctionDeploy has none; trigger and
+         * most executions have json): fn_warm_take() would never hand them
+         * out, and they would fill the group's `keep` for good. */
+        log_debug("input kind changed: remaking the warm containers function=%s", g->key);
+        release_all(g);
     }
     fn_launch_ref(l);
     fn_launch_unref(g->tmpl);
