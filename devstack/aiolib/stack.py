@@ -217,8 +217,8 @@ class Stack:
             self.start_servers()
             self.start_daemons()
             self.start_boards()
-        except (StackError, TimeoutError, RuntimeError, OSError) as e:
-            say("iotronic-aio: %s" % e)
+        except (StackError, TimeoutError, RuntimeError, OSError, KeyboardInterrupt) as e:
+            say("iotronic-aio: %s" % (e if str(e) else "interrupted"))
             if not keep_on_failure:
                 self.stop(quiet=True, keep_logs=True)
             raise StackError("start failed; logs: %s" % os.path.join(self.dir, "logs"))
