@@ -48,6 +48,7 @@ PORT_NAMES = ("postgres", "rabbitmq", "rabbitmq-dist", "epmd", "iotronic-api",
               "iotronic-api-admin", "wagent", "wagent-admin", "wstun", "qinling-api",
               "qinling-api-admin", "qinling-engine-admin")
 SERVICE_PORTS = 20  # public ports of exposed services ([conductor] service_port_*)
+BUSYBOX = "/bin/busybox"  # busybox-static: each board's web panel is its httpd
 
 
 class StackError(Exception):
@@ -153,8 +154,11 @@ class Stack:
             except KeyError:
                 raise StackError("no system user %s: install the Debian packages "
                                  "(make deps)" % user)
-        for exe in (servers.PG_BIN + "/postgres", servers.RABBIT_BIN + "/rabbitmq-server",
-                    "/usr/bin/setpriv", "/usr/bin/epmd"):
+        exes = [servers.PG_BIN + "/postgres", servers.RABBIT_BIN + "/rabbitmq-server",
+                "/usr/bin/setpriv", "/usr/bin/epmd"]
+        if nboards:
+            exes.append(BUSYBOX)  # the boards' web panels
+        for exe in exes:
             if not os.access(exe, os.X_OK):
                 raise StackError("%s is missing: run make deps" % exe)
         # The servers run as other users: they must reach the state dir.
@@ -366,7 +370,7 @@ class Stack:
                             confs.HEADER % self.dir)
             # The board's own web service, the one `ServiceEnable` exposes.
             web = self.record(*procs.spawn(
-                b["name"] + "-web", ["/bin/busybox", "httpd", "-f", "-p",
+                b["name"] + "-web", [BUSYBOX, "httpd", "-f", "-p",
                                      "127.0.0.1:%d" % b["web_port"], "-h", www],
                 self.log_path(b["name"] + "-web")), ports=[b["web_port"]], board=b["name"])
             argv = [self.bin("lightning-rod-c"), "--config-file", self.board_conf_path(b)]
