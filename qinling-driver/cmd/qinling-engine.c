@@ -132,6 +132,7 @@ int main(int argc, char **argv)
     xalloc_init();
     if (qm_config_load(&m.cfg, &argc, argv, &err) < 0) {
         log_error("configuration: %s", err.msg);
+        qm_config_free(&m.cfg);
         return 78; /* EX_CONFIG */
     }
     if (argc > 1) {
