@@ -10,3 +10,8 @@ LRCAGENT_SRCS := $(addprefix lightning-rod-c/src/,agent.c cmdrun.c conf.c device
 $(call LIB,lrcagent,$(LRCAGENT_SRCS),$(LDLIBS_LWS) $(LDLIBS_CURL) -lev)
 $(call PROG,lightning-rod-c,lightning-rod-c/src/main.c,lrcagent lrcfn lrcio lrchal iottun iotwamp iotloop iotcommon)
 INSTALL_BINS += lightning-rod-c
+# The executor's startup probe; the agent finds it in $(PREFIX)/lib when the
+# default /usr/lib path is absent (src/conf.c). The sample configuration and
+# the systemd unit are installed by etc/module.mk.
+INSTALL_EXTRA += install -D -m 0755 $(BUILD)/bin/lrc-probe \
+	$(DESTDIR)$(PREFIX)/lib/lightning-rod-c/lrc-probe;

@@ -51,6 +51,7 @@ void lrc_agent_set_settings(struct lrc_agent *a, struct lrc_settings *s, lrc_sto
     lrc_settings_clear(&a->settings);
     a->settings = *s;
     memset(s, 0, sizeof(*s));
+    a->settings_gen++;
     if (a->fn != NULL && lrc_agent_board(a) != NULL)
         fn_set_board_id(a->fn, lrc_agent_board(a));
     lrc_store_write(a->settings_store, text, strlen(text), done, arg);
@@ -61,6 +62,7 @@ void lrc_agent_set_settings(struct lrc_agent *a, struct lrc_settings *s, lrc_sto
  * the agent keeps what it has. */
 struct reread {
     struct lrc_agent *a;
+    uint64_t gen; /* the agent's settings_gen when the read began */
     char *text;
     size_t len;
     int rc;
@@ -82,6 +84,13 @@ static void reread_done(void *arg)
     struct lrc_settings s;
     struct error err;
 
+    /* A read that raced with the agent's own write of settings.json may have
+     * seen the old content: the write's completion brings another event. */
+    if (r->gen != a->settings_gen || lrc_store_busy(a->settings_store)) {
+        free(r->text);
+        free(r);
+        return;
+    }
     if (r->rc == 0 && !a->stopping && !a->resetting &&
         lrc_settings_parse(r->text, r->len, &s, &err) == 0) {
         if (!lrc_settings_equal(&s, &a->settings)) {
@@ -103,17 +112,28 @@ static void reread_done(void *arg)
     free(r);
 }
 
+/* settings.json may have changed. libev compares stat data with a one
+ * second granularity, which misses a rewrite within the same second; every
+ * write here is a rename, though, so the inode tells, and the comparison
+ * below decides. */
 static void on_settings_file(struct ev_loop *ev, ev_stat *w, int revents)
 {
     struct lrc_agent *a = w->data;
     struct reread *r;
+    struct stat st;
 
     (void)ev;
     (void)revents;
-    if (w->attr.st_nlink == 0)
+    if (stat(a->settings_path, &st) < 0)
         return; /* deleted: keep running with what we have */
+    if (st.st_ino == a->settings_seen.st_ino && st.st_size == a->settings_seen.st_size &&
+        st.st_mtim.tv_sec == a->settings_seen.st_mtim.tv_sec &&
+        st.st_mtim.tv_nsec == a->settings_seen.st_mtim.tv_nsec)
+        return;
+    a->settings_seen = st;
     r = xcalloc(1, sizeof(*r));
     r->a = a;
+    r->gen = a->settings_gen;
     if (wq_submit(a->wq, work_reread, reread_done, r) < 0)
         free(r);
 }
@@ -218,6 +238,8 @@ static int load_settings(struct lrc_agent *a, int *exit_code, struct error *err)
     int from_bak, rc;
 
     a->settings_path = xasprintf("%s/%s", a->conf->state_dir, LRC_SETTINGS_NAME);
+    if (stat(a->settings_path, &a->settings_seen) < 0)
+        memset(&a->settings_seen, 0, sizeof(a->settings_seen));
     rc = lrc_statefile_load(a->settings_path, lrc_settings_check, NULL, &text, &len, &from_bak,
                             err);
     if (rc == -ENOENT)
@@ -270,24 +292,33 @@ static int build_executor(struct lrc_agent *a, struct error *err)
     return 0;
 }
 
-static int build_net(struct lrc_agent *a, struct error *err)
+/* The tunnel client is made when the first tunnel opens: its vhost sets up
+ * TLS, about a megabyte a board without exposed services does not need. */
+struct tun_client *lrc_agent_tun(struct lrc_agent *a, struct error *err)
 {
     const struct lrc_conf *cf = a->conf;
     struct tun_client_opts to;
-    struct lrc_ws_opts wo = {cf->ca_file, cf->insecure, (unsigned)cf->ping_interval,
-                             WAMP_MSG_MAX};
-    int rc;
 
+    if (a->tun != NULL)
+        return a->tun;
     tun_client_opts_init(&to);
     to.ca_file = cf->ca_file;
     to.insecure = cf->insecure;
     to.backoff_initial_ms = (unsigned)cf->backoff_initial * 1000;
     to.backoff_max_ms = (unsigned)cf->backoff_max * 1000;
     to.ping_interval = (unsigned)cf->ping_interval;
-    rc = tun_client_new(a->loop, &to, &a->tun, err);
-    if (rc == 0)
-        rc = lrc_ws_ctx_new(a->loop, &wo, &a->ws, err);
-    return rc;
+    if (tun_client_new(a->loop, &to, &a->tun, err) < 0)
+        return NULL;
+    return a->tun;
+}
+
+static int build_net(struct lrc_agent *a, struct error *err)
+{
+    const struct lrc_conf *cf = a->conf;
+    struct lrc_ws_opts wo = {cf->ca_file, cf->insecure, (unsigned)cf->ping_interval,
+                             WAMP_MSG_MAX};
+
+    return lrc_ws_ctx_new(a->loop, &wo, &a->ws, err);
 }
 
 static int build_control(struct lrc_agent *a, struct error *err)
@@ -374,6 +405,8 @@ int lrc_agent_init(struct lrc_agent *a, const struct lrc_conf *conf, const struc
     ev_stat_init(&a->settings_watch, on_settings_file, a->settings_path, 2.0);
     a->settings_watch.data = a;
     ev_stat_start(loop_ev(a->loop), &a->settings_watch);
+    /* A `configure` between loading settings.json and watching: look now. */
+    on_settings_file(loop_ev(a->loop), &a->settings_watch, 0);
     log_info("lightning-rod-c %s: state_dir=%s run_dir=%s io=%s executor=%s", LRC_VERSION,
              conf->state_dir, conf->run_dir, hal_backend_name(a->hal),
              conf->fn.executor == FN_EXECUTOR_PROCESS ? "process" : "crun");

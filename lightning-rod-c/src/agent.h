@@ -12,6 +12,7 @@
 #define LRC_SRC_AGENT_H
 
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "common/error.h"
 #include "common/wq.h"
@@ -48,7 +49,7 @@ struct lrc_agent {
     struct fn_io fnio;               /* IO sockets for the runners (src/fn_io.h) */
     struct ctr_io_ops io;
     struct ctr_runner *plugin_runner; /* own runner when [plugin] executor differs */
-    struct tun_client *tun;
+    struct tun_client *tun; /* NULL until a tunnel opens (lrc_agent_tun()) */
     struct lrc_ws_ctx *ws;
     struct lrc_outbox *outbox;
     struct lrc_plugins *plugins;
@@ -60,7 +61,9 @@ struct lrc_agent {
     struct lrc_settings settings;
     struct lrc_store *settings_store;
     char *settings_path;
-    ev_stat settings_watch; /* `configure` while the agent runs */
+    uint64_t settings_gen; /* bumped by every change the agent makes itself */
+    ev_stat settings_watch; /* settings.json: `configure` while the agent runs */
+    struct stat settings_seen; /* settings.json as last looked at */
     ev_signal sighup, sigterm, sigint;
     ev_timer exit_timer; /* a stop that takes too long */
     int fn_ready;
@@ -92,6 +95,9 @@ void lrc_agent_stop(struct lrc_agent *a, int exit_code);
  * NULL) runs when it is durable. The link is told. */
 void lrc_agent_set_settings(struct lrc_agent *a, struct lrc_settings *s, lrc_store_done_fn done,
                             void *arg);
+
+/* The tunnel client, made on first use. NULL with err when it cannot be. */
+struct tun_client *lrc_agent_tun(struct lrc_agent *a, struct error *err);
 
 /* The board's UUID, or NULL before registration. */
 const char *lrc_agent_board(const struct lrc_agent *a);

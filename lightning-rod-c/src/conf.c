@@ -2,9 +2,11 @@
 #include "src/conf.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -99,6 +101,35 @@ static int check_command(char **argv, const char *opt, struct error *err)
     return 0;
 }
 
+/* The executor's default probe path is where packages install it. An agent
+ * installed under another prefix, or run from the build tree, has it next to
+ * itself: look there when the default is absent (an explicit setting is
+ * never second-guessed, since it differs from the default). */
+static void find_probe(struct lrc_conf *c)
+{
+    static const char *const rel[] = {"lrc-probe", "../lib/lightning-rod-c/lrc-probe"};
+    char exe[4096], *dir, *p;
+    ssize_t n;
+
+    if (c->fn.probe_path == NULL || strcmp(c->fn.probe_path, LRC_PROBE_DEFAULT) != 0 ||
+        access(c->fn.probe_path, X_OK) == 0)
+        return;
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return;
+    exe[n] = '\0';
+    dir = dirname(exe);
+    for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+        p = xasprintf("%s/%s", dir, rel[i]);
+        if (access(p, X_OK) == 0) {
+            free(c->fn.probe_path);
+            c->fn.probe_path = p;
+            return;
+        }
+        free(p);
+    }
+}
+
 static int derive(struct lrc_conf *c, struct error *err)
 {
     char **known = lrc_words_split(LRC_PKG_MANAGERS_KNOWN);
@@ -109,6 +140,7 @@ static int derive(struct lrc_conf *c, struct error *err)
     c->pkg_list = lrc_words_split(c->pkg_managers);
     c->rest_allow = lrc_words_split(c->rest_submit_allow);
     c->interp_list = lrc_words_split(c->interpreters);
+    find_probe(c);
     rc = check_command(c->reboot_argv, "reboot_command", err);
     if (rc == 0 && c->upgrade_argv != NULL)
         rc = check_command(c->upgrade_argv, "upgrade_command", err);

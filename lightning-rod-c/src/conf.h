@@ -24,6 +24,7 @@
 #define LRC_LR_VERSION "lrc-" LRC_VERSION /* board-protocol.md 10.2 */
 #define LRC_DEFAULT_CONFIG "/etc/lightning-rod-c/lightning-rod-c.conf"
 #define LRC_EXIT_CONFIG 78 /* EX_CONFIG: a configuration the agent cannot use */
+#define LRC_PROBE_DEFAULT "/usr/lib/lightning-rod-c/lrc-probe" /* [function] probe_path */
 
 /* The package managers DevicePkgOperation may name (board-protocol.md 6.5). */
 #define LRC_PKG_MANAGERS_KNOWN "apt-get apt pip3 npm"

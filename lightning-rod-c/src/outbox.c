@@ -521,7 +521,8 @@ static int load_all(struct lrc_outbox *ob, struct error *err)
         seqs[n++] = seq;
     }
     closedir(d);
-    qsort(seqs, n, sizeof(*seqs), cmp_u64);
+    if (n > 0)
+        qsort(seqs, n, sizeof(*seqs), cmp_u64);
     for (size_t i = 0; i < n; i++) {
         struct entry *e = load_one(ob, seqs[i]);
 

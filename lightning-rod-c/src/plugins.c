@@ -262,9 +262,11 @@ const cJSON *lrc_plugin_params(const struct lrc_plugin *p)
     return p->params;
 }
 
+/* From PluginStart until the program ends: its container may still be
+ * being created, which is "alive" as far as the cloud is concerned. */
 int lrc_plugin_alive(const struct lrc_plugin *p)
 {
-    return p->job != NULL && ctr_job_alive(p->job);
+    return p->job != NULL || p->starting;
 }
 
 cJSON *lrc_plugins_status(const struct lrc_plugins *ps)

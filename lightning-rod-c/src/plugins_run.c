@@ -207,6 +207,7 @@ static int start_job(struct launch *l, struct ctr_job **out, struct error *err)
 
 static void call_failed(struct plugin_run *r, int rc, const char *why);
 static void run_unlink(struct plugin_run *r);
+static void stop_now(struct lrc_plugin *p);
 
 static void code_read(void *arg)
 {
@@ -245,10 +246,12 @@ static void code_read(void *arg)
         if (l->done != NULL)
             l->done(l->arg, rc, rc < 0 ? msg : "STARTED");
         free(msg);
-        if (rc == 0 && p->stop_after_start && ctr_job_stop(p->job, LRC_PLUGIN_STOP_GRACE_S) < 0)
-            log_info("plugin %s: ended before it could be stopped", p->uuid);
-        if (rc < 0)
+        if (rc < 0) {
             plugin_instance_ended(p);
+        } else if (p->stop_after_start) {
+            p->stop_after_start = 0;
+            stop_now(p);
+        }
     }
     launch_free(l);
 }
@@ -339,8 +342,14 @@ static void stop_now(struct lrc_plugin *p)
         p->stop_after_start = 1;
         return;
     }
-    if (p->job != NULL && ctr_job_stop(p->job, LRC_PLUGIN_STOP_GRACE_S) < 0)
-        log_info("plugin %s: already ending", p->uuid);
+    if (p->job == NULL || ctr_job_stop(p->job, LRC_PLUGIN_STOP_GRACE_S) == 0)
+        return;
+    /* Its container is still being created: the program never ran, so
+     * releasing the container is the whole stop. */
+    log_info("plugin %s (%s): stopped before it ran", p->name, p->uuid);
+    ctr_job_free(p->job);
+    p->job = NULL;
+    plugin_instance_ended(p);
 }
 
 static void on_delay(struct ev_loop *ev, ev_timer *t, int revents)

@@ -34,7 +34,8 @@ struct lrc_services {
     struct lrc_agent *a;
     struct fn_map map; /* service uuid -> struct service * */
     struct lrc_store *store;
-    char *url; /* the wstun_url the tunnels were opened toward, or NULL */
+    char *url;    /* the wstun_url the tunnels were opened toward, or NULL */
+    char *secret; /* the board secret that signs them, or NULL */
 };
 
 static void service_free(struct service *sv)
@@ -60,10 +61,12 @@ static int open_tunnel(struct lrc_services *s, const struct service *sv, struct 
         .uuid = st->uuid,
         .secret = st->secret,
     };
+    struct tun_client *tc;
 
     if (s->url == NULL)
         return error_set(err, -ENOTCONN, "the cloud gave no tunnel server URL");
-    return tun_client_open(s->a->tun, &spec, err);
+    tc = lrc_agent_tun(s->a, err);
+    return tc == NULL ? -EIO : tun_client_open(tc, &spec, err);
 }
 
 static void open_all(struct lrc_services *s)
@@ -79,18 +82,27 @@ static void open_all(struct lrc_services *s)
                       err.msg);
 }
 
+static int same(const char *x, const char *y)
+{
+    return x == y || (x != NULL && y != NULL && strcmp(x, y) == 0);
+}
+
 void lrc_services_online(struct lrc_services *s, int online)
 {
-    const char *url = lrc_link_wstun_url(s->a->link);
+    const char *url = lrc_link_wstun_url(s->a->link), *secret = s->a->settings.secret;
 
     if (!online || url == NULL)
         return;
-    if (s->url != NULL && strcmp(s->url, url) == 0)
-        return; /* the tunnels reconnect by themselves */
-    if (s->url != NULL)
-        log_info("services: the tunnel server is now %s: moving %zu tunnel(s)", url, s->map.len);
+    /* Same server, same proof: the tunnels reconnect by themselves. A
+     * failover moves them; a new secret (re-registration) re-signs them. */
+    if (s->url != NULL && same(s->url, url) && same(s->secret, secret))
+        return;
+    if (s->url != NULL && s->map.len > 0)
+        log_info("services: reopening %zu tunnel(s) toward %s", s->map.len, url);
     free(s->url);
     s->url = xstrdup(url);
+    free(s->secret);
+    s->secret = secret ? xstrdup(secret) : NULL;
     open_all(s);
 }
 
@@ -100,10 +112,12 @@ void lrc_services_close_all(struct lrc_services *s)
     void *v;
     size_t i = 0;
 
-    while (fn_map_next(&s->map, &i, &k, &v))
+    while (s->a->tun != NULL && fn_map_next(&s->map, &i, &k, &v))
         (void)tun_client_close(s->a->tun, ((struct service *)v)->public_port);
     free(s->url);
     s->url = NULL;
+    free(s->secret);
+    s->secret = NULL;
 }
 
 /* ------------------------------------------------------ services.json */
@@ -275,6 +289,7 @@ void lrc_services_free(struct lrc_services *s)
     fn_map_free(&s->map);
     lrc_store_free(s->store);
     free(s->url);
+    free(s->secret);
     free(s);
 }
 
@@ -282,7 +297,7 @@ cJSON *lrc_services_status(const struct lrc_services *s)
 {
     cJSON *o = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(o, "tunnels");
     struct tun_client_status *st = NULL;
-    size_t n = tun_client_status(s->a->tun, &st);
+    size_t n = s->a->tun != NULL ? tun_client_status(s->a->tun, &st) : 0;
 
     for (size_t i = 0; i < n; i++) {
         cJSON *t = cJSON_CreateObject();
@@ -392,10 +407,10 @@ static void expose(struct lrc_agent *a, struct lrc_call *c, const cJSON *args)
     tunnel_host(s, host, sizeof(host));
     log_info("service %s exposed: %s:%d -> 127.0.0.1:%d", sv->name, host, sv->public_port,
              sv->port);
+    service_free(fn_map_put(&s->map, sv->uuid, sv));
     save_then_reply(s, c,
                     xasprintf("Cloud service '%s' exposed on port %d on %s", sv->name,
                               sv->public_port, host));
-    service_free(fn_map_put(&s->map, sv->uuid, sv));
 }
 
 static void service_enable(struct lrc_agent *a, struct lrc_call *c, const cJSON *args)
@@ -421,7 +436,8 @@ static void service_disable(struct lrc_agent *a, struct lrc_call *c, const cJSON
         service_free(sv);
         return;
     }
-    (void)tun_client_close(a->tun, old->public_port);
+    if (a->tun != NULL)
+        (void)tun_client_close(a->tun, old->public_port);
     log_info("service %s disabled (port %d)", old->name, old->public_port);
     save_then_reply(s, c, xasprintf("Cloud service '%s' disabled.", sv->name));
     service_free(old);

@@ -1,10 +1,10 @@
 /* src/statefile.c: see statefile.h.
  *
- * Why a hard link for the .bak: renaming the current file to .bak and then
- * the new one into place leaves a moment without the file; linking the
- * current inode to <name>.bak.tmp and renaming that over <name>.bak replaces
- * the backup atomically while the file itself stays put. A crash at any
- * point leaves the old content, the new content, or both. */
+ * The .bak is a second, independent file with the same content, written
+ * just before the file itself: a hard link would share the inode, so damage
+ * done in place (a truncating editor, a bad block) would hit both. A crash
+ * between the two writes leaves the new .bak and the previous file, both
+ * good. */
 #include "src/statefile.h"
 
 #include <errno.h>
@@ -17,6 +17,7 @@
 
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "common/uuid.h"
 #include "common/xalloc.h"
 #include "src/fn_fs.h"
 
@@ -38,7 +39,7 @@ static int write_all(int fd, const char *p, size_t len)
 static int write_temp(const char *tmp, const void *data, size_t len, mode_t mode,
                       struct error *err)
 {
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
     int rc;
 
     if (fd < 0)
@@ -57,40 +58,35 @@ static int write_temp(const char *tmp, const void *data, size_t len, mode_t mode
     return 0;
 }
 
-/* <path>.bak becomes the current content of path, if there is one. */
-static int keep_backup(const char *path, struct error *err)
+static int replace(const char *path, const void *data, size_t len, mode_t mode,
+                   struct error *err)
 {
-    char *bak = xasprintf("%s.bak", path), *btmp = xasprintf("%s.bak.tmp", path);
-    int rc = 0;
+    /* Unique: the agent and a `configure` command may write at once. */
+    char *tmp = xasprintf("%s.tmp.%d.%llx", path, (int)getpid(),
+                          (unsigned long long)rand_id53());
+    int rc = write_temp(tmp, data, len, mode, err);
 
-    unlink(btmp);
-    if (link(path, btmp) < 0) {
-        if (errno != ENOENT)
-            rc = error_set(err, -errno, "link %s: %s", btmp, strerror(errno));
-    } else if (rename(btmp, bak) < 0) {
-        rc = error_set(err, -errno, "rename %s: %s", bak, strerror(errno));
-        unlink(btmp);
+    if (rc == 0 && rename(tmp, path) < 0) {
+        rc = error_set(err, -errno, "rename %s: %s", path, strerror(errno));
+        unlink(tmp);
     }
-    free(bak);
-    free(btmp);
+    free(tmp);
     return rc;
 }
 
 int lrc_statefile_write(const char *path, const void *data, size_t len, mode_t mode,
                         struct error *err)
 {
-    char *tmp = xasprintf("%s.tmp", path);
-    int rc = write_temp(tmp, data, len, mode, err);
+    char *bak = xasprintf("%s.bak", path);
+    /* The copy first: a watcher of the file (the agent, when `configure`
+     * writes) reacts to the file, and its own write must come last. */
+    int rc = replace(bak, data, len, mode, err);
 
     if (rc == 0)
-        rc = keep_backup(path, err);
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = error_set(err, -errno, "rename %s: %s", path, strerror(errno));
-    if (rc < 0)
-        unlink(tmp);
+        rc = replace(path, data, len, mode, err);
     if (rc == 0)
         rc = fn_fs_sync_parent(path, err);
-    free(tmp);
+    free(bak);
     return rc;
 }
 
@@ -119,7 +115,7 @@ static void set_aside(const char *path, const char *why)
 {
     char ts[TIME_ISO_LEN], *dst;
 
-    time_format(time_now_us(), TIME_Z_SEC, ts);
+    time_format(time_now_us(), TIME_Z_US, ts);
     /* Colons are legal in file names but awkward in shells and tools. */
     for (char *p = ts; *p; p++)
         if (*p == ':')

@@ -2,12 +2,11 @@
  *
  * settings.json, plugins.json and services.json are written atomically: a
  * temporary file in the same directory, fsync, rename over the old name,
- * fsync of the directory. Before the rename the current file is hard-linked
- * to <name>.bak (itself replaced atomically), so the last good copy always
- * exists and the file itself never goes missing. Loading checks the content
- * with the caller's validator; a file that does not pass is renamed
- * <name>.corrupt-<UTC timestamp>, reported in the log with the reason, and
- * <name>.bak is used (and put back in place) when it passes.
+ * fsync of the directory. Every write also writes <name>.bak, a separate
+ * copy of the same content, so the last good copy always exists. Loading
+ * checks the content with the caller's validator; a file that does not pass
+ * is renamed <name>.corrupt-<UTC timestamp>, reported in the log with the
+ * reason, and <name>.bak is used (and put back in place) when it passes.
  *
  * The blocking calls hit the disk: run them at startup or on a worker
  * thread. struct lrc_store serialises the writes of one file through the
@@ -24,8 +23,8 @@
 
 #define LRC_STATEFILE_MAX (16u << 20) /* a state file larger than this is corrupt */
 
-/* Writes len bytes to path as above, with the given mode (also applied to
- * the .bak). Any thread; blocks. 0 or a negated errno with the step in err. */
+/* Writes len bytes to <path>.bak, then to path, each as above, with the
+ * given mode. Any thread; blocks. 0 or a negated errno with the step in err. */
 int lrc_statefile_write(const char *path, const void *data, size_t len, mode_t mode,
                         struct error *err) IOT_WUR;
 

@@ -26,7 +26,8 @@
 
 struct lrc_ws_ctx {
     struct loop *loop;
-    struct lws_vhost *vh;
+    struct lws_vhost *vh;     /* ws:// */
+    struct lws_vhost *vh_tls; /* wss://, made on first use */
     struct lrc_ws_opts opts; /* ca_file owned */
     lws_retry_bo_t ping_policy;
 };
@@ -203,10 +204,27 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
+/* A client vhost. The TLS one sets up OpenSSL and a client SSL_CTX, which
+ * costs the process about a megabyte: a board that dials ws:// never pays
+ * it. */
+static struct lws_vhost *make_vhost(struct lrc_ws_ctx *c, int tls)
+{
+    struct lws_context_creation_info info;
+
+    memset(&info, 0, sizeof(info));
+    info.vhost_name = tls ? "lrc-wamp-client-tls" : "lrc-wamp-client";
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = protocols;
+    if (tls) {
+        info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.client_ssl_ca_filepath = c->opts.ca_file;
+    }
+    return lws_create_vhost(loop_lws(c->loop), &info);
+}
+
 int lrc_ws_ctx_new(struct loop *loop, const struct lrc_ws_opts *o, struct lrc_ws_ctx **out,
                    struct error *err)
 {
-    struct lws_context_creation_info info;
     struct lrc_ws_ctx *c = xcalloc(1, sizeof(*c));
 
     *out = NULL;
@@ -215,17 +233,10 @@ int lrc_ws_ctx_new(struct loop *loop, const struct lrc_ws_opts *o, struct lrc_ws
     c->opts.ca_file = o->ca_file ? xstrdup(o->ca_file) : NULL;
     c->ping_policy.secs_since_valid_ping = (uint16_t)o->ping_interval;
     c->ping_policy.secs_since_valid_hangup = (uint16_t)(2 * o->ping_interval);
-    memset(&info, 0, sizeof(info));
-    info.vhost_name = "lrc-wamp-client";
-    info.port = CONTEXT_PORT_NO_LISTEN;
-    info.protocols = protocols;
-    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-    info.client_ssl_ca_filepath = c->opts.ca_file;
-    c->vh = lws_create_vhost(loop_lws(loop), &info);
+    c->vh = make_vhost(c, 0);
     if (c->vh == NULL) {
         lrc_ws_ctx_free(c);
-        return error_set(err, -EIO, "cannot create the WAMP client vhost%s",
-                         o->ca_file ? " (check [wamp] ca_file)" : "");
+        return error_set(err, -EIO, "cannot create the WAMP client vhost");
     }
     *out = c;
     return 0;
@@ -237,6 +248,8 @@ void lrc_ws_ctx_free(struct lrc_ws_ctx *c)
         return;
     if (c->vh != NULL)
         lws_vhost_destroy(c->vh);
+    if (c->vh_tls != NULL)
+        lws_vhost_destroy(c->vh_tls);
     free((char *)c->opts.ca_file);
     free(c);
 }
@@ -258,7 +271,7 @@ static void fill_info(struct lrc_ws *ws, const struct tun_url *u, char *host, si
     memset(i, 0, sizeof(*i));
     host_header(u, host, hcap);
     i->context = loop_lws(ws->ctx->loop);
-    i->vhost = ws->ctx->vh;
+    i->vhost = u->tls ? ws->ctx->vh_tls : ws->ctx->vh;
     i->address = u->host;
     i->port = u->port;
     i->host = host;
@@ -290,6 +303,9 @@ int lrc_ws_connect(struct lrc_ws_ctx *c, const char *url, const struct lrc_ws_op
     *out = NULL;
     if (tun_url_parse(url, &u, err) < 0)
         return -EINVAL;
+    if (u.tls && c->vh_tls == NULL && (c->vh_tls = make_vhost(c, 1)) == NULL)
+        return error_set(err, -EIO, "cannot set up TLS for %s%s", url,
+                         c->opts.ca_file ? " (check [wamp] ca_file)" : "");
     ws = xcalloc(1, sizeof(*ws));
     ws->ctx = c;
     ws->ops = ops;
