@@ -240,6 +240,7 @@ static int execute(struct qe *e, struct db *db, const struct event *ev, const PG
     struct qm_launched l = {0};
     struct error err;
     char seq[DB_INT_LEN], *ids;
+    int64_t t0, t1;
     int rc;
 
     if (json_parse(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), &target, &err) < 0 ||
@@ -249,6 +250,7 @@ static int execute(struct qe *e, struct db *db, const struct event *ev, const PG
         unlock(db, ev);
         return 0;
     }
+    t0 = time_mono_us();
     rc = launch(e, db, ev, firing, project, &t, &l, &err);
     cJSON_Delete(target);
     if (rc < 0) {
@@ -259,8 +261,12 @@ static int execute(struct qe *e, struct db *db, const struct event *ev, const PG
         unlock(db, ev);
         return status >= 500 ? -1 : 0; /* a database failure is retried */
     }
+    t1 = time_mono_us();
     for (size_t i = 0; i < l.made.ndispatch; i++)
         qe_dispatch(e, db, l.made.dispatch[i], NULL);
+    log_debug("trigger %s firing %lld: %zu execution(s) made in %lld us, dispatched in %lld us",
+              ev->trigger, (long long)ev->seq, l.made.ndispatch, (long long)(t1 - t0),
+              (long long)(time_mono_us() - t1));
     ids = id_array(&l.made);
     {
         const char *p[4] = {ev->trigger, db_param_int(seq, ev->seq), ids, firing};
@@ -301,6 +307,7 @@ int qe_trigger_event(struct qe *e, struct db *db, const cJSON *body, void *arg)
     struct event ev;
     PGresult *res = NULL;
     struct error err;
+    int64_t t0;
     int rc;
 
     (void)arg;
@@ -308,6 +315,7 @@ int qe_trigger_event(struct qe *e, struct db *db, const cJSON *body, void *arg)
         log_warn("an event that is not valid was dropped");
         return 0;
     }
+    t0 = time_mono_us();
     if (record(db, &ev, &res, &err) < 0) {
         log_warn("trigger %s firing %lld: not stored: %s", ev.trigger, (long long)ev.seq, err.msg);
         return -1;
@@ -318,6 +326,8 @@ int qe_trigger_event(struct qe *e, struct db *db, const cJSON *body, void *arg)
         PQclear(res);
         return 0;
     }
+    log_debug("trigger %s firing %lld: stored in %lld us", ev.trigger, (long long)ev.seq,
+              (long long)(time_mono_us() - t0));
     if (ev.local) {
         rc = 0;
         if (ev.execution[0] && qe_trigger_account(db, ev.execution, ev.seq, &err) < 0)
