@@ -221,6 +221,10 @@ static int ws_writeable(struct cconn *cc, struct lws *wsi)
         queue_close(cc, 1000); /* TCP FIN: close 1000 after the data (9.3) */
     if (write_chunk(wsi, &cc->to_ws, LWS_WRITE_RAW) < 0)
         return -1;
+    /* The local side ended and this chunk was its last: the close follows it
+     * (write_chunk() asks for no further WRITEABLE once the fifo is empty). */
+    if (cc->tcp_done && tun_fifo_len(&cc->to_ws) == 0)
+        queue_close(cc, 1000);
     if (tun_fifo_len(&cc->to_ws) < cc->cl->opts.buffer_limit)
         flow(cc->tcp, &cc->tcp_paused, 1);
     return tun_fifo_len(&cc->to_ws) == 0 && cc->close_sent ? tun_cli_close_flushed(wsi) : 0;
