@@ -73,6 +73,10 @@ class Deviceless(unittest.TestCase):
         cls.python3 = cls.st.runtime("python3")
 
     @classmethod
+    def tearDownClass(cls):
+        cls.st.stop()  # fails on a sanitizer report or an unclean exit
+
+    @classmethod
     def executor(cls, board):
         rows = cls.st.sql("SELECT caps->>'executor' FROM board_capabilities "
                           "WHERE board_uuid = :'p1'", board)

@@ -29,6 +29,10 @@ class Conventions(unittest.TestCase):
     def setUpClass(cls):
         cls.st = qinlingtest.Stack(extra={"api": {"max_request_body_size": 4096}}).start()
 
+    @classmethod
+    def tearDownClass(cls):
+        cls.st.stop()  # fails on a sanitizer report or an unclean exit
+
     def test_root_documents(self):
         r = self.st.request("GET", "/", headers={"Host": "example.org:7070"})
         self.assertEqual(r.status, 200)
@@ -103,6 +107,10 @@ class Runtimes(unittest.TestCase):
         # noauth enforces no policy unless told to (1.2 [ext]).
         cls.st = qinlingtest.Stack(extra={"DEFAULT": {"noauth_enforce_policy": True}}).start()
         cls.busybox = open(os.path.join(qinlingtest.runtimes_dir(), "busybox.tar.gz"), "rb").read()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.st.stop()  # fails on a sanitizer report or an unclean exit
 
     def create(self, **body):
         body.setdefault("image", "busybox-1.35")
@@ -241,6 +249,10 @@ class Blobs(unittest.TestCase):
         cls.fn = cls.st.function(cls.rid, {"main.sh": "echo blob\n"})
         cls.sha = cls.fn["code"]["sha256"]
         cls.board = cls.st.add_board()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.st.stop()  # fails on a sanitizer report or an unclean exit
 
     def get(self, sha, tok, **headers):
         h = {"X-Board-Token": tok} if tok else {}

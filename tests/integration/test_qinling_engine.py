@@ -29,6 +29,7 @@ class Engine(unittest.TestCase):
 
     def tearDown(self):
         self.fw.stop()
+        self.st.stop()  # fails on a sanitizer report or an unclean exit
 
     def execute(self, **body):
         body.setdefault("function_id", self.fn["id"])

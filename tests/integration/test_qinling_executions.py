@@ -34,6 +34,7 @@ class Base(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.fw.stop()
+        cls.st.stop()  # fails on a sanitizer report or an unclean exit
 
     def setUp(self):
         self.fw.behave = self.fw.default

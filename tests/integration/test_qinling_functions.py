@@ -25,6 +25,10 @@ class Base(unittest.TestCase):
         cls.st = qinlingtest.Stack(extra={"DEFAULT": {"noauth_enforce_policy": True}}).start()
         cls.rid = cls.st.runtime("busybox")
 
+    @classmethod
+    def tearDownClass(cls):
+        cls.st.stop()  # fails on a sanitizer report or an unclean exit
+
     def create_json(self, files=None, **fields):
         pkg = make_zip(files or {"main.sh": "echo hi\n"})
         body = {"code": {"source": "package"}, "package": base64.b64encode(pkg).decode(),

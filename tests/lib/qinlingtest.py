@@ -144,6 +144,27 @@ class Stack:
             raise RuntimeError("qinling-engine died:\n" + self.engine.tail())
         return self.engine
 
+    SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+    def stop(self):
+        """Stops the daemons (SIGTERM) and fails on an unclean exit or on any
+        sanitizer report in their logs (leaks are reported at exit)."""
+        problems = []
+        for d in (self.engine, self.api):
+            if d is None:
+                continue
+            was_alive = d.alive()
+            rc = d.stop(grace=15)
+            text = d.log_text()
+            for m in self.SANITIZER_MARKERS:
+                if m in text:
+                    problems.append("%s: %s\n%s" % (d.name, m, d.tail(60)))
+            if was_alive and rc not in (0, None):
+                problems.append("%s exited with %s\n%s" % (d.name, rc, d.tail(30)))
+        self.api = self.engine = None
+        if problems:
+            raise AssertionError("\n".join(problems))
+
     # ------------------------------------------------------------- HTTP
     def request(self, method, path, body=None, headers=None, raw=None, timeout=120):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
