@@ -137,8 +137,12 @@ class Stack:
             "DEFAULT": {"transport_url": self.vhost, "auth_strategy": "noauth",
                         "rpc_response_timeout": 30, "log_level": "warning"},
             "api": {"host_ip": "127.0.0.1", "port": self.api_port, "workers": 8},
+            # Public ports below Linux's ephemeral range (32768-60999): the default
+            # 50000-60000 overlaps it, and a port some outgoing connection holds
+            # cannot be listened on.
             "conductor": {"workers": 8, "board_call_timeout": 10, "heartbeat_interval": 2,
-                          "agent_timeout": 6},
+                          "agent_timeout": 6, "service_port_min": 21000,
+                          "service_port_max": 29999},
             "wagent": {"heartbeat_interval": 2, "agent_timeout": 6},
             "database": {"connection": iottest.dsn(self.db)},
         }
