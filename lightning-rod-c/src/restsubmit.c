@@ -230,13 +230,13 @@ static void check_done(struct lrc_rest *r);
 
 static void on_sock(struct ev_loop *ev, ev_io *w, int revents)
 {
-    struct sock *s = (struct sock *)w;
+    struct lrc_rest *r = ((struct sock *)w)->r; /* the action may free the sock */
     int running, flags = (revents & EV_READ ? CURL_CSELECT_IN : 0) |
                          (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
 
     (void)ev;
-    curl_multi_socket_action(s->r->multi, w->fd, flags, &running);
-    check_done(s->r);
+    curl_multi_socket_action(r->multi, w->fd, flags, &running);
+    check_done(r);
 }
 
 static int socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *sockp)

@@ -120,6 +120,11 @@ void lrc_call_reply(struct lrc_call *c, enum wamp_result result, cJSON *message)
         cJSON_Delete(message);
         return;
     }
+    lrc_call_finish(c, result, message);
+}
+
+void lrc_call_finish(struct lrc_call *c, enum wamp_result result, cJSON *message)
+{
     if (result == WAMP_RESULT_ERROR) {
         char *t = json_print(message);
 
@@ -134,6 +139,11 @@ void lrc_call_reply(struct lrc_call *c, enum wamp_result result, cJSON *message)
 void lrc_call_running(struct lrc_call *c, cJSON *message)
 {
     lrc_call_reply(c, WAMP_RESULT_RUNNING, message);
+}
+
+void lrc_call_release(struct lrc_call *c)
+{
+    call_free(c);
 }
 
 void lrc_call_replyf(struct lrc_call *c, enum wamp_result result, const char *fmt, ...)

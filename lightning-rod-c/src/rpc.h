@@ -64,9 +64,19 @@ void lrc_call_replyf(struct lrc_call *c, enum wamp_result result, const char *fm
 void lrc_call_success(struct lrc_call *c, const char *text);
 void lrc_call_error(struct lrc_call *c, const char *text);
 
+/* The last reply whatever its result, RUNNING included (FunctionExecute's
+ * "accepted": its outcome travels as function_result, not notify_result).
+ * message is taken; c is freed. */
+void lrc_call_finish(struct lrc_call *c, enum wamp_result result, cJSON *message);
+
 /* Answers RUNNING with message (taken) and keeps c: its next reply is the
  * outcome, delivered by notify_result. */
 void lrc_call_running(struct lrc_call *c, cJSON *message);
+
+/* Frees c, which answered RUNNING and whose outcome reaches the cloud
+ * another way (an execution's function_result through the outbox), without
+ * sending anything. Loop thread. */
+void lrc_call_release(struct lrc_call *c);
 
 const char *lrc_call_method(const struct lrc_call *c);
 const char *lrc_call_req_id(const struct lrc_call *c); /* "" when none */

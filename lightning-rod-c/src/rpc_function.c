@@ -17,7 +17,15 @@ static enum wamp_result result_of(const char *kind)
 
 static void on_reply(void *arg, const char *kind, cJSON *message)
 {
-    lrc_call_reply(arg, result_of(kind), message);
+    struct lrc_call *c = arg;
+    enum wamp_result result = result_of(kind);
+
+    lrc_call_reply(c, result, message);
+    /* The executor answers once (fn_exec.h): after RUNNING an execution's
+     * outcome travels as function_result through the outbox, never through
+     * this call, which would otherwise be kept for ever. */
+    if (result == WAMP_RESULT_RUNNING)
+        lrc_call_release(c);
 }
 
 static void bad_request(struct lrc_call *c, const char *text)
