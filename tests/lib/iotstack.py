@@ -134,7 +134,7 @@ class Agent:
         self.uuid = None
         sections = {
             "DEFAULT": {"state_dir": self.state_dir, "run_dir": self.run_dir,
-                        "log_level": "info"},
+                        "log_level": os.environ.get("LRC_LOG_LEVEL", "info")},
             "wamp": {"backoff_initial": 1, "backoff_max": 2, "ping_interval": 5,
                      "alive_interval": 30, "call_timeout": 5},
             "io": {"backend": "sim", "sim_chips": "sim0:8", "sim_sensors": "temp0:C:21.5 lux0:lx:120"},
@@ -248,7 +248,7 @@ class Cloud:
         base = 20000 + (os.getpid() * 7919) % 30000
         conf = {
             "DEFAULT": {"transport_url": self.vhost, "auth_strategy": "noauth",
-                        "rpc_response_timeout": 20, "log_level": "info"},
+                        "rpc_response_timeout": 20, "log_level": os.environ.get("LRC_LOG_LEVEL", "info")},
             "api": {"host_ip": "127.0.0.1", "port": self.port, "workers": 4},
             "conductor": {"workers": 4, "board_call_timeout": 20, "heartbeat_interval": 1,
                           "agent_timeout": 3, "service_port_min": base,
@@ -434,6 +434,30 @@ class Cloud:
         if not d.get("ok"):
             raise AssertionError("%s failed: %s" % (method, d.get("error")))
         return d.get("result")
+
+    def engine_events(self, want=1, timeout=30.0, kind=None):
+        """Takes up to want messages from the durable queue
+        qinling_engine_events (what the wagent forwards from the boards'
+        function_result and event calls, board-protocol.md 5.6) and returns
+        them as [(type, body)]; kind filters on the message type."""
+        if pika is None:
+            raise RuntimeError("python3-pika is missing (make deps)")
+        conn = pika.BlockingConnection(pika.URLParameters(self.vhost))
+        ch = conn.channel()
+        ch.queue_declare("qinling_engine_events", durable=True)
+        out = []
+        deadline = time.monotonic() + timeout
+        try:
+            while len(out) < want and time.monotonic() < deadline:
+                m, props, body = ch.basic_get("qinling_engine_events", auto_ack=True)
+                if m is None:
+                    time.sleep(0.05)
+                    continue
+                if kind is None or props.type == kind:
+                    out.append((props.type, json.loads(body)))
+        finally:
+            conn.close()
+        return out
 
     # ------------------------------------------------------------ the end
 
