@@ -360,6 +360,11 @@ int trig_engine_count(const struct trig_engine *t)
     return t->count;
 }
 
+int trig_engine_writing(const struct trig_engine *t)
+{
+    return lrc_store_busy(t->store);
+}
+
 static cJSON *status_one(const struct trig *g)
 {
     cJSON *o = cJSON_CreateObject();

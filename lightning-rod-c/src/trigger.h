@@ -97,6 +97,9 @@ cJSON *trig_engine_status(const struct trig_engine *t);
 /* Number of installed triggers. */
 int trig_engine_count(const struct trig_engine *t);
 
+/* 1 while a write of triggers.json is queued or running. */
+int trig_engine_writing(const struct trig_engine *t);
+
 /* Factory reset: removes every trigger and deletes triggers.json (and its
  * .bak), on the worker pool. */
 void trig_engine_purge(struct trig_engine *t);

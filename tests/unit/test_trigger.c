@@ -515,13 +515,23 @@ static void test_unchanged_trigger_keeps_its_state(void **state)
     assert_int_equal(get(f->events[1], "firing_seq")->valueint, 2);
 }
 
+/* Lets the engine's writes of triggers.json finish. */
+static void settle(struct fixture *f)
+{
+    for (int i = 0; i < 2000 && trig_engine_writing(f->t); i++)
+        run_for(f, 1);
+    assert_false(trig_engine_writing(f->t));
+}
+
 static void restart(struct fixture *f)
 {
     struct error err;
 
+    settle(f);
     trig_engine_free(f->t);
     make_engine(f);
     assert_int_equal(trig_engine_load(f->t, &err), 0);
+    settle(f); /* the new run's reservations */
 }
 
 static void test_triggers_survive_a_restart(void **state)
@@ -573,14 +583,14 @@ static void test_corrupt_file_falls_back_to_the_last_good_copy(void **state)
     int fd;
 
     trigger_set(f, "[" DUSK(T1, "") "]");
-    trigger_set(f, "[" DUSK(T1, "") ", " DUSK(T2, "") "]"); /* the .bak holds T1 alone */
+    trigger_set(f, "[" DUSK(T1, "") ", " DUSK(T2, "") "]");
     snprintf(path, sizeof(path), "%s/triggers.json", f->dir);
     fd = open(path, O_WRONLY | O_TRUNC);
     assert_true(fd >= 0);
     assert_int_equal(write(fd, "{\"triggers\": [", 14), 14);
     close(fd);
     restart(f);
-    assert_int_equal(trig_engine_count(f->t), 1);
+    assert_int_equal(trig_engine_count(f->t), 2); /* the .bak: a copy of the last write */
     /* Both broken: the engine starts empty rather than not at all. */
     fd = open(path, O_WRONLY | O_TRUNC);
     assert_int_equal(write(fd, "garbage", 7), 7);
