@@ -96,6 +96,7 @@ static int start(struct main_state *m, struct error *err)
     e->wq = wq_new((int)m->cfg.engine_workers, 0, &hooks);
     loop_set_wq(e->loop, e->wq);
     e->metrics = metrics_new();
+    qe_metrics_register(e);
     rc = qe_start(e, err);
     if (rc == 0)
         rc = qe_triggers_start(e, err);

@@ -76,6 +76,9 @@ int qe_start(struct qe *e, struct error *err) IOT_WUR;
 /* Stops the timers (loop thread, before loop_free). */
 void qe_stop(struct qe *e);
 
+/* Registers the engine's figures in e->metrics (GET /metrics). Main thread. */
+void qe_metrics_register(struct qe *e);
+
 /* ---------------------------------------------------------------- internal */
 
 /* Dispatches execution id now (3.3, 3.5.1, 3.6). req, when not NULL, is the

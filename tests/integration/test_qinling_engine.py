@@ -225,6 +225,27 @@ class Engine(unittest.TestCase):
                          admin=True).json["workers"][0]
         self.assertEqual((w["worker_name"], w["state"]), ("%s/lr-aaaa" % self.board, "warm"))
 
+    def test_metrics(self):
+        import http.client
+        port = iottest.free_port()
+        st = qinlingtest.Stack(engine=True, extra={
+            "engine": {"admin_listen": "127.0.0.1:%d" % port}}).start()
+        fw = qinlingtest.FakeWagent(st.url, name="metrics").start()
+        try:
+            board = st.add_board(agent="metrics", caps=qinlingtest.caps())
+            f = st.function(st.runtime("busybox"), {"main.sh": "x"}, board_id=board)
+            self.assertEqual(st.call("POST", "/v1/executions",
+                                     {"function_id": f["id"]}).json["status"], "success")
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            c.request("GET", "/metrics")
+            text = c.getresponse().read().decode()
+            self.assertRegex(text, r"(?m)^qinling_engine_results_total 1$")
+            self.assertRegex(text, r"(?m)^qinling_engine_dispatched_total 1$")
+            self.assertIn("qinling_engine_lost_total", text)
+        finally:
+            fw.stop()
+            st.stop()
+
     def test_clean_stop(self):
         self.st.engine.signal(signal.SIGTERM)
         self.assertEqual(self.st.engine.wait(20), 0)
