@@ -69,6 +69,16 @@ def proc_status(pid, key):
     return 0
 
 
+def self_signed(directory, host="127.0.0.1"):
+    """A self-signed certificate for host (an IP address); returns (cert, key)."""
+    cert = os.path.join(directory, "cert.pem")
+    key = os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=" + host, "-addext", "subjectAltName=IP:" + host,
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    return cert, key
+
+
 def pss_kb(pid):
     with open("/proc/%d/smaps_rollup" % pid) as f:
         for line in f:
@@ -80,24 +90,27 @@ def pss_kb(pid):
 class Wagent:
     """One iotronic-wagent with its WAMP, tunnel and admin listeners."""
 
-    def __init__(self, cloud, host, overrides):
+    def __init__(self, cloud, host, overrides, tls=None):
         self.cloud = cloud
         self.host = host
+        self.scheme = "wss" if tls else "ws"
         self.port = iottest.free_port()
         self.tport = iottest.free_port()
         self.aport = iottest.free_port()
         self.dir = iottest.tmpdir(host + "-")
         conf = {
             "DEFAULT": {"host": host},
-            "wamp": {"wamp_transport_url": "ws://127.0.0.1:%d/" % self.port,
+            "wamp": {"wamp_transport_url": "%s://127.0.0.1:%d/" % (self.scheme, self.port),
                      "register_agent": True},
             "wagent": {"listen": "127.0.0.1:%d" % self.port,
                        "admin_listen": "127.0.0.1:%d" % self.aport,
                        "heartbeat_interval": 1, "agent_timeout": 3, "ping_interval": 2,
                        "ping_timeout": 5, "bind_timeout": 10, "registration_grace": 1},
             "wstun": {"listen": "127.0.0.1:%d" % self.tport, "bind_address": "127.0.0.1",
-                      "public_url": "ws://127.0.0.1:%d/" % self.tport},
+                      "public_url": "%s://127.0.0.1:%d/" % (self.scheme, self.tport)},
         }
+        if tls:
+            conf["wagent"].update({"cert_file": tls[0], "key_file": tls[1]})
         for sec, kv in overrides.items():
             conf.setdefault(sec, {}).update(kv)
         self.conf = iottest.write_conf(os.path.join(self.dir, host + ".conf"), conf)
@@ -105,7 +118,7 @@ class Wagent:
 
     @property
     def url(self):
-        return "ws://127.0.0.1:%d/" % self.port
+        return "%s://127.0.0.1:%d/" % (self.scheme, self.port)
 
     def start(self):
         self.daemon = iottest.Daemon("iotronic-wagent",
@@ -237,7 +250,8 @@ class Agent:
 class Cloud:
     """The cloud stack, and the agents made with it."""
 
-    def __init__(self, wagents=1, extra=None, wagent_overrides=None):
+    def __init__(self, wagents=1, extra=None, wagent_overrides=None, tls=None):
+        """tls: (cert_file, key_file) for every wagent (wss:// everywhere)."""
         missing = missing_binaries(CLOUD_BINARIES)
         if missing:
             raise RuntimeError("not built: %s" % ", ".join(missing))
@@ -262,6 +276,7 @@ class Cloud:
         self.wagents = []
         self.agents = []
         self._mq = None
+        self.tls = tls
         self.conductor = iottest.Daemon("iotronic-conductor", ["--config-file", self.conf],
                                         logdir=self.dir).start()
         self.daemons.append(self.conductor)
@@ -274,7 +289,7 @@ class Cloud:
     # ------------------------------------------------------------ members
 
     def start_wagent(self, host="wagent-1", **overrides):
-        w = Wagent(self, host, overrides).start()
+        w = Wagent(self, host, overrides, self.tls).start()
         self.wagents.append(w)
         iottest.wait_until(lambda: self.sql("SELECT online FROM wampagents WHERE hostname = :'p1'",
                                             host) == [["t"]], timeout=20,
