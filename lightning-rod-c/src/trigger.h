@@ -104,7 +104,8 @@ int trig_engine_writing(const struct trig_engine *t);
  * .bak), on the worker pool. */
 void trig_engine_purge(struct trig_engine *t);
 
-/* Releases every HAL watch and frees. Local executions still waiting for the
+/* Releases every HAL watch and frees. A TriggerSet still waiting for its
+ * write is answered ERROR now. Local executions still waiting for the
  * executor's answer are reported by nobody: their results still arrive
  * through the executor. Accepts NULL. */
 void trig_engine_free(struct trig_engine *t);

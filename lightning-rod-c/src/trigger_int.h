@@ -95,7 +95,8 @@ void trig_store_save(struct trig_engine *t, lrc_store_done_fn done, void *arg);
 /* The text of triggers.json for the current set. New (free()). */
 char *trig_store_text(const struct trig_engine *t, size_t *len);
 /* Frees the contexts of writes still in flight (engine teardown, after the
- * store is freed: their callbacks no longer run). */
+ * store is freed: its callbacks no longer run); a TriggerSet waiting for one
+ * is answered ERROR. */
 void trig_store_forget(struct trig_engine *t);
 /* Reads triggers.json (blocking): 0 and *out (new, or NULL when there is no
  * usable file), or a negated errno when it cannot be read. */

@@ -113,10 +113,16 @@ void trig_store_save(struct trig_engine *t, lrc_store_done_fn done, void *arg)
 
 void trig_store_forget(struct trig_engine *t)
 {
+    struct error err;
+
+    error_set(&err, -ECANCELED, "the agent is stopping");
     while (t->saves != NULL) {
         struct save_ctx *c = t->saves;
 
         t->saves = c->next;
+        /* A TriggerSet waiting for this write is answered (exactly once). */
+        if (c->done != NULL)
+            c->done(c->arg, -ECANCELED, &err);
         save_free(c);
     }
 }

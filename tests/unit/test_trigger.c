@@ -603,6 +603,24 @@ static void test_corrupt_file_falls_back_to_the_last_good_copy(void **state)
     assert_int_equal(trig_engine_count(f->t), 0);
 }
 
+static void test_stopping_during_a_set_answers_it(void **state)
+{
+    struct fixture *f = *state;
+    cJSON *p = cJSON_Parse("{\"triggers\": [" DUSK(T1, "") "]}");
+
+    trig_engine_set(f->t, p, on_set, f);
+    cJSON_Delete(p);
+    assert_int_equal(f->answered, 0); /* its write is on the worker pool */
+    trig_engine_free(f->t);
+    f->t = NULL;
+    assert_int_equal(f->answered, 1);
+    assert_string_equal(f->kind, "ERROR");
+    assert_non_null(strstr(f->reply->valuestring, "the agent is stopping"));
+    wq_free(f->wq); /* the write completes; nothing else is answered */
+    f->wq = NULL;
+    assert_int_equal(f->answered, 1);
+}
+
 static void test_purge_empties_the_set(void **state)
 {
     struct fixture *f = *state;
@@ -632,6 +650,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cloud_sequence_base_is_honoured, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_file_falls_back_to_the_last_good_copy, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_stopping_during_a_set_answers_it, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_empties_the_set, setup, teardown),
     };
 
