@@ -262,8 +262,8 @@ int lrc_arg_string(const cJSON *args, int i, const char *name, size_t maxlen, co
     return 0;
 }
 
-int lrc_arg_int(const cJSON *args, int i, const char *name, int64_t min, int64_t max,
-                int64_t *out, struct error *err)
+int lrc_arg_int(const cJSON *args, int i, const char *name, int64_t min, int64_t max, int64_t *out,
+                struct error *err)
 {
     const cJSON *v = arg_at(args, i);
 

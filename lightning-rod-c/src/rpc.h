@@ -88,8 +88,8 @@ int lrc_arg_object(const cJSON *args, int i, const char *name, int required, con
                    struct error *err) IOT_WUR;
 int lrc_arg_string(const cJSON *args, int i, const char *name, size_t maxlen, const char **out,
                    struct error *err) IOT_WUR;
-int lrc_arg_int(const cJSON *args, int i, const char *name, int64_t min, int64_t max,
-                int64_t *out, struct error *err) IOT_WUR;
+int lrc_arg_int(const cJSON *args, int i, const char *name, int64_t min, int64_t max, int64_t *out,
+                struct error *err) IOT_WUR;
 int lrc_arg_bool(const cJSON *args, int i, const char *name, int required, int *out,
                  struct error *err) IOT_WUR;
 /* The method's `parameters` object (args[0]); absent or null reads as {}. */

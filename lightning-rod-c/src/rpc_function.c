@@ -85,10 +85,7 @@ static void function_status(struct lrc_agent *a, struct lrc_call *c, const cJSON
 }
 
 const struct lrc_rpc_method lrc_rpc_function[] = {
-    {"FunctionExecute", function_execute},
-    {"FunctionDeploy", function_deploy},
-    {"FunctionRemove", function_remove},
-    {"CachePurge", cache_purge},
-    {"FunctionStatus", function_status},
-    {NULL, NULL},
+    {"FunctionExecute", function_execute}, {"FunctionDeploy", function_deploy},
+    {"FunctionRemove", function_remove},   {"CachePurge", cache_purge},
+    {"FunctionStatus", function_status},   {NULL, NULL},
 };
