@@ -88,6 +88,13 @@ class Base(unittest.TestCase):
     def tearDownClass(cls):
         cls.pub.close()
         cls.fw.stop()
+        # Stopped here, so that a sanitizer build's reports (leaks are found
+        # at exit) fail this suite rather than go unread.
+        for d in (cls.st.engine, cls.st.api):
+            d.stop()
+            for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+                if marker in d.log_text():
+                    raise AssertionError("%s: %s\n%s" % (d.name, marker, d.tail(80)))
 
     @classmethod
     def behave(cls, board, method, payload):
