@@ -16,6 +16,8 @@ containers:
               and the firing and execution reach the cloud after it restarts;
   restart     the board restores its triggers from triggers.json after an
               agent restart, before the cloud sends them again;
+  button      a GPIO source: a rising edge on A's input line switches B's
+              light off;
   latency     sensor on A to GPIO write on B, and the local loop on B, with a
               native function in a warm container, over repeated firings
               (TAP comments: p50, p90, min, max and the median of each hop;
@@ -303,6 +305,34 @@ class Triggers(unittest.TestCase):
         self.assertEqual(self.line(self.b, 7)["value"], 1)
         self.assertGreater(f["firing_seq"], 1)  # past the reservation of the first run
         self.st.call("DELETE", "/v1/triggers/%s" % t["id"])
+
+    def test_5_button_edge_on_a_switches_the_light_off_on_b(self):
+        """A GPIO source: a rising edge of A's input line (a kernel-style
+        event on the sim backend, no polling) drives B's output line."""
+        self.assertEqual(self.line(self.b, 5)["value"], 1)  # on since step 1
+        body = {"name": "button",
+                "source": {"board_id": self.ba, "gpio": "sim0:2", "condition": "rising",
+                           "debounce_ms": 50},
+                "target": {"function_id": self.fn, "board_id": self.bb,
+                           "input_template": {"light": "off", "line": 5,
+                                              "lux": "{{event.value}}"}}}
+        r = self.st.call("POST", "/v1/triggers", body)
+        self.assertEqual(r.status, 201, r)
+        t = self.wait_active(r.json["id"])
+        self.assertEqual(self.line(self.a, 2)["direction"], "input")
+        self.a.sim("set-line", "sim0", "2", "1")
+        f = self.settled_firing(t["id"])
+        self.assertEqual(self.line(self.b, 5)["value"], 0)
+        self.assertEqual((f["value"], f["previous"], f["local"]), (1, 0, False))
+        e = self.st.call("GET", "/v1/executions/%s" % f["execution_ids"][0]).json
+        self.assertEqual(json.loads(e["input"]), {"light": "off", "line": 5, "lux": 1})
+        # The falling edge is not this trigger's.
+        self.a.sim("set-line", "sim0", "2", "0")
+        time.sleep(0.3)
+        self.assertEqual(len(self.firings(t["id"])), 1)
+        self.st.call("DELETE", "/v1/triggers/%s" % t["id"])
+        iottest.wait_until(lambda: t["id"] not in self.board_triggers(self.a),
+                           what="trigger removed from board A")
 
     def native_function(self):
         d = iottest.tmpdir("native-")
