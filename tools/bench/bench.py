@@ -27,7 +27,7 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 
-SUITES = ["rest", "rpc", "scale", "failover", "agent"]
+SUITES = ["rest", "rpc", "scale", "failover", "agent", "deviceless"]
 
 
 class Ctx:
