@@ -307,7 +307,7 @@ int qe_trigger_event(struct qe *e, struct db *db, const cJSON *body, void *arg)
     struct event ev;
     PGresult *res = NULL;
     struct error err;
-    int64_t t0;
+    int64_t t0, dropped;
     int rc;
 
     (void)arg;
@@ -315,6 +315,9 @@ int qe_trigger_event(struct qe *e, struct db *db, const cJSON *body, void *arg)
         log_warn("an event that is not valid was dropped");
         return 0;
     }
+    if (json_int_value(cJSON_GetObjectItemCaseSensitive(body, "dropped"), 1, INT64_MAX, &dropped))
+        log_warn("board %s dropped %lld firing(s) from its full outbox (3.7.5)", ev.board,
+                 (long long)dropped);
     t0 = time_mono_us();
     if (record(db, &ev, &res, &err) < 0) {
         log_warn("trigger %s firing %lld: not stored: %s", ev.trigger, (long long)ev.seq, err.msg);
