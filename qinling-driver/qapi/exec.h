@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include <libpq-fe.h>
+
 #include "qapi/call.h"
 #include "qapi/waiters.h"
 #include "qmodel/exec.h"
@@ -20,7 +22,9 @@ void qa_launch_defaults(const struct qa_call *c, struct qm_launch *q);
 /* Announces every execution of m to the engine (3.6). */
 void qa_announce(struct qa_call *c, const struct qm_exec_made *m);
 
-/* Waits (registered with w) until id is terminal or bound_s seconds pass. */
-void qa_sync_wait(struct qa_call *c, struct qa_wait *w, const char *id, int64_t bound_s);
+/* Waits (registered with w) until id is terminal or bound_s seconds pass.
+ * Returns the terminal row (selected with QA_SEL_EXECUTION; PQclear, or
+ * answer it with qa_answer_one), or NULL when the bound passed. */
+PGresult *qa_sync_wait(struct qa_call *c, struct qa_wait *w, const char *id, int64_t bound_s);
 
 #endif

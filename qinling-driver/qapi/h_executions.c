@@ -133,42 +133,42 @@ QA_HANDLER(execution_delete)
     PQclear(res);
 }
 
-static const struct db_stmt status_stmt = {
-    "qa_exec_status",
-    "SELECT status FROM executions WHERE id = $1::uuid",
-    1,
-};
-
-/* 1 when the execution is terminal (or gone), 0 when not, -1 on a failure. */
-static int terminal(struct qa_call *c, const char *id)
+/* The execution row, rendered when it is terminal: one read per wake-up
+ * (the notification says it is done; the read confirms it). 1 and *res when
+ * terminal (or gone: an empty result), 0 when not, -1 on a failure. */
+static int read_final(struct qa_call *c, const char *id, PGresult **res)
 {
-    const char *p[1] = {id};
-    PGresult *res = NULL;
+    const char *p[2] = {id, NULL};
     struct error err;
     int t;
 
-    if (db_exec_stmt(c->db, &status_stmt, p, &res, &err) < 0) {
+    *res = NULL;
+    if (db_exec_stmt(c->db, &get_stmt, p, res, &err) < 0) {
         log_warn("sync wait: %s", err.msg);
         return -1;
     }
-    t = PQntuples(res) == 0 || QM_EXEC_TERMINAL(PQgetvalue(res, 0, 0));
-    PQclear(res);
+    t = PQntuples(*res) == 0 || QM_EXEC_TERMINAL(PQgetvalue(*res, 0, 5));
+    if (!t) {
+        PQclear(*res);
+        *res = NULL;
+    }
     return t;
 }
 
-void qa_sync_wait(struct qa_call *c, struct qa_wait *w, const char *id, int64_t bound_s)
+PGresult *qa_sync_wait(struct qa_call *c, struct qa_wait *w, const char *id, int64_t bound_s)
 {
     int64_t end = time_mono_ms() + bound_s * 1000;
+    PGresult *res = NULL;
 
     for (;;) {
         int64_t left = end - time_mono_ms();
 
         if (left <= 0)
-            return;
+            return NULL;
         /* Woken or not, the row decides; at least once a second (3.6). */
         qa_wait_for(c->a->waiters, w, left < 1000 ? (int)left : 1000);
-        if (terminal(c, id) == 1)
-            return;
+        if (read_final(c, id, &res) == 1)
+            return res;
     }
 }
 
@@ -213,6 +213,7 @@ static void create(struct qa_call *c, const struct qa_value *v)
     struct qm_launch q = {0};
     struct qm_launched l;
     struct qa_wait *w = NULL;
+    PGresult *final = NULL;
     struct error err;
 
     if (v[F_DESC].s != NULL && !qm_text_ok(v[F_DESC].s, QM_DESCRIPTION_MAX)) {
@@ -237,10 +238,13 @@ static void create(struct qa_call *c, const struct qa_value *v)
         w = qa_wait_begin(c->a->waiters, l.made.id);
     qa_announce(c, &l.made);
     if (w != NULL) {
-        qa_sync_wait(c, w, l.made.id, l.pending_timeout + l.timeout + c->a->cfg->sync_grace);
+        final = qa_sync_wait(c, w, l.made.id, l.pending_timeout + l.timeout + c->a->cfg->sync_grace);
         qa_wait_end(c->a->waiters, w);
     }
-    qa_execution_answer(c, l.made.id, NULL, 201);
+    if (final != NULL)
+        qa_answer_one(c, final, 201, render, "Execution not found");
+    else
+        qa_execution_answer(c, l.made.id, NULL, 201);
     qm_launched_clear(&l);
 }
 

@@ -97,6 +97,11 @@ void qe_dispatch_waiting(struct qe *e, struct db *db, const char *board);
  * failure (the message is then redelivered). Worker thread. */
 int qe_store_result(struct qe *e, struct db *db, const cJSON *result);
 
+/* Completes fan-out parent when all its children are terminal (its
+ * status, output map, duration and log; NOTIFY). Idempotent. Worker
+ * thread. */
+int qe_complete_parent(struct qe *e, struct db *db, const char *parent);
+
 /* Ends a non-terminal execution in `error` with message (never one a board
  * accepted, unless force). Worker thread. */
 int qe_fail(struct qe *e, struct db *db, const char *id, const char *message, int force);

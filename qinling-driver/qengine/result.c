@@ -262,6 +262,29 @@ static const struct db_stmt store_stmt = {
     12,
 };
 
+/* The common case in one round trip: the result, the NOTIFY (delivered at
+ * the statement's commit), the board's bookkeeping. A fan-out child's parent
+ * is completed afterwards (aggregate_tx); the sweeper completes any parent
+ * whose children all ended, should the engine stop in between. */
+static const struct db_stmt store_one_stmt = {
+    "qe_result_store_one",
+    "WITH s AS (UPDATE executions SET status = $3, result = $4::jsonb, logs = $5, board_id = "
+    "$2::uuid, received_at = coalesce($6::timestamptz, received_at, now()), started_at = "
+    "$7::timestamptz, finished_at = $8::timestamptz, first_write_at = $9::timestamptz, "
+    "executor = $10, container_id = NULLIF($11, ''), board_duration = $12::float8, completed_at = now(), "
+    "updated_at = now() WHERE id = $1::uuid AND status NOT IN ('success', 'failed', 'error') "
+    "AND (board_id = $2::uuid OR fleet_id IS NOT NULL) RETURNING id, parent_id, function_id, "
+    "trigger_id), "
+    "w AS (DELETE FROM function_workers WHERE board_uuid = $2::uuid AND container_id = $11 AND "
+    "EXISTS (SELECT 1 FROM s)), "
+    "fb AS (INSERT INTO function_boards (function_id, board_uuid) SELECT function_id, $2::uuid "
+    "FROM s WHERE function_id IS NOT NULL ON CONFLICT (function_id, board_uuid) DO UPDATE SET "
+    "last_used_at = now(), updated_at = now()), "
+    "n AS (SELECT pg_notify('" QM_NOTIFY_CHANNEL "', id::text) FROM s) "
+    "SELECT parent_id, function_id, trigger_id, (SELECT count(*) FROM n) FROM s",
+    12,
+};
+
 static const struct db_stmt after_stmt = {
     "qe_result_after",
     "WITH w AS (DELETE FROM function_workers WHERE board_uuid = $1::uuid AND container_id = $3) "
@@ -307,50 +330,110 @@ struct store {
     const struct report *r;
     int stored;
     char trigger[UUID_STR_LEN];
+    char parent[UUID_STR_LEN];
 };
 
-static int store_tx(struct db *db, void *arg, struct error *err)
+/* The parameters of store_stmt and store_one_stmt; text and result are
+ * owned by the caller. */
+static void store_params(const struct report *r, char **text, char dur[32], const char *p[12])
 {
-    struct store *s = arg;
-    const struct report *r = s->r;
     cJSON *result = cJSON_CreateObject();
-    char *text, dur[32];
-    PGresult *res = NULL;
-    int rc = r->local ? insert_local(db, r, err) : 0;
 
     cJSON_AddItemToObject(result, "output",
                           r->output ? cJSON_Duplicate(r->output, 1) : cJSON_CreateNull());
     cJSON_AddNumberToObject(result, "duration", r->duration);
-    text = json_print(result);
-    snprintf(dur, sizeof(dur), "%.3f", r->duration);
+    *text = json_print(result);
+    cJSON_Delete(result);
+    snprintf(dur, 32, "%.3f", r->duration);
 #define OPT(x) ((x)[0] ? (x) : NULL)
-    const char *p[12] = {r->id, r->board, r->status, text, r->logs, OPT(r->received),
+    const char *v[12] = {r->id, r->board, r->status, *text, r->logs, OPT(r->received),
                          OPT(r->started), OPT(r->finished), OPT(r->first_write), r->executor,
                          r->container, dur};
 #undef OPT
+    memcpy(p, v, sizeof(v));
+}
+
+static void note_stored(struct store *s, const PGresult *res, int trigger_col, int parent_col)
+{
+    s->stored = PQntuples(res) == 1;
+    if (!s->stored)
+        return;
+    snprintf(s->trigger, sizeof(s->trigger), "%s", PQgetvalue(res, 0, trigger_col));
+    snprintf(s->parent, sizeof(s->parent), "%s", PQgetvalue(res, 0, parent_col));
+}
+
+/* A local-loop result: the row may have to be made first, in the same
+ * transaction. */
+static int store_tx(struct db *db, void *arg, struct error *err)
+{
+    struct store *s = arg;
+    const struct report *r = s->r;
+    char *text, dur[32];
+    const char *p[12];
+    PGresult *res = NULL;
+    int rc = insert_local(db, r, err);
+
+    store_params(r, &text, dur, p);
     if (rc == 0)
         rc = db_exec_stmt(db, &store_stmt, p, &res, err);
-    s->stored = rc == 0 && PQntuples(res) == 1;
-    if (s->stored) {
+    if (rc == 0)
+        note_stored(s, res, 2, 0);
+    if (rc == 0 && s->stored) {
         const char *q[3] = {r->board, PQgetvalue(res, 0, 1), r->container ? r->container : ""};
 
-        snprintf(s->trigger, sizeof(s->trigger), "%s", PQgetvalue(res, 0, 2));
         rc = qe_notify(db, r->id, err);
         if (rc == 0 && !PQgetisnull(res, 0, 1))
             rc = db_exec_stmt(db, &after_stmt, q, NULL, err);
-        if (rc == 0 && !PQgetisnull(res, 0, 0))
-            rc = aggregate(s->e, db, PQgetvalue(res, 0, 0), err);
     }
     PQclear(res);
     free(text);
-    cJSON_Delete(result);
+    return rc;
+}
+
+static int store_one(struct db *db, struct store *s, struct error *err)
+{
+    char *text, dur[32];
+    const char *p[12];
+    PGresult *res = NULL;
+    int rc;
+
+    store_params(s->r, &text, dur, p);
+    p[10] = s->r->container != NULL ? s->r->container : "";
+    rc = db_exec_stmt(db, &store_one_stmt, p, &res, err);
+    if (rc == 0)
+        note_stored(s, res, 2, 0);
+    PQclear(res);
+    free(text);
+    return rc;
+}
+
+struct agg_tx {
+    struct qe *e;
+    const char *parent;
+};
+
+static int aggregate_tx(struct db *db, void *arg, struct error *err)
+{
+    struct agg_tx *a = arg;
+
+    return aggregate(a->e, db, a->parent, err);
+}
+
+int qe_complete_parent(struct qe *e, struct db *db, const char *parent)
+{
+    struct agg_tx a = {e, parent};
+    struct error err;
+    int rc = db_tx(db, aggregate_tx, &a, &err);
+
+    if (rc < 0)
+        log_warn("fan-out %s: not completed yet: %s", parent, err.msg);
     return rc;
 }
 
 int qe_store_result(struct qe *e, struct db *db, const cJSON *body)
 {
     struct report r;
-    struct store s = {e, &r, 0, ""};
+    struct store s = {e, &r, 0, "", ""};
     struct error err;
     int rc;
 
@@ -359,7 +442,9 @@ int qe_store_result(struct qe *e, struct db *db, const cJSON *body)
         free(r.logs);
         return 0;
     }
-    rc = db_tx(db, store_tx, &s, &err);
+    rc = r.local ? db_tx(db, store_tx, &s, &err) : store_one(db, &s, &err);
+    if (rc == 0 && s.stored && s.parent[0] != '\0')
+        qe_complete_parent(e, db, s.parent);
     if (rc < 0) {
         log_warn("execution %s: result not stored: %s", r.id, err.msg);
     } else if (!s.stored) {

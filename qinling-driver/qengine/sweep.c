@@ -80,6 +80,28 @@ static void end_overdue(struct qe *e, struct db *db)
     PQclear(res);
 }
 
+/* Parents whose children all ended (an engine stopped between storing the
+ * last child and completing its parent). */
+static const struct db_stmt orphan_parents_stmt = {
+    "qe_sweep_parents",
+    "SELECT p.id FROM executions p WHERE p.status = 'running' AND p.placement = 'all' AND "
+    "p.board_id IS NULL AND NOT EXISTS (SELECT 1 FROM executions c WHERE c.parent_id = p.id "
+    "AND c.status NOT IN ('success', 'failed', 'error')) LIMIT 100",
+    0,
+};
+
+static void complete_parents(struct qe *e, struct db *db)
+{
+    PGresult *res = NULL;
+    struct error err;
+
+    if (db_exec_stmt(db, &orphan_parents_stmt, NULL, &res, &err) < 0)
+        return;
+    for (int i = 0; i < PQntuples(res); i++)
+        qe_complete_parent(e, db, PQgetvalue(res, i, 0));
+    PQclear(res);
+}
+
 static void redispatch(struct qe *e, struct db *db, int startup)
 {
     char t[DB_INT_LEN], s[DB_INT_LEN];
@@ -274,6 +296,7 @@ void qe_sweep(struct qe *e, struct db *db)
     int startup = !e->started;
 
     end_overdue(e, db);
+    complete_parents(e, db);
     redispatch(e, db, startup);
     housekeeping(e, db, time_mono_ms());
     if (startup) {
