@@ -98,6 +98,13 @@ static const struct db_stmt begin_stmt = {
     1,
 };
 
+static const struct db_stmt gone_board_stmt = {
+    "qe_trig_gone_board",
+    "UPDATE triggers SET status = 'error', status_reason = 'Board ' || $1 || ' could not be "
+    "found.' WHERE source_board_id = $1::uuid AND enabled AND status <> 'error'",
+    1,
+};
+
 static const struct db_stmt stamp_stmt = {
     "qe_trig_stamp",
     "SELECT coalesce(string_agg(t.id::text || '@' || coalesce(t.updated_at, t.created_at)::text "
@@ -368,14 +375,28 @@ static void record(struct db *db, struct sync *s, const cJSON *refused)
     }
 }
 
+/* The board refused the whole set (an agent without TriggerSet, a state
+ * file it cannot write): every trigger is in error with its words. */
+static void refuse_all(struct db *db, struct sync *s, const char *why)
+{
+    for (size_t i = 0; i < s->n; i++)
+        mark(db, s->board, &s->v[i], s->v[i].def != NULL ? why : s->v[i].error);
+}
+
 static void set_done(struct qe *e, struct db *db, struct qd_reply *r, void *arg)
 {
     struct sync *s = arg;
     char *now;
 
-    if (db == NULL || r->outcome != QD_REPLIED || strcmp(r->result, "SUCCESS") != 0) {
-        log_warn("board %s: TriggerSet: %s %s", s->board, qd_outcome_name(r->outcome),
-                 r->outcome == QD_REPLIED ? reply_text(r) : r->err.msg);
+    if (db != NULL && r->outcome == QD_REPLIED && strcmp(r->result, "SUCCESS") != 0) {
+        log_warn("board %s: TriggerSet refused: %s", s->board, reply_text(r));
+        refuse_all(db, s, reply_text(r));
+        sync_free(s);
+        return;
+    }
+    if (db == NULL || r->outcome != QD_REPLIED) {
+        /* Not delivered or not answered: the reconciliation sends it again. */
+        log_warn("board %s: TriggerSet: %s %s", s->board, qd_outcome_name(r->outcome), r->err.msg);
         sync_free(s);
         return;
     }
@@ -425,9 +446,17 @@ void qe_trigger_sync(struct qe *e, struct db *db, const char *board)
     struct qm_board b;
     struct error err;
     struct sync *s;
+    int rc;
 
-    if (qm_board_get(db, board, &b, &err) < 0)
-        return; /* a deleted board: its triggers are never installed */
+    rc = qm_board_get(db, board, &b, &err);
+    if (rc == -ENOENT) {
+        /* A deleted board: its triggers can never be installed. */
+        if (db_exec_stmt(db, &gone_board_stmt, p, NULL, &err) < 0)
+            log_warn("board %s: %s", board, err.msg);
+        return;
+    }
+    if (rc < 0)
+        return;
     if (strcmp(b.status, "online") != 0) {
         if (db_exec_stmt(db, &pending_stmt, p, NULL, &err) < 0)
             log_warn("board %s: %s", board, err.msg);

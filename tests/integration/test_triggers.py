@@ -79,6 +79,7 @@ class Base(unittest.TestCase):
                                         caps_for=lambda b: cls.caps_of.get(b, CAPS)).start()
         cls.fw.behave = cls.behave
         cls.refuse = {}          # trigger id -> message the board refuses it with
+        cls.no_triggers = set()  # boards whose agent has no TriggerSet (the original agent)
         cls.deploy_error = None  # text: FunctionDeploy answers ERROR with it
         cls.rid = cls.st.runtime("busybox")
         cls.fn = cls.st.function(cls.rid, {"main.sh": "echo on\n"})["id"]
@@ -98,6 +99,9 @@ class Base(unittest.TestCase):
 
     @classmethod
     def behave(cls, board, method, payload):
+        if method == "TriggerSet" and board in cls.no_triggers:
+            return {"outcome": "replied", "result": "ERROR",
+                    "message": "Method TriggerSet is not available on this board."}
         if method == "TriggerSet":
             ids = [t["id"] for t in payload["triggers"]]
             return {"outcome": "replied", "result": "SUCCESS",
@@ -160,6 +164,7 @@ class Base(unittest.TestCase):
 
 
 DROP = object()  # removes a key from a body part in Base.trigger()
+QE_RETRY_S = 5   # qengine/trigger.h: a set not acknowledged is sent again after this
 
 
 class Validation(Base):
@@ -369,6 +374,26 @@ class Installation(Base):
         self.st.sql("UPDATE triggers SET enabled = true, status = 'installing' WHERE id = :'p1'",
                     t["id"])
         self.wait_status(t["id"], "active", timeout=20)
+
+    def test_board_without_trigger_set_puts_its_triggers_in_error(self):
+        b = self.board()
+        self.no_triggers.add(b)
+        t = self.trigger(b, target_board=self.board())
+        t = self.wait_status(t["id"], "error")
+        self.assertEqual(t["status_reason"], "Method TriggerSet is not available on this board.")
+        time.sleep(QE_RETRY_S + 2.5)  # no retry loop: an error waits for a change
+        self.assertEqual(len(self.sets_for(b)), 1)
+
+    def test_deleted_board_puts_its_triggers_in_error(self):
+        b, other = self.board(), self.board()
+        t1 = self.trigger(b, target_board=other)
+        t2 = self.trigger(b, target_board=other, name="second")
+        self.wait_status(t1["id"], "active")
+        self.st.sql("DELETE FROM board_capabilities WHERE board_uuid = :'p1'", b)
+        self.st.sql("DELETE FROM boards WHERE uuid = :'p1'", b)
+        self.assertEqual(self.st.call("DELETE", "/v1/triggers/%s" % t2["id"]).status, 204)
+        t = self.wait_status(t1["id"], "error")
+        self.assertEqual(t["status_reason"], "Board %s could not be found." % b)
 
     def test_local_loop_deploys_first_and_carries_the_template(self):
         b = self.board()
