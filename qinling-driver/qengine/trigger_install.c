@@ -565,6 +565,20 @@ static const struct db_stmt due_stmt = {
     1,
 };
 
+/* Online boards with a local loop whose function (or alias) changed since
+ * its set was sent: the board holds a FunctionExecute template of the old
+ * code, whose blobs the change may have purged. */
+static const struct db_stmt stale_stmt = {
+    "qe_trig_stale",
+    "SELECT DISTINCT t.source_board_id FROM triggers t JOIN boards b ON b.uuid = "
+    "t.source_board_id WHERE t.enabled AND t.local AND b.status = 'online' AND t.install_at IS "
+    "NOT NULL AND (EXISTS (SELECT 1 FROM functions f WHERE f.id = t.function_id AND "
+    "f.updated_at > t.install_at) OR EXISTS (SELECT 1 FROM function_aliases a JOIN functions f "
+    "ON f.id = a.function_id WHERE a.name = t.function_alias AND a.project_id = t.project_id "
+    "AND greatest(a.updated_at, f.updated_at) > t.install_at)) LIMIT 100",
+    0,
+};
+
 /* Offline boards whose triggers still look installed (a missed event). */
 static const struct db_stmt gone_stmt = {
     "qe_trig_gone",
@@ -604,6 +618,15 @@ static void tick_work(void *arg, void *thread_ctx)
     }
     for (int i = 0; i < PQntuples(res); i++)
         qe_trigger_sync(q->e, db, PQgetvalue(res, i, 0));
+    PQclear(res);
+    res = NULL;
+    if (db_exec_stmt(db, &stale_stmt, NULL, &res, &err) < 0)
+        log_warn("triggers: reconciliation: %s", err.msg);
+    for (int i = 0; res != NULL && i < PQntuples(res); i++) {
+        log_info("board %s: a local loop's function changed; sending its set again",
+                 PQgetvalue(res, i, 0));
+        qe_trigger_sync(q->e, db, PQgetvalue(res, i, 0));
+    }
     PQclear(res);
     if (now - q->last_cap_ms >= 60000) {
         q->last_cap_ms = now;

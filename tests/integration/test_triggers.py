@@ -8,6 +8,7 @@ RabbitMQ; boards are IoTronic rows with DeviceCaps, and a scripted wagent
 (qinlingtest.FakeWagent) answers the board calls and publishes what boards
 report, as a real wagent does."""
 
+import base64
 import json
 import os
 import sys
@@ -412,6 +413,26 @@ class Installation(Base):
         self.assertIn("runtime", ex)
         self.assertNotIn("execution_id", ex)
         self.assertEqual(calls[0][2]["function_id"], self.fn)
+        # A new package reaches the board's template (and is deployed) on its own.
+        f = self.st.function(self.rid, {"main.sh": "echo two\n"})
+        t2 = self.trigger(b, target={"function_id": f["id"]}, name="second")
+        self.wait_status(t2["id"], "active")
+        sets = len(self.sets_for(b))
+        pkg = qinlingtest.make_zip({"main.sh": "echo three\n"})
+        r = self.st.call("PUT", "/v1/functions/%s" % f["id"], {
+            "code": {"source": "package"}, "package": base64.b64encode(pkg).decode()})
+        self.assertEqual(r.status, 200, r)
+        sha = r.json["code"]["sha256"]
+
+        def new_template():
+            for p in self.sets_for(b)[sets:]:
+                for d in p["triggers"]:
+                    if d["id"] == t2["id"] and d["execute"]["package"]["sha256"] == sha:
+                        return True
+            return False
+        iottest.wait_until(new_template, timeout=15, what="the set with the new package")
+        self.assertTrue(any(c[1] == "FunctionDeploy" and c[2]["package"]["sha256"] == sha
+                            for c in self.fw.calls if c[0] == b))
 
     def test_local_loop_whose_function_cannot_be_deployed(self):
         b = self.board()
