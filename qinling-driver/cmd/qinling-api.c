@@ -152,8 +152,7 @@ static int start(struct main_state *m, struct error *err)
         (rc = start_mq(m, err)) < 0 ||
         (rc = qa_waiters_new(m->cfg.db_connection, &m->a.waiters, err)) < 0)
         return rc;
-    m->a.webhook_rl =
-        qa_ratelimit_new((double)m->cfg.webhook_rate, (double)m->cfg.webhook_burst);
+    m->a.webhook_rl = qa_ratelimit_new((double)m->cfg.webhook_rate, (double)m->cfg.webhook_burst);
     return start_http(m, err);
 }
 

@@ -13,8 +13,8 @@
 
 #define FORM_FIELDS_MAX 256
 
-int qa_form_urlencoded(struct qa_call *c, const char *text, size_t len,
-                       struct qa_formfield **out, size_t *n)
+int qa_form_urlencoded(struct qa_call *c, const char *text, size_t len, struct qa_formfield **out,
+                       size_t *n)
 {
     struct qa_formfield *v = http_req_alloc(c->r, FORM_FIELDS_MAX * sizeof(*v));
     const char *p = text, *end = text + len;
@@ -258,9 +258,8 @@ int qa_fields(struct qa_call *c, const struct qa_body *b, const struct qa_field 
 
 int qa_value_json(const struct qa_value *v, int parse_strings, const cJSON **out, cJSON **owned)
 {
-    const char *text = v->j != NULL ? (cJSON_IsString(v->j) && parse_strings ? v->j->valuestring
-                                                                              : NULL)
-                                    : v->s;
+    const char *text =
+        v->j != NULL ? (cJSON_IsString(v->j) && parse_strings ? v->j->valuestring : NULL) : v->s;
 
     *owned = NULL;
     *out = v->j;

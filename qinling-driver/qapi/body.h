@@ -48,8 +48,8 @@ void qa_body_free(struct qa_body *b);
 const struct qa_formfield *qa_body_file(const struct qa_body *b, const char *name);
 
 /* Parses x-www-form-urlencoded text into fields allocated in the request. */
-int qa_form_urlencoded(struct qa_call *c, const char *text, size_t len,
-                       struct qa_formfield **out, size_t *n);
+int qa_form_urlencoded(struct qa_call *c, const char *text, size_t len, struct qa_formfield **out,
+                       size_t *n);
 
 enum qa_ftype { QA_T_STR, QA_T_INT, QA_T_BOOL, QA_T_JSON };
 
@@ -64,12 +64,12 @@ struct qa_field {
 };
 
 struct qa_value {
-    int present; /* in the body */
-    int null;    /* explicitly null (QA_F_NULL) */
-    const char *s;   /* QA_T_STR; QA_T_JSON from a form: the text */
+    int present;   /* in the body */
+    int null;      /* explicitly null (QA_F_NULL) */
+    const char *s; /* QA_T_STR; QA_T_JSON from a form: the text */
     int64_t i;
     int b;
-    const cJSON *j;  /* QA_T_JSON from a JSON body */
+    const cJSON *j; /* QA_T_JSON from a JSON body */
 };
 
 /* Reads fields[0..n) from b into out[0..n) (indexes match). Answers 400 and

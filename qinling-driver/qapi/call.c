@@ -92,8 +92,7 @@ void qa_tell_engine(struct qa_call *c, const char *method, const char *key, cons
     cJSON_Delete(args);
 }
 
-int qa_exec(struct qa_call *c, const struct db_stmt *st, const char *const *params,
-            PGresult **res)
+int qa_exec(struct qa_call *c, const struct db_stmt *st, const char *const *params, PGresult **res)
 {
     struct error err;
     int rc = db_exec_stmt(c->db, st, params, res, &err);

@@ -24,7 +24,7 @@ struct qa_call {
     const struct auth_cred *cred;
     const char *project; /* the caller's project ("" when none) */
     int is_admin;
-    const char *base;    /* <base> without a trailing slash */
+    const char *base; /* <base> without a trailing slash */
 };
 
 /* Fills c. Returns 0, or answers 503 (no database connection on this worker)
@@ -61,7 +61,6 @@ void qa_tell_engine(struct qa_call *c, const char *method, const char *key, cons
 
 /* Runs one fixed statement and answers database failures (503/500). 0 and
  * *res (PQclear), or -1 with the response set. */
-int qa_exec(struct qa_call *c, const struct db_stmt *st, const char *const *params,
-            PGresult **res);
+int qa_exec(struct qa_call *c, const struct db_stmt *st, const char *const *params, PGresult **res);
 
 #endif

@@ -22,17 +22,18 @@
         n, QA_T_STR, QA_F_RO, NULL                                                                 \
     }
 #define FIELDS(runtime_flags)                                                                      \
-    {"code", QA_T_JSON, 0, NULL}, {"runtime_id", QA_T_STR, runtime_flags, NULL},                  \
-        {"name", QA_T_STR, QA_F_NULL, NULL}, {"description", QA_T_STR, QA_F_NULL, NULL},          \
+    {"code", QA_T_JSON, 0, NULL}, {"runtime_id", QA_T_STR, runtime_flags, NULL},                   \
+        {"name", QA_T_STR, QA_F_NULL, NULL}, {"description", QA_T_STR, QA_F_NULL, NULL},           \
         {"entry", QA_T_STR, 0, NULL},                                                              \
         {"cpu", QA_T_INT, 0, "Invalid cpu resource specified. An integer is required."},           \
-        {"memory_size", QA_T_INT, 0, "Invalid memory resource specified. An integer is required."},\
+        {"memory_size", QA_T_INT, 0,                                                               \
+         "Invalid memory resource specified. An integer is required."},                            \
         {"timeout", QA_T_INT, 0, "Invalid timeout resource specified. An integer is required."},   \
-        {"package", QA_T_STR, 0, NULL}, {"devices", QA_T_JSON, QA_F_NULL, NULL},                  \
-        {"device_access", QA_T_STR, 0, NULL}, {"network", QA_T_STR, 0, NULL},                     \
-        {"board_id", QA_T_STR, QA_F_NULL, NULL}, {"fleet_id", QA_T_STR, QA_F_NULL, NULL},         \
-        {"placement", QA_T_STR, QA_F_NULL, NULL}, {"keep_warm", QA_T_INT, 0, NULL},               \
-        {"warm_ttl", QA_T_INT, 0, NULL}, RO("id"), RO("count"), RO("latest_version"),            \
+        {"package", QA_T_STR, 0, NULL}, {"devices", QA_T_JSON, QA_F_NULL, NULL},                   \
+        {"device_access", QA_T_STR, 0, NULL}, {"network", QA_T_STR, 0, NULL},                      \
+        {"board_id", QA_T_STR, QA_F_NULL, NULL}, {"fleet_id", QA_T_STR, QA_F_NULL, NULL},          \
+        {"placement", QA_T_STR, QA_F_NULL, NULL}, {"keep_warm", QA_T_INT, 0, NULL},                \
+        {"warm_ttl", QA_T_INT, 0, NULL}, RO("id"), RO("count"), RO("latest_version"),              \
         RO("project_id"), RO("created_at"), RO("updated_at")
 
 static const struct qa_field create_fields[] = {FIELDS(0)};

@@ -15,26 +15,41 @@
 #include "qmodel/target.h"
 
 enum {
-    QF_CODE, QF_RUNTIME, QF_NAME, QF_DESC, QF_ENTRY, QF_CPU, QF_MEMORY, QF_TIMEOUT, QF_PACKAGE,
-    QF_DEVICES, QF_ACCESS, QF_NETWORK, QF_BOARD, QF_FLEET, QF_PLACEMENT, QF_KEEP_WARM,
-    QF_WARM_TTL, QF_N
+    QF_CODE,
+    QF_RUNTIME,
+    QF_NAME,
+    QF_DESC,
+    QF_ENTRY,
+    QF_CPU,
+    QF_MEMORY,
+    QF_TIMEOUT,
+    QF_PACKAGE,
+    QF_DEVICES,
+    QF_ACCESS,
+    QF_NETWORK,
+    QF_BOARD,
+    QF_FLEET,
+    QF_PLACEMENT,
+    QF_KEEP_WARM,
+    QF_WARM_TTL,
+    QF_N
 };
 
 /* A function body, validated for syntax and ranges (not yet against the
  * database). Borrowed strings live as long as the body. */
 struct qa_fnspec {
     struct qa_value v[QF_N + 8];
-    cJSON *code;            /* the code object (owned), or NULL */
-    const char *source;     /* "package" or "image" (when code is given) */
-    const char *md5sum;     /* code.md5sum, or NULL */
-    const char *sha256;     /* code.sha256, or NULL */
-    const char *image;      /* code.image, or NULL */
-    const void *package;    /* package bytes, or NULL */
+    cJSON *code;         /* the code object (owned), or NULL */
+    const char *source;  /* "package" or "image" (when code is given) */
+    const char *md5sum;  /* code.md5sum, or NULL */
+    const char *sha256;  /* code.sha256, or NULL */
+    const char *image;   /* code.image, or NULL */
+    const void *package; /* package bytes, or NULL */
     size_t package_len;
-    void *package_owned;    /* decoded base64 (free()) */
+    void *package_owned; /* decoded base64 (free()) */
     struct qm_device devs[QM_DEVICES_MAX];
     size_t ndevs;
-    cJSON *devices_json;    /* the canonical array (owned), when devices was given */
+    cJSON *devices_json; /* the canonical array (owned), when devices was given */
     struct qm_target_req target;
 };
 

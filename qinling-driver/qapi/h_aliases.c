@@ -30,9 +30,19 @@ static const struct qm_filter_field filters[] = {
 QA_HANDLER(aliases_list)
 {
     static const struct qa_list_spec spec = {
-        "function_aliases", "SELECT " QA_SEL_ALIAS " FROM function_aliases a", "a",
-        "function_aliases", filters, 1, "function_alias:get_all",
-        "function_alias:get_all:all_projects", 0, 0, render, NULL, NULL,
+        "function_aliases",
+        "SELECT " QA_SEL_ALIAS " FROM function_aliases a",
+        "a",
+        "function_aliases",
+        filters,
+        1,
+        "function_alias:get_all",
+        "function_alias:get_all:all_projects",
+        0,
+        0,
+        render,
+        NULL,
+        NULL,
     };
     struct qa_call c;
 
@@ -151,12 +161,11 @@ QA_HANDLER(alias_create)
     if (!v[F_NAME].present || !v[F_FUNCTION].present) {
         qa_fail(&c, 400, "Required param is missing. Required: name, function_id");
     } else if (!qm_alias_name_ok(v[F_NAME].s)) {
-        qa_fail(&c, 400,
-                "Invalid value for name: 1 to 255 of A-Z a-z 0-9 - . _ ~, not a UUID.");
+        qa_fail(&c, 400, "Invalid value for name: 1 to 255 of A-Z a-z 0-9 - . _ ~, not a UUID.");
     } else if (check_target(&c, v[F_FUNCTION].s, v[F_VERSION].i) == 0 &&
                uuid_normalize(v[F_FUNCTION].s, fid) == 0) {
-        const char *p[6] = {id, v[F_NAME].s, fid, db_param_int(ver, v[F_VERSION].i), v[F_DESC].s,
-                            c.project};
+        const char *p[6] = {id,          v[F_NAME].s, fid, db_param_int(ver, v[F_VERSION].i),
+                            v[F_DESC].s, c.project};
 
         uuid_v4(id);
         if (!qm_text_ok(v[F_DESC].s ? v[F_DESC].s : "", QM_DESCRIPTION_MAX))
@@ -211,7 +220,8 @@ QA_HANDLER(alias_update)
         qa_fail(&c, 404, "FunctionAlias not found [name=%.255s]", name);
         goto out;
     }
-    snprintf(ref, sizeof(ref), "%s", v[F_FUNCTION].present ? v[F_FUNCTION].s : PQgetvalue(cur, 0, 0));
+    snprintf(ref, sizeof(ref), "%s",
+             v[F_FUNCTION].present ? v[F_FUNCTION].s : PQgetvalue(cur, 0, 0));
     version = v[F_VERSION].present ? v[F_VERSION].i : strtoll(PQgetvalue(cur, 0, 1), NULL, 10);
     if (check_target(&c, ref, version) < 0 || uuid_normalize(ref, fid) < 0)
         goto out;
@@ -219,8 +229,13 @@ QA_HANDLER(alias_update)
         qa_fail(&c, 400, "Invalid value for description: at most 255 characters.");
         goto out;
     }
-    const char *p[7] = {name, qa_scope(&c), fid, db_param_int(ver, version),
-                        db_param_bool(v[F_DESC].present), v[F_DESC].s, c.project};
+    const char *p[7] = {name,
+                        qa_scope(&c),
+                        fid,
+                        db_param_int(ver, version),
+                        db_param_bool(v[F_DESC].present),
+                        v[F_DESC].s,
+                        c.project};
     if (run(&c, &update_stmt, p) >= 0)
         answer(&c, name, 200);
 out:

@@ -50,19 +50,33 @@ int qa_execution_answer(struct qa_call *c, const char *id, const char *scope, in
 }
 
 static const struct qm_filter_field filters[] = {
-    {"function_id", "e.function_id", QM_F_UUID}, {"status", "e.status", QM_F_STR},
-    {"description", "e.description", QM_F_STR}, {"function_version", "e.function_version", QM_F_INT},
-    {"board_id", "e.board_id", QM_F_UUID},       {"fleet_id", "e.fleet_id", QM_F_UUID},
-    {"trigger_id", "e.trigger_id", QM_F_UUID},   {"parent_id", "e.parent_id", QM_F_UUID},
+    {"function_id", "e.function_id", QM_F_UUID},
+    {"status", "e.status", QM_F_STR},
+    {"description", "e.description", QM_F_STR},
+    {"function_version", "e.function_version", QM_F_INT},
+    {"board_id", "e.board_id", QM_F_UUID},
+    {"fleet_id", "e.fleet_id", QM_F_UUID},
+    {"trigger_id", "e.trigger_id", QM_F_UUID},
+    {"parent_id", "e.parent_id", QM_F_UUID},
     {"created_at", "e.created_at", QM_F_TIME},
 };
 
 QA_HANDLER(executions_list)
 {
     static const struct qa_list_spec spec = {
-        "executions", "SELECT " QA_SEL_EXECUTION " FROM executions e", "e", "executions", filters,
-        sizeof(filters) / sizeof(filters[0]), "execution:get_all",
-        "execution:get_all:all_projects", 0, 0, render, NULL, NULL,
+        "executions",
+        "SELECT " QA_SEL_EXECUTION " FROM executions e",
+        "e",
+        "executions",
+        filters,
+        sizeof(filters) / sizeof(filters[0]),
+        "execution:get_all",
+        "execution:get_all:all_projects",
+        0,
+        0,
+        render,
+        NULL,
+        NULL,
     };
     struct qa_call c;
 
@@ -178,21 +192,43 @@ void qa_announce(struct qa_call *c, const struct qm_exec_made *m)
         qa_tell_engine(c, "dispatch", "execution_id", m->dispatch[i]);
 }
 
-enum { F_FID, F_ALIAS, F_VERSION, F_SYNC, F_INPUT, F_DESC, F_BOARD, F_FLEET, F_PLACEMENT,
-       F_PENDING, F_N };
+enum {
+    F_FID,
+    F_ALIAS,
+    F_VERSION,
+    F_SYNC,
+    F_INPUT,
+    F_DESC,
+    F_BOARD,
+    F_FLEET,
+    F_PLACEMENT,
+    F_PENDING,
+    F_N
+};
 
 static const struct qa_field fields[] = {
-    {"function_id", QA_T_STR, QA_F_NULL, NULL},  {"function_alias", QA_T_STR, QA_F_NULL, NULL},
-    {"function_version", QA_T_INT, 0, NULL},     {"sync", QA_T_BOOL, 0, NULL},
-    {"input", QA_T_STR, QA_F_NULL, NULL},        {"description", QA_T_STR, QA_F_NULL, NULL},
-    {"board_id", QA_T_STR, QA_F_NULL, NULL},     {"fleet_id", QA_T_STR, QA_F_NULL, NULL},
-    {"placement", QA_T_STR, QA_F_NULL, NULL},    {"pending_timeout", QA_T_INT, 0, NULL},
-    {"id", QA_T_STR, QA_F_RO, NULL},             {"status", QA_T_STR, QA_F_RO, NULL},
-    {"result", QA_T_STR, QA_F_RO, NULL},         {"project_id", QA_T_STR, QA_F_RO, NULL},
-    {"created_at", QA_T_STR, QA_F_RO, NULL},     {"updated_at", QA_T_STR, QA_F_RO, NULL},
-    {"deadline", QA_T_STR, QA_F_RO, NULL},       {"parent_id", QA_T_STR, QA_F_RO, NULL},
-    {"children", QA_T_STR, QA_F_RO, NULL},       {"trigger_id", QA_T_STR, QA_F_RO, NULL},
-    {"firing_id", QA_T_STR, QA_F_RO, NULL},      {"executor", QA_T_STR, QA_F_RO, NULL},
+    {"function_id", QA_T_STR, QA_F_NULL, NULL},
+    {"function_alias", QA_T_STR, QA_F_NULL, NULL},
+    {"function_version", QA_T_INT, 0, NULL},
+    {"sync", QA_T_BOOL, 0, NULL},
+    {"input", QA_T_STR, QA_F_NULL, NULL},
+    {"description", QA_T_STR, QA_F_NULL, NULL},
+    {"board_id", QA_T_STR, QA_F_NULL, NULL},
+    {"fleet_id", QA_T_STR, QA_F_NULL, NULL},
+    {"placement", QA_T_STR, QA_F_NULL, NULL},
+    {"pending_timeout", QA_T_INT, 0, NULL},
+    {"id", QA_T_STR, QA_F_RO, NULL},
+    {"status", QA_T_STR, QA_F_RO, NULL},
+    {"result", QA_T_STR, QA_F_RO, NULL},
+    {"project_id", QA_T_STR, QA_F_RO, NULL},
+    {"created_at", QA_T_STR, QA_F_RO, NULL},
+    {"updated_at", QA_T_STR, QA_F_RO, NULL},
+    {"deadline", QA_T_STR, QA_F_RO, NULL},
+    {"parent_id", QA_T_STR, QA_F_RO, NULL},
+    {"children", QA_T_STR, QA_F_RO, NULL},
+    {"trigger_id", QA_T_STR, QA_F_RO, NULL},
+    {"firing_id", QA_T_STR, QA_F_RO, NULL},
+    {"executor", QA_T_STR, QA_F_RO, NULL},
     {"timing", QA_T_STR, QA_F_RO, NULL},
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
@@ -238,7 +274,8 @@ static void create(struct qa_call *c, const struct qa_value *v)
         w = qa_wait_begin(c->a->waiters, l.made.id);
     qa_announce(c, &l.made);
     if (w != NULL) {
-        final = qa_sync_wait(c, w, l.made.id, l.pending_timeout + l.timeout + c->a->cfg->sync_grace);
+        final =
+            qa_sync_wait(c, w, l.made.id, l.pending_timeout + l.timeout + c->a->cfg->sync_grace);
         qa_wait_end(c->a->waiters, w);
     }
     if (final != NULL)

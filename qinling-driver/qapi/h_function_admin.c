@@ -67,8 +67,8 @@ static int target(struct qa_call *c, char id[UUID_STR_LEN], int64_t *version)
 
 static int read_count(struct qa_call *c, int64_t *count)
 {
-    static const struct qa_field f[] = {{"count", QA_T_INT, 0,
-                                         "Invalid value for count: an integer >= 1 is required."}};
+    static const struct qa_field f[] = {
+        {"count", QA_T_INT, 0, "Invalid value for count: an integer >= 1 is required."}};
     struct qa_value v;
     struct qa_body b;
     int rc;
@@ -109,8 +109,7 @@ static void detach(struct http_req *r, const char *rule, int by_version)
     struct qa_call c;
     int64_t version;
 
-    if (qa_call_init(r, &c) < 0 || qa_authorize(&c, rule, NULL) < 0 ||
-        target(&c, id, &version) < 0)
+    if (qa_call_init(r, &c) < 0 || qa_authorize(&c, rule, NULL) < 0 || target(&c, id, &version) < 0)
         return;
     const char *p[2] = {id, by_version && version > 0 ? db_param_int(v, version) : NULL};
     if (qa_exec(&c, &detach_stmt, p, NULL) < 0)
@@ -162,9 +161,19 @@ QA_HANDLER(function_workers)
     };
     char id[UUID_STR_LEN];
     struct qa_list_spec spec = {
-        "workers", "SELECT " QA_SEL_WORKER " FROM function_workers k", "k", "function_workers",
-        filters, 1, "function_worker:get_all", NULL, 0, 1, render,
-        "k.function_id = $?::uuid", id,
+        "workers",
+        "SELECT " QA_SEL_WORKER " FROM function_workers k",
+        "k",
+        "function_workers",
+        filters,
+        1,
+        "function_worker:get_all",
+        NULL,
+        0,
+        1,
+        render,
+        "k.function_id = $?::uuid",
+        id,
     };
     const char *fv = http_req_query(r, "function_version");
     int64_t version = 0;

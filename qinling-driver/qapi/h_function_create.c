@@ -86,19 +86,26 @@ static int insert_tx(struct db *db, void *arg, struct error *err)
     if (!image)
         rc = qa_package_commit(db, cfg->file_system_dir, k->tmp, k->pkg, err);
     const char *p[20] = {
-        k->id, v[QF_NAME].s, v[QF_DESC].s, image ? NULL : k->runtime, image ? k->runtime : NULL,
-        code_text, image ? NULL : (v[QF_ENTRY].present ? v[QF_ENTRY].s : "main.main"),
+        k->id,
+        v[QF_NAME].s,
+        v[QF_DESC].s,
+        image ? NULL : k->runtime,
+        image ? k->runtime : NULL,
+        code_text,
+        image ? NULL : (v[QF_ENTRY].present ? v[QF_ENTRY].s : "main.main"),
         db_param_int(cpu, v[QF_CPU].present ? v[QF_CPU].i : cfg->default_cpu),
         db_param_int(mem, v[QF_MEMORY].present ? v[QF_MEMORY].i : cfg->default_memory),
         db_param_int(to, v[QF_TIMEOUT].present ? v[QF_TIMEOUT].i : cfg->default_timeout),
-        image ? NULL : k->pkg->sha256, devices != NULL ? devices : "[]",
+        image ? NULL : k->pkg->sha256,
+        devices != NULL ? devices : "[]",
         v[QF_ACCESS].present ? v[QF_ACCESS].s : "mediated",
         v[QF_NETWORK].present ? v[QF_NETWORK].s : "none",
         k->target.board_id[0] ? k->target.board_id : NULL,
         k->target.fleet_id[0] ? k->target.fleet_id : NULL,
         k->target.placement[0] ? k->target.placement : NULL,
         db_param_int(kw, v[QF_KEEP_WARM].present ? v[QF_KEEP_WARM].i : 0),
-        db_param_int(ttl, v[QF_WARM_TTL].present ? v[QF_WARM_TTL].i : 600), k->c->project,
+        db_param_int(ttl, v[QF_WARM_TTL].present ? v[QF_WARM_TTL].i : 600),
+        k->c->project,
     };
     if (rc == 0)
         rc = db_exec_stmt(db, &insert_stmt, p, NULL, err);

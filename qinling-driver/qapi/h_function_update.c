@@ -92,17 +92,25 @@ static int apply(struct db *db, struct upd *u, struct error *err)
     char *devices = u->s->devices_json != NULL ? json_print(u->s->devices_json) : NULL;
     const char *p[20] = {
         u->id,
-        db_param_bool(v[QF_NAME].present), v[QF_NAME].s,
-        db_param_bool(v[QF_DESC].present), v[QF_DESC].s,
-        db_param_bool(v[QF_ENTRY].present), v[QF_ENTRY].s,
-        opt_int(cpu, &v[QF_CPU]), opt_int(mem, &v[QF_MEMORY]), opt_int(to, &v[QF_TIMEOUT]),
-        devices, v[QF_ACCESS].present ? v[QF_ACCESS].s : NULL,
+        db_param_bool(v[QF_NAME].present),
+        v[QF_NAME].s,
+        db_param_bool(v[QF_DESC].present),
+        v[QF_DESC].s,
+        db_param_bool(v[QF_ENTRY].present),
+        v[QF_ENTRY].s,
+        opt_int(cpu, &v[QF_CPU]),
+        opt_int(mem, &v[QF_MEMORY]),
+        opt_int(to, &v[QF_TIMEOUT]),
+        devices,
+        v[QF_ACCESS].present ? v[QF_ACCESS].s : NULL,
         v[QF_NETWORK].present ? v[QF_NETWORK].s : NULL,
         u->target.board_id[0] ? u->target.board_id : NULL,
         u->target.fleet_id[0] ? u->target.fleet_id : NULL,
         u->target.placement[0] ? u->target.placement : NULL,
-        opt_int(kw, &v[QF_KEEP_WARM]), opt_int(ttl, &v[QF_WARM_TTL]),
-        code_text, u->pkg != NULL ? u->pkg->sha256 : NULL,
+        opt_int(kw, &v[QF_KEEP_WARM]),
+        opt_int(ttl, &v[QF_WARM_TTL]),
+        code_text,
+        u->pkg != NULL ? u->pkg->sha256 : NULL,
     };
     int rc = db_exec_stmt(db, &update_stmt, p, NULL, err);
 

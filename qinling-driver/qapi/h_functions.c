@@ -33,9 +33,19 @@ static const struct qm_filter_field filters[] = {
 QA_HANDLER(functions_list)
 {
     static const struct qa_list_spec spec = {
-        "functions", "SELECT " QA_SEL_FUNCTION " FROM functions f", "f", "functions", filters,
-        sizeof(filters) / sizeof(filters[0]), "function:get_all",
-        "function:get_all:all_projects", 0, 0, render, NULL, NULL,
+        "functions",
+        "SELECT " QA_SEL_FUNCTION " FROM functions f",
+        "f",
+        "functions",
+        filters,
+        sizeof(filters) / sizeof(filters[0]),
+        "function:get_all",
+        "function:get_all:all_projects",
+        0,
+        0,
+        render,
+        NULL,
+        NULL,
     };
     struct qa_call c;
 

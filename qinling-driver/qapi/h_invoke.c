@@ -211,9 +211,8 @@ QA_HANDLER(blob_get)
 
     if (qa_call_init(r, &c) < 0)
         return;
-    if (!qm_hex_digest(raw, 64, sha) ||
-        qm_token_check(c.a->cfg->board_token_secret, token, sha, time_now_us() / 1000000,
-                       board) < 0) {
+    if (!qm_hex_digest(raw, 64, sha) || qm_token_check(c.a->cfg->board_token_secret, token, sha,
+                                                       time_now_us() / 1000000, board) < 0) {
         qa_fail(&c, 401, "Invalid board token.");
         return;
     }

@@ -54,8 +54,9 @@ static const struct qm_filter_field filters[] = {
 QA_HANDLER(jobs_list)
 {
     static const struct qa_list_spec spec = {
-        "jobs", "SELECT " QA_SEL_JOB " FROM jobs j", "j", "jobs", filters, 2, "job:get_all",
-        "job:get_all:all_projects", 0, 0, render, NULL, NULL,
+        "jobs",        "SELECT " QA_SEL_JOB " FROM jobs j", "j", "jobs", filters, 2,
+        "job:get_all", "job:get_all:all_projects",          0,   0,      render,  NULL,
+        NULL,
     };
     struct qa_call c;
 
@@ -74,19 +75,43 @@ QA_HANDLER(job_get)
     answer(&c, id, 200);
 }
 
-enum { F_FID, F_ALIAS, F_VERSION, F_NAME, F_PATTERN, F_FIRST, F_COUNT, F_INPUT, F_BOARD, F_FLEET,
-       F_PLACEMENT, F_PENDING, F_STATUS, F_NEXT, F_N };
+enum {
+    F_FID,
+    F_ALIAS,
+    F_VERSION,
+    F_NAME,
+    F_PATTERN,
+    F_FIRST,
+    F_COUNT,
+    F_INPUT,
+    F_BOARD,
+    F_FLEET,
+    F_PLACEMENT,
+    F_PENDING,
+    F_STATUS,
+    F_NEXT,
+    F_N
+};
 
 static const struct qa_field fields[] = {
-    {"function_id", QA_T_STR, QA_F_NULL, NULL}, {"function_alias", QA_T_STR, QA_F_NULL, NULL},
-    {"function_version", QA_T_INT, 0, NULL},    {"name", QA_T_STR, QA_F_NULL, NULL},
-    {"pattern", QA_T_STR, QA_F_NULL, NULL},     {"first_execution_time", QA_T_STR, QA_F_NULL, NULL},
-    {"count", QA_T_INT, QA_F_NULL, NULL},       {"function_input", QA_T_STR, QA_F_NULL, NULL},
-    {"board_id", QA_T_STR, QA_F_NULL, NULL},    {"fleet_id", QA_T_STR, QA_F_NULL, NULL},
-    {"placement", QA_T_STR, QA_F_NULL, NULL},   {"pending_timeout", QA_T_INT, QA_F_NULL, NULL},
-    {"status", QA_T_STR, 0, NULL},              {"next_execution_time", QA_T_STR, QA_F_NULL, NULL},
-    {"id", QA_T_STR, QA_F_RO, NULL},            {"project_id", QA_T_STR, QA_F_RO, NULL},
-    {"created_at", QA_T_STR, QA_F_RO, NULL},    {"updated_at", QA_T_STR, QA_F_RO, NULL},
+    {"function_id", QA_T_STR, QA_F_NULL, NULL},
+    {"function_alias", QA_T_STR, QA_F_NULL, NULL},
+    {"function_version", QA_T_INT, 0, NULL},
+    {"name", QA_T_STR, QA_F_NULL, NULL},
+    {"pattern", QA_T_STR, QA_F_NULL, NULL},
+    {"first_execution_time", QA_T_STR, QA_F_NULL, NULL},
+    {"count", QA_T_INT, QA_F_NULL, NULL},
+    {"function_input", QA_T_STR, QA_F_NULL, NULL},
+    {"board_id", QA_T_STR, QA_F_NULL, NULL},
+    {"fleet_id", QA_T_STR, QA_F_NULL, NULL},
+    {"placement", QA_T_STR, QA_F_NULL, NULL},
+    {"pending_timeout", QA_T_INT, QA_F_NULL, NULL},
+    {"status", QA_T_STR, 0, NULL},
+    {"next_execution_time", QA_T_STR, QA_F_NULL, NULL},
+    {"id", QA_T_STR, QA_F_RO, NULL},
+    {"project_id", QA_T_STR, QA_F_RO, NULL},
+    {"created_at", QA_T_STR, QA_F_RO, NULL},
+    {"updated_at", QA_T_STR, QA_F_RO, NULL},
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 
@@ -154,7 +179,7 @@ static int schedule(struct qa_call *c, const struct qa_value *v, struct job *j)
     if (v[F_COUNT].present && !v[F_COUNT].null && v[F_COUNT].i > 1 && v[F_PATTERN].s == NULL)
         return qa_fail(c, 400, "pattern must be provided if count is greater than 1.");
     j->count = v[F_COUNT].present && !v[F_COUNT].null ? v[F_COUNT].i
-               : v[F_PATTERN].s == NULL              ? 1
+               : v[F_PATTERN].s == NULL               ? 1
                                                       : -1;
     if (v[F_PATTERN].s == NULL)
         return 0;
@@ -227,9 +252,16 @@ QA_HANDLER(job_create)
         goto out;
     uuid_v4(j.id);
     const char *p[14] = {
-        j.id, v[F_NAME].s, j.fid, v[F_ALIAS].s, db_param_int(ver, j.version), v[F_INPUT].s,
-        v[F_PATTERN].s, j.count >= 0 ? db_param_int(cnt, j.count) : NULL,
-        db_param_int(first, j.first), j.target.board_id[0] ? j.target.board_id : NULL,
+        j.id,
+        v[F_NAME].s,
+        j.fid,
+        v[F_ALIAS].s,
+        db_param_int(ver, j.version),
+        v[F_INPUT].s,
+        v[F_PATTERN].s,
+        j.count >= 0 ? db_param_int(cnt, j.count) : NULL,
+        db_param_int(first, j.first),
+        j.target.board_id[0] ? j.target.board_id : NULL,
         j.target.fleet_id[0] ? j.target.fleet_id : NULL,
         j.target.placement[0] ? j.target.placement : NULL,
         v[F_PENDING].present && !v[F_PENDING].null ? db_param_int(pt, v[F_PENDING].i) : NULL,
@@ -314,17 +346,18 @@ QA_HANDLER(job_update)
         goto out;
     if (PQntuples(cur) == 0) {
         qa_fail(&c, 404, "Job not found [id=%s]", id);
-    } else if (!strcmp(PQgetvalue(cur, 0, 0), "done") || !strcmp(PQgetvalue(cur, 0, 0), "cancelled")) {
+    } else if (!strcmp(PQgetvalue(cur, 0, 0), "done") ||
+               !strcmp(PQgetvalue(cur, 0, 0), "cancelled")) {
         qa_fail(&c, 400, "Can not update a finished job.");
-    } else if (v[F_INPUT].s != NULL &&
-               (int64_t)strlen(v[F_INPUT].s) > c.a->cfg->max_input_size) {
+    } else if (v[F_INPUT].s != NULL && (int64_t)strlen(v[F_INPUT].s) > c.a->cfg->max_input_size) {
         qa_fail(&c, 400, "Input exceeds %lld bytes.", (long long)c.a->cfg->max_input_size);
     } else if (v[F_NAME].s != NULL && !qm_text_ok(v[F_NAME].s, QM_NAME_MAX)) {
         qa_fail(&c, 400, "Invalid value for name: at most 255 characters.");
     } else if (reschedule(&c, v, cur, &status, &pattern, &next) == 0) {
-        const char *p[8] = {id,           db_param_bool(v[F_NAME].present), v[F_NAME].s,
-                            db_param_bool(v[F_INPUT].present), v[F_INPUT].s, status, pattern,
-                            db_param_int(nx, next)};
+        const char *p[8] = {id,           db_param_bool(v[F_NAME].present),
+                            v[F_NAME].s,  db_param_bool(v[F_INPUT].present),
+                            v[F_INPUT].s, status,
+                            pattern,      db_param_int(nx, next)};
 
         if (qa_exec(&c, &update_stmt, p, NULL) == 0)
             answer(&c, id, 200);

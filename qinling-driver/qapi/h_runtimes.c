@@ -53,8 +53,19 @@ static const struct qm_filter_field filters[] = {
 QA_HANDLER(runtimes_list)
 {
     static const struct qa_list_spec spec = {
-        "runtimes", "SELECT " QA_SEL_RUNTIME " FROM runtimes r", "r", "runtimes", filters,
-        sizeof(filters) / sizeof(filters[0]), "runtime:get_all", NULL, 1, 0, render, NULL, NULL,
+        "runtimes",
+        "SELECT " QA_SEL_RUNTIME " FROM runtimes r",
+        "r",
+        "runtimes",
+        filters,
+        sizeof(filters) / sizeof(filters[0]),
+        "runtime:get_all",
+        NULL,
+        1,
+        0,
+        render,
+        NULL,
+        NULL,
     };
     struct qa_call c;
 
@@ -130,7 +141,8 @@ QA_HANDLER(runtime_create)
 
     if (qa_call_init(r, &c) < 0 || qa_body_read(&c, 0, &b) < 0)
         return;
-    if (qa_fields(&c, &b, fields, NFIELDS, v) == 0 && qa_authorize(&c, "runtime:create", NULL) == 0) {
+    if (qa_fields(&c, &b, fields, NFIELDS, v) == 0 &&
+        qa_authorize(&c, "runtime:create", NULL) == 0) {
         if (!v[F_IMAGE].present) {
             qa_fail(&c, 400, "Required param is missing. Required: image");
         } else if (check_values(&c, v) == 0) {
@@ -172,12 +184,18 @@ static int update(struct qa_call *c, const char *id, const struct qa_value *v)
     char *config = v[F_CONFIG].present ? json_print(v[F_CONFIG].j) : NULL;
     const char *p[13] = {
         id,
-        db_param_bool(v[F_IMAGE].present), v[F_IMAGE].s,
-        db_param_bool(v[F_NAME].present),  v[F_NAME].s,
-        db_param_bool(v[F_DESC].present),  v[F_DESC].s,
-        db_param_bool(v[F_PUBLIC].present), db_param_bool(v[F_PUBLIC].b),
-        db_param_bool(v[F_ARCH].present),  v[F_ARCH].s,
-        db_param_bool(v[F_CONFIG].present), config != NULL ? config : "{}",
+        db_param_bool(v[F_IMAGE].present),
+        v[F_IMAGE].s,
+        db_param_bool(v[F_NAME].present),
+        v[F_NAME].s,
+        db_param_bool(v[F_DESC].present),
+        v[F_DESC].s,
+        db_param_bool(v[F_PUBLIC].present),
+        db_param_bool(v[F_PUBLIC].b),
+        db_param_bool(v[F_ARCH].present),
+        v[F_ARCH].s,
+        db_param_bool(v[F_CONFIG].present),
+        config != NULL ? config : "{}",
     };
     PGresult *res = NULL;
     int rc = qa_exec(c, &update_stmt, p, &res);
@@ -198,7 +216,8 @@ QA_HANDLER(runtime_update)
 
     if (qa_call_init(r, &c) < 0 || qa_path_uuid(&c, "id", id) < 0 || qa_body_read(&c, 0, &b) < 0)
         return;
-    if (qa_fields(&c, &b, fields, NFIELDS, v) == 0 && qa_authorize(&c, "runtime:update", NULL) == 0) {
+    if (qa_fields(&c, &b, fields, NFIELDS, v) == 0 &&
+        qa_authorize(&c, "runtime:update", NULL) == 0) {
         if (v[F_TRUSTED].present)
             qa_fail(&c, 400, "Attribute trusted is read-only.");
         else if (v[F_IMAGE].present && v[F_IMAGE].s == NULL)

@@ -63,9 +63,19 @@ QA_HANDLER(versions_list)
 {
     char id[UUID_STR_LEN];
     struct qa_list_spec spec = {
-        "function_versions", "SELECT " QA_SEL_VERSION " FROM function_versions v", "v",
-        "function_versions", NULL, 0, "function_version:get_all", NULL, 0, 1, render,
-        "v.function_id = $?::uuid", id,
+        "function_versions",
+        "SELECT " QA_SEL_VERSION " FROM function_versions v",
+        "v",
+        "function_versions",
+        NULL,
+        0,
+        "function_version:get_all",
+        NULL,
+        0,
+        1,
+        render,
+        "v.function_id = $?::uuid",
+        id,
     };
     PGresult *res = NULL;
     struct qa_call c;
@@ -122,8 +132,12 @@ static int create_tx(struct db *db, void *arg, struct error *err)
              strcmp(PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 3)) == 0)
         k->status = 4032;
     if (k->status == 0) {
-        const char *q[6] = {k->id, k->fid, db_param_int(num, k->latest + 1), k->description,
-                            PQgetvalue(res, 0, 1), k->project};
+        const char *q[6] = {k->id,
+                            k->fid,
+                            db_param_int(num, k->latest + 1),
+                            k->description,
+                            PQgetvalue(res, 0, 1),
+                            k->project};
 
         rc = db_exec_stmt(db, &insert_stmt, q, NULL, err);
     }
@@ -146,18 +160,18 @@ static void answer_version(struct qa_call *c, const char *fid, int64_t n, int st
 
     if (qa_exec(c, &get_stmt, p, &res) < 0)
         return;
-    snprintf(nf, sizeof(nf), "FunctionVersion not found [function_id=%s, version_number=%lld]",
-             fid, (long long)n);
+    snprintf(nf, sizeof(nf), "FunctionVersion not found [function_id=%s, version_number=%lld]", fid,
+             (long long)n);
     qa_answer_one(c, res, status, render, nf);
 }
 
 QA_HANDLER(version_create)
 {
     static const struct qa_field f[] = {
-        {"description", QA_T_STR, QA_F_NULL, NULL}, {"id", QA_T_STR, QA_F_RO, NULL},
-        {"function_id", QA_T_STR, QA_F_RO, NULL},   {"version_number", QA_T_STR, QA_F_RO, NULL},
-        {"count", QA_T_STR, QA_F_RO, NULL},         {"project_id", QA_T_STR, QA_F_RO, NULL},
-        {"created_at", QA_T_STR, QA_F_RO, NULL},    {"updated_at", QA_T_STR, QA_F_RO, NULL},
+        {"description", QA_T_STR, QA_F_NULL, NULL},  {"id", QA_T_STR, QA_F_RO, NULL},
+        {"function_id", QA_T_STR, QA_F_RO, NULL},    {"version_number", QA_T_STR, QA_F_RO, NULL},
+        {"count", QA_T_STR, QA_F_RO, NULL},          {"project_id", QA_T_STR, QA_F_RO, NULL},
+        {"created_at", QA_T_STR, QA_F_RO, NULL},     {"updated_at", QA_T_STR, QA_F_RO, NULL},
         {"package_sha256", QA_T_STR, QA_F_RO, NULL},
     };
     struct qa_value v[sizeof(f) / sizeof(f[0])];

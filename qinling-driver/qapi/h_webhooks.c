@@ -57,8 +57,19 @@ static const struct qm_filter_field filters[] = {
 QA_HANDLER(webhooks_list)
 {
     static const struct qa_list_spec spec = {
-        "webhooks", "SELECT " QA_SEL_WEBHOOK " FROM webhooks w", "w", "webhooks", filters, 1,
-        "webhook:get_all", "webhook:get_all:all_projects", 0, 0, render, NULL, NULL,
+        "webhooks",
+        "SELECT " QA_SEL_WEBHOOK " FROM webhooks w",
+        "w",
+        "webhooks",
+        filters,
+        1,
+        "webhook:get_all",
+        "webhook:get_all:all_projects",
+        0,
+        0,
+        render,
+        NULL,
+        NULL,
     };
     struct qa_call c;
 
@@ -80,12 +91,18 @@ QA_HANDLER(webhook_get)
 enum { F_FID, F_ALIAS, F_VERSION, F_DESC, F_BOARD, F_FLEET, F_PLACEMENT, F_PENDING, F_N };
 
 static const struct qa_field fields[] = {
-    {"function_id", QA_T_STR, QA_F_NULL, NULL},    {"function_alias", QA_T_STR, QA_F_NULL, NULL},
-    {"function_version", QA_T_INT, QA_F_NULL, NULL}, {"description", QA_T_STR, QA_F_NULL, NULL},
-    {"board_id", QA_T_STR, QA_F_NULL, NULL},       {"fleet_id", QA_T_STR, QA_F_NULL, NULL},
-    {"placement", QA_T_STR, QA_F_NULL, NULL},      {"pending_timeout", QA_T_INT, QA_F_NULL, NULL},
-    {"id", QA_T_STR, QA_F_RO, NULL},               {"project_id", QA_T_STR, QA_F_RO, NULL},
-    {"created_at", QA_T_STR, QA_F_RO, NULL},       {"updated_at", QA_T_STR, QA_F_RO, NULL},
+    {"function_id", QA_T_STR, QA_F_NULL, NULL},
+    {"function_alias", QA_T_STR, QA_F_NULL, NULL},
+    {"function_version", QA_T_INT, QA_F_NULL, NULL},
+    {"description", QA_T_STR, QA_F_NULL, NULL},
+    {"board_id", QA_T_STR, QA_F_NULL, NULL},
+    {"fleet_id", QA_T_STR, QA_F_NULL, NULL},
+    {"placement", QA_T_STR, QA_F_NULL, NULL},
+    {"pending_timeout", QA_T_INT, QA_F_NULL, NULL},
+    {"id", QA_T_STR, QA_F_RO, NULL},
+    {"project_id", QA_T_STR, QA_F_RO, NULL},
+    {"created_at", QA_T_STR, QA_F_RO, NULL},
+    {"updated_at", QA_T_STR, QA_F_RO, NULL},
     {"webhook_url", QA_T_STR, QA_F_RO, NULL},
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
@@ -170,8 +187,12 @@ static void store(struct qa_call *c, const struct db_stmt *st, const char *id,
 {
     char ver[DB_INT_LEN], pt[DB_INT_LEN];
     const char *p[10] = {
-        id, alias ? NULL : w->fid, alias, alias ? NULL : db_param_int(ver, w->version),
-        v[F_DESC].s, w->target.board_id[0] ? w->target.board_id : NULL,
+        id,
+        alias ? NULL : w->fid,
+        alias,
+        alias ? NULL : db_param_int(ver, w->version),
+        v[F_DESC].s,
+        w->target.board_id[0] ? w->target.board_id : NULL,
         w->target.fleet_id[0] ? w->target.fleet_id : NULL,
         w->target.placement[0] ? w->target.placement : NULL,
         v[F_PENDING].present && !v[F_PENDING].null ? db_param_int(pt, v[F_PENDING].i) : NULL,

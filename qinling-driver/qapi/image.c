@@ -195,8 +195,8 @@ static int scan_file(const char *path, struct scan *s, char format[8], struct er
     if (rc == 0 && r != ARCHIVE_EOF)
         rc = error_set(err, -EINVAL, "not a tar or tar.gz archive (%s)", archive_error_string(a));
     if (rc == 0)
-        snprintf(format, 8, "%s", archive_filter_code(a, 0) == ARCHIVE_FILTER_GZIP ? "tar.gz"
-                                                                                   : "tar");
+        snprintf(format, 8, "%s",
+                 archive_filter_code(a, 0) == ARCHIVE_FILTER_GZIP ? "tar.gz" : "tar");
 out:
     archive_read_free(a);
     return rc;
@@ -324,7 +324,8 @@ static int check_entrypoint(struct scan *s, int bundle, const cJSON *eff, struct
                 : NULL;
     if (first == NULL)
         return error_set(err, -EINVAL, "entrypoint must be a non-empty array of strings");
-    ok = first[0] == '/' ? executable(&s->t, prefix, first) : find_in_path(&s->t, prefix, env, first);
+    ok = first[0] == '/' ? executable(&s->t, prefix, first)
+                         : find_in_path(&s->t, prefix, env, first);
     if (!ok)
         return error_set(err, -EINVAL, "entrypoint %.200s is not an executable file in the rootfs",
                          first);
@@ -369,8 +370,8 @@ static int finish(struct scan *s, const cJSON *config, struct qa_img *out, struc
     return rc;
 }
 
-int qa_image_check(const char *path, const cJSON *config, int64_t max_unpacked,
-                   struct qa_img *out, struct error *err)
+int qa_image_check(const char *path, const cJSON *config, int64_t max_unpacked, struct qa_img *out,
+                   struct error *err)
 {
     struct scan *s = xcalloc(1, sizeof(*s));
     int rc;

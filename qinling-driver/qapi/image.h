@@ -21,7 +21,7 @@
 #define QA_RUNTIME_JSON_MAX 65536
 
 struct qa_img {
-    char format[8];     /* "tar" or "tar.gz" */
+    char format[8]; /* "tar" or "tar.gz" */
     char md5[33];
     int bundle;
     cJSON *runtime_json; /* the bundle's runtime.json object, or NULL (owned) */
@@ -31,8 +31,8 @@ struct qa_img {
  * object; borrowed). 0 and *out (qa_img_clear), or -EINVAL with the reason
  * in err (the caller answers "Invalid runtime image: <reason>."), or
  * another -errno for an I/O failure. */
-int qa_image_check(const char *path, const cJSON *config, int64_t max_unpacked,
-                   struct qa_img *out, struct error *err) IOT_WUR;
+int qa_image_check(const char *path, const cJSON *config, int64_t max_unpacked, struct qa_img *out,
+                   struct error *err) IOT_WUR;
 void qa_img_clear(struct qa_img *img);
 
 /* The effective config: runtime.json (may be NULL) overlaid with config

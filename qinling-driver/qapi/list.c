@@ -16,7 +16,7 @@
 
 struct listq {
     int64_t limit;
-    const char *marker;     /* normalised, or NULL */
+    const char *marker; /* normalised, or NULL */
     char marker_buf[UUID_STR_LEN];
     const char *project_id; /* the admin's project_id parameter */
     int all_projects;
@@ -44,10 +44,9 @@ static int paging(struct qa_call *c, const struct qa_list_spec *s, struct listq 
         q->marker = q->marker_buf;
     }
     if (all != NULL && (s->all_projects_rule == NULL || qm_parse_bool(all, &q->all_projects) < 0))
-        return s->all_projects_rule == NULL ? qa_fail(c, 400, "Unknown argument: \"all_projects\"")
-                                            : qa_fail(c, 400,
-                                                      "Invalid value %s for filter all_projects.",
-                                                      all);
+        return s->all_projects_rule == NULL
+                   ? qa_fail(c, 400, "Unknown argument: \"all_projects\"")
+                   : qa_fail(c, 400, "Invalid value %s for filter all_projects.", all);
     q->project_id = http_req_query(c->r, "project_id");
     return 0;
 }
@@ -115,32 +114,39 @@ static int build(struct qa_call *c, const struct qa_list_spec *s, const struct l
     return 0;
 }
 
-/* Appends ?<filters>&limit=<n>&marker=<id> of the next page to b. */
-static int next_link(struct qa_call *c, const struct qa_list_spec *s, const char *path,
-                     int64_t limit, const char *last, struct buf *b)
+/* Appends s percent-encoded, leaving unreserved characters (and those of
+ * safe) as they are. */
+static int pct_encode(struct buf *b, const char *s, const char *safe)
+{
+    int rc = 0;
+
+    for (const char *p = s; rc == 0 && *p; p++) {
+        int keep = (*p >= '0' && *p <= '9') || ((*p | 32) >= 'a' && (*p | 32) <= 'z') ||
+                   strchr("-._~", *p) != NULL || strchr(safe, *p) != NULL;
+
+        rc = keep ? buf_append(b, p, 1) : buf_printf(b, "%%%02X", (unsigned char)*p);
+    }
+    return rc;
+}
+
+/* Appends <base><path>?<same filters>&limit=<n>&marker=<last id> to b. */
+static int next_link(struct qa_call *c, const char *path, int64_t limit, const char *last,
+                     struct buf *b)
 {
     int rc = buf_printf(b, "%s%s?", c->base, path);
 
-    (void)s;
     for (size_t i = 0; rc == 0 && i < http_req_query_count(c->r); i++) {
         const struct http_kv *kv = http_req_query_at(c->r, i);
 
         if (strcmp(kv->name, "limit") == 0 || strcmp(kv->name, "marker") == 0)
             continue;
-        for (const char *p = kv->name; rc == 0 && *p; p++)
-            rc = buf_printf(b, strchr("-._~", *p) || (*p >= '0' && *p <= '9') ||
-                                       ((*p | 32) >= 'a' && (*p | 32) <= 'z')
-                                   ? "%c"
-                                   : "%%%02X",
-                            (unsigned char)*p);
-        rc = rc == 0 ? buf_append_str(b, "=") : rc;
-        for (const char *p = kv->value; rc == 0 && *p; p++)
-            rc = buf_printf(b, strchr("-._~:,", *p) || (*p >= '0' && *p <= '9') ||
-                                       ((*p | 32) >= 'a' && (*p | 32) <= 'z')
-                                   ? "%c"
-                                   : "%%%02X",
-                            (unsigned char)*p);
-        rc = rc == 0 ? buf_append_str(b, "&") : rc;
+        rc = pct_encode(b, kv->name, "");
+        if (rc == 0)
+            rc = buf_append_str(b, "=");
+        if (rc == 0)
+            rc = pct_encode(b, kv->value, ":,");
+        if (rc == 0)
+            rc = buf_append_str(b, "&");
     }
     return rc == 0 ? buf_printf(b, "limit=%lld&marker=%s", (long long)limit, last) : rc;
 }
@@ -162,7 +168,7 @@ static void respond(struct qa_call *c, const struct qa_list_spec *s, const struc
     jw_arr_end(&w);
     if (n > 0 && n == q->limit) {
         buf_init(&link, 1 << 16);
-        if (next_link(c, s, http_req_path(c->r), q->limit, PQgetvalue(res, n - 1, 0), &link) == 0) {
+        if (next_link(c, http_req_path(c->r), q->limit, PQgetvalue(res, n - 1, 0), &link) == 0) {
             jw_key(&w, "next");
             jw_str(&w, link.data);
         }

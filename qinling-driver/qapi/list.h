@@ -20,18 +20,18 @@
 typedef void (*qa_render_fn)(struct jw *w, const PGresult *res, int row, struct qa_call *c);
 
 struct qa_list_spec {
-    const char *key;        /* "functions" */
-    const char *from;       /* "SELECT <cols> FROM functions f" */
-    const char *alias;      /* "f" */
-    const char *table;      /* "functions" (the marker's row) */
+    const char *key;   /* "functions" */
+    const char *from;  /* "SELECT <cols> FROM functions f" */
+    const char *alias; /* "f" */
+    const char *table; /* "functions" (the marker's row) */
     const struct qm_filter_field *filters;
     size_t nfilters;
-    const char *rule;           /* the list's policy rule, e.g. "function:get_all" */
+    const char *rule;              /* the list's policy rule, e.g. "function:get_all" */
     const char *all_projects_rule; /* NULL: all_projects is not accepted */
-    int with_public;            /* runtimes: also every is_public row */
-    int unscoped;               /* the scope is given by `where` (a function's versions) */
+    int with_public;               /* runtimes: also every is_public row */
+    int unscoped;                  /* the scope is given by `where` (a function's versions) */
     qa_render_fn render;
-    const char *where;          /* an extra fixed condition with one "$?", or NULL */
+    const char *where; /* an extra fixed condition with one "$?", or NULL */
     const char *where_value;
 };
 

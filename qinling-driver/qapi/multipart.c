@@ -58,8 +58,8 @@ int qa_multipart_boundary(const char *ct, char out[QA_MP_BOUNDARY_MAX + 1])
 {
     size_t n;
 
-    if (ct == NULL || header_param(ct, ct + strlen(ct), "boundary", out,
-                                   QA_MP_BOUNDARY_MAX + 1) < 0)
+    if (ct == NULL ||
+        header_param(ct, ct + strlen(ct), "boundary", out, QA_MP_BOUNDARY_MAX + 1) < 0)
         return -EINVAL;
     n = strlen(out);
     if (n == 0 || n > QA_MP_BOUNDARY_MAX)
@@ -124,8 +124,8 @@ static int one_part(const char *p, const char *end, const char *delim, size_t dl
     return 0;
 }
 
-int qa_multipart_parse(const char *body, size_t len, const char *boundary, qa_part_fn fn,
-                       void *arg, struct error *err)
+int qa_multipart_parse(const char *body, size_t len, const char *boundary, qa_part_fn fn, void *arg,
+                       struct error *err)
 {
     char delim[QA_MP_BOUNDARY_MAX + 5];
     const char *p = body, *end = body + len;

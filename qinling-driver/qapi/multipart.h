@@ -33,7 +33,7 @@ int qa_multipart_boundary(const char *content_type, char out[QA_MP_BOUNDARY_MAX 
 
 /* Parses body and calls fn for each part, in order; a non-zero return from
  * fn stops with that value. 0, or -EINVAL with the reason in err. */
-int qa_multipart_parse(const char *body, size_t len, const char *boundary, qa_part_fn fn,
-                       void *arg, struct error *err) IOT_WUR;
+int qa_multipart_parse(const char *body, size_t len, const char *boundary, qa_part_fn fn, void *arg,
+                       struct error *err) IOT_WUR;
 
 #endif

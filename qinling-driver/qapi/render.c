@@ -36,13 +36,27 @@ static void fields(struct jw *w, const struct col *cols, size_t n, const PGresul
 #define N(a) (sizeof(a) / sizeof(a[0]))
 
 static const struct col function_cols[] = {
-    {"id", K_STR},          {"name", K_STR},          {"description", K_STR},
-    {"runtime_id", K_STR},  {"code", K_RAW},          {"entry", K_STR},
-    {"cpu", K_RAW},         {"memory_size", K_RAW},   {"timeout", K_RAW},
-    {"count", K_RAW},       {"latest_version", K_RAW}, {"project_id", K_STR},
-    {"created_at", K_STR},  {"updated_at", K_STR},    {"devices", K_RAW},
-    {"device_access", K_STR}, {"network", K_STR},     {"board_id", K_STR},
-    {"fleet_id", K_STR},    {"placement", K_STR},     {"keep_warm", K_RAW},
+    {"id", K_STR},
+    {"name", K_STR},
+    {"description", K_STR},
+    {"runtime_id", K_STR},
+    {"code", K_RAW},
+    {"entry", K_STR},
+    {"cpu", K_RAW},
+    {"memory_size", K_RAW},
+    {"timeout", K_RAW},
+    {"count", K_RAW},
+    {"latest_version", K_RAW},
+    {"project_id", K_STR},
+    {"created_at", K_STR},
+    {"updated_at", K_STR},
+    {"devices", K_RAW},
+    {"device_access", K_STR},
+    {"network", K_STR},
+    {"board_id", K_STR},
+    {"fleet_id", K_STR},
+    {"placement", K_STR},
+    {"keep_warm", K_RAW},
     {"warm_ttl", K_RAW},
 };
 
@@ -54,12 +68,14 @@ void qa_render_function(struct jw *w, const PGresult *res, int row)
 }
 
 static const struct col runtime_cols[] = {
-    {"id", K_STR},           {"name", K_STR},         {"image", K_STR},
-    {"description", K_STR}, {"is_public", K_BOOL},   {"trusted", K_BOOL},
-    {"status", K_STR},       {"project_id", K_STR},   {"created_at", K_STR},
-    {"updated_at", K_STR},   {"image_sha256", K_STR}, {"image_size", K_RAW},
-    {"image_format", K_STR}, {"architecture", K_STR}, {"config", K_RAW},
-    {"status_reason", K_STR},
+    {"id", K_STR},           {"name", K_STR},
+    {"image", K_STR},        {"description", K_STR},
+    {"is_public", K_BOOL},   {"trusted", K_BOOL},
+    {"status", K_STR},       {"project_id", K_STR},
+    {"created_at", K_STR},   {"updated_at", K_STR},
+    {"image_sha256", K_STR}, {"image_size", K_RAW},
+    {"image_format", K_STR}, {"architecture", K_STR},
+    {"config", K_RAW},       {"status_reason", K_STR},
 };
 
 void qa_render_runtime(struct jw *w, const PGresult *res, int row)
@@ -70,19 +86,33 @@ void qa_render_runtime(struct jw *w, const PGresult *res, int row)
 }
 
 static const struct col execution_cols[] = {
-    {"id", K_STR},           {"function_id", K_STR},  {"function_version", K_RAW},
-    {"function_alias", K_STR}, {"description", K_STR}, {"status", K_STR},
-    {"sync", K_BOOL},        {"input", K_STR},        {"result", K_TEXT_OF_JSON},
-    {"project_id", K_STR},   {"created_at", K_STR},   {"updated_at", K_STR},
-    {"board_id", K_STR},     {"fleet_id", K_STR},     {"placement", K_STR},
-    {"pending_timeout", K_RAW}, {"deadline", K_STR},  {"parent_id", K_STR},
-    {"children", K_RAW},     {"trigger_id", K_STR},   {"firing_id", K_STR},
+    {"id", K_STR},
+    {"function_id", K_STR},
+    {"function_version", K_RAW},
+    {"function_alias", K_STR},
+    {"description", K_STR},
+    {"status", K_STR},
+    {"sync", K_BOOL},
+    {"input", K_STR},
+    {"result", K_TEXT_OF_JSON},
+    {"project_id", K_STR},
+    {"created_at", K_STR},
+    {"updated_at", K_STR},
+    {"board_id", K_STR},
+    {"fleet_id", K_STR},
+    {"placement", K_STR},
+    {"pending_timeout", K_RAW},
+    {"deadline", K_STR},
+    {"parent_id", K_STR},
+    {"children", K_RAW},
+    {"trigger_id", K_STR},
+    {"firing_id", K_STR},
     {"executor", K_STR},
 };
 
 static const struct col timing_cols[] = {
-    {"dispatched_at", K_STR}, {"received_at", K_STR},    {"started_at", K_STR},
-    {"finished_at", K_STR},   {"completed_at", K_STR},   {"board_duration", K_RAW},
+    {"dispatched_at", K_STR},    {"received_at", K_STR},  {"started_at", K_STR},
+    {"finished_at", K_STR},      {"completed_at", K_STR}, {"board_duration", K_RAW},
     {"service_duration", K_RAW},
 };
 
@@ -99,9 +129,15 @@ void qa_render_execution(struct jw *w, const PGresult *res, int row)
 }
 
 static const struct col version_cols[] = {
-    {"id", K_STR},         {"description", K_STR}, {"function_id", K_STR},
-    {"version_number", K_RAW}, {"count", K_RAW},   {"project_id", K_STR},
-    {"created_at", K_STR}, {"updated_at", K_STR},  {"package_sha256", K_STR},
+    {"id", K_STR},
+    {"description", K_STR},
+    {"function_id", K_STR},
+    {"version_number", K_RAW},
+    {"count", K_RAW},
+    {"project_id", K_STR},
+    {"created_at", K_STR},
+    {"updated_at", K_STR},
+    {"package_sha256", K_STR},
 };
 
 void qa_render_version(struct jw *w, const PGresult *res, int row)
@@ -112,9 +148,14 @@ void qa_render_version(struct jw *w, const PGresult *res, int row)
 }
 
 static const struct col alias_cols[] = {
-    {"id", K_STR},          {"name", K_STR},       {"description", K_STR},
-    {"function_id", K_STR}, {"function_version", K_RAW}, {"project_id", K_STR},
-    {"created_at", K_STR},  {"updated_at", K_STR},
+    {"id", K_STR},
+    {"name", K_STR},
+    {"description", K_STR},
+    {"function_id", K_STR},
+    {"function_version", K_RAW},
+    {"project_id", K_STR},
+    {"created_at", K_STR},
+    {"updated_at", K_STR},
 };
 
 void qa_render_alias(struct jw *w, const PGresult *res, int row)
@@ -125,12 +166,24 @@ void qa_render_alias(struct jw *w, const PGresult *res, int row)
 }
 
 static const struct col job_cols[] = {
-    {"id", K_STR},         {"name", K_STR},          {"function_id", K_STR},
-    {"function_alias", K_STR}, {"function_version", K_RAW}, {"function_input", K_STR},
-    {"status", K_STR},     {"pattern", K_STR},       {"count", K_RAW},
-    {"first_execution_time", K_STR}, {"next_execution_time", K_STR}, {"project_id", K_STR},
-    {"created_at", K_STR}, {"updated_at", K_STR},    {"board_id", K_STR},
-    {"fleet_id", K_STR},   {"placement", K_STR},     {"pending_timeout", K_RAW},
+    {"id", K_STR},
+    {"name", K_STR},
+    {"function_id", K_STR},
+    {"function_alias", K_STR},
+    {"function_version", K_RAW},
+    {"function_input", K_STR},
+    {"status", K_STR},
+    {"pattern", K_STR},
+    {"count", K_RAW},
+    {"first_execution_time", K_STR},
+    {"next_execution_time", K_STR},
+    {"project_id", K_STR},
+    {"created_at", K_STR},
+    {"updated_at", K_STR},
+    {"board_id", K_STR},
+    {"fleet_id", K_STR},
+    {"placement", K_STR},
+    {"pending_timeout", K_RAW},
 };
 
 void qa_render_job(struct jw *w, const PGresult *res, int row)
@@ -141,10 +194,18 @@ void qa_render_job(struct jw *w, const PGresult *res, int row)
 }
 
 static const struct col webhook_cols[] = {
-    {"id", K_STR},          {"function_id", K_STR}, {"function_alias", K_STR},
-    {"function_version", K_RAW}, {"description", K_STR}, {"project_id", K_STR},
-    {"created_at", K_STR},  {"updated_at", K_STR},  {"board_id", K_STR},
-    {"fleet_id", K_STR},    {"placement", K_STR},   {"pending_timeout", K_RAW},
+    {"id", K_STR},
+    {"function_id", K_STR},
+    {"function_alias", K_STR},
+    {"function_version", K_RAW},
+    {"description", K_STR},
+    {"project_id", K_STR},
+    {"created_at", K_STR},
+    {"updated_at", K_STR},
+    {"board_id", K_STR},
+    {"fleet_id", K_STR},
+    {"placement", K_STR},
+    {"pending_timeout", K_RAW},
 };
 
 void qa_render_webhook(struct jw *w, const PGresult *res, int row, const char *base)

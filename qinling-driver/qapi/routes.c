@@ -63,10 +63,8 @@ static const struct http_route function_routes[] = {
 };
 
 static const struct http_route alias_routes[] = {
-    R(GET, "/v1/aliases", aliases_list),
-    R(POST, "/v1/aliases", alias_create),
-    R(GET, "/v1/aliases/{name}", alias_get),
-    R(PUT, "/v1/aliases/{name}", alias_update),
+    R(GET, "/v1/aliases", aliases_list),           R(POST, "/v1/aliases", alias_create),
+    R(GET, "/v1/aliases/{name}", alias_get),       R(PUT, "/v1/aliases/{name}", alias_update),
     R(DELETE, "/v1/aliases/{name}", alias_delete),
 };
 
@@ -79,10 +77,8 @@ static const struct http_route execution_routes[] = {
 };
 
 static const struct http_route job_routes[] = {
-    R(GET, "/v1/jobs", jobs_list),
-    R(POST, "/v1/jobs", job_create),
-    R(GET, "/v1/jobs/{id}", job_get),
-    R(PUT, "/v1/jobs/{id}", job_update),
+    R(GET, "/v1/jobs", jobs_list),          R(POST, "/v1/jobs", job_create),
+    R(GET, "/v1/jobs/{id}", job_get),       R(PUT, "/v1/jobs/{id}", job_update),
     R(DELETE, "/v1/jobs/{id}", job_delete),
 };
 
@@ -106,10 +102,9 @@ static const struct http_route blob_routes[] = {
 
 /* Every group of the service. Add a feature's group here. */
 static const struct qa_route_group qa_route_groups[] = {
-    GROUP(root_routes),      GROUP(runtime_routes), GROUP(function_routes),
-    GROUP(alias_routes),     GROUP(execution_routes), GROUP(job_routes),
-    GROUP(webhook_routes),   GROUP(blob_routes),
-    {qa_trigger_routes, QA_TRIGGER_NROUTES},
+    GROUP(root_routes),    GROUP(runtime_routes),   GROUP(function_routes),
+    GROUP(alias_routes),   GROUP(execution_routes), GROUP(job_routes),
+    GROUP(webhook_routes), GROUP(blob_routes),      {qa_trigger_routes, QA_TRIGGER_NROUTES},
 };
 
 struct http_route *qa_routes_build(const struct qm_config *cfg, size_t *n)

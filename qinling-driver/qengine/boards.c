@@ -190,9 +190,10 @@ static void reconcile(struct qe *e, struct db *db, const char *board, const cJSO
     struct error err;
 
     if (db_exec_stmt(db, &workers_clear, p, NULL, &err) == 0) {
-        cJSON_ArrayForEach(it, (cJSON_IsArray(running) ? running : NULL)) put_worker(db, board, it,
-                                                                                     "running");
-        cJSON_ArrayForEach(it, (cJSON_IsArray(warm) ? warm : NULL)) put_worker(db, board, it, "warm");
+        cJSON_ArrayForEach(it, (cJSON_IsArray(running) ? running : NULL))
+            put_worker(db, board, it, "running");
+        cJSON_ArrayForEach(it, (cJSON_IsArray(warm) ? warm : NULL))
+            put_worker(db, board, it, "warm");
     }
     if (db_exec_stmt(db, &believed_stmt, p, &res, &err) < 0)
         return;
@@ -324,8 +325,8 @@ static void purge_one(struct qe *e, const PGresult *res, int i)
     cJSON_AddItemToObject(payload, "purge", list);
     c = bctx_new(e, &b, 0);
     snprintf(c->purge_id, sizeof(c->purge_id), "%s", PQgetvalue(res, i, 0));
-    qd_call(e, b.uuid, b.agent, is_remove ? "FunctionRemove" : "CachePurge", payload,
-            timeout_ms(e), purge_done, c);
+    qd_call(e, b.uuid, b.agent, is_remove ? "FunctionRemove" : "CachePurge", payload, timeout_ms(e),
+            purge_done, c);
 }
 
 void qe_purges(struct qe *e, struct db *db, const char *board)

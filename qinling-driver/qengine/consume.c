@@ -143,8 +143,8 @@ static const struct mq_handler board_handlers[] = {
     {"board.offline", h_board, 0},
 };
 
-static int serve(struct qe *e, const char *queue, const struct mq_handler *h, size_t n,
-                 int events, struct error *err)
+static int serve(struct qe *e, const char *queue, const struct mq_handler *h, size_t n, int events,
+                 struct error *err)
 {
     struct mq_serve_opts o = {0};
     int rc;

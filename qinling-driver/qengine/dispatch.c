@@ -151,8 +151,8 @@ static void blob_arg(struct qe_blob *b, const PGresult *row, int sha, int md5, i
 }
 
 /* Sends FunctionExecute for a claimed slot. */
-static void send_execute(struct qe *e, struct job *j, const struct qm_board *b, int64_t dispatched_us,
-                 struct mq_req *req)
+static void send_execute(struct qe *e, struct job *j, const struct qm_board *b,
+                         int64_t dispatched_us, struct mq_req *req)
 {
     const PGresult *row = j->row;
     struct qe_exec_args x = {0};
@@ -483,8 +483,8 @@ static void on_reply(struct qe *e, struct db *db, struct qd_reply *r, void *arg)
     case QD_DISCONNECTED:
         /* Unknown: dispatched_at stays, received_at stays null, and the
          * sweeper sends it again (3.6). */
-        log_info("execution %s: FunctionExecute on %s: %s; it will be sent again", d->id,
-                 d->board, qd_outcome_name(r->outcome));
+        log_info("execution %s: FunctionExecute on %s: %s; it will be sent again", d->id, d->board,
+                 qd_outcome_name(r->outcome));
         break;
     }
     finish(d->req);

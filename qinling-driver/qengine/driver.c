@@ -33,8 +33,8 @@ static const struct db_stmt agent_stmt = {
 
 const char *qd_outcome_name(enum qd_outcome o)
 {
-    static const char *const names[] = {"replied", "not_connected", "timeout",
-                                        "disconnected", "busy", "unreachable"};
+    static const char *const names[] = {"replied",      "not_connected", "timeout",
+                                        "disconnected", "busy",          "unreachable"};
 
     return (unsigned)o < sizeof(names) / sizeof(names[0]) ? names[o] : "?";
 }
@@ -185,8 +185,8 @@ static void send_call(struct call *c)
     cJSON_Delete(a);
 }
 
-void qd_call(struct qe *e, const char *board, const char *agent, const char *method,
-             cJSON *payload, int timeout_ms, qd_done_fn done, void *arg)
+void qd_call(struct qe *e, const char *board, const char *agent, const char *method, cJSON *payload,
+             int timeout_ms, qd_done_fn done, void *arg)
 {
     struct call *c = xcalloc(1, sizeof(*c));
 

@@ -41,8 +41,8 @@ typedef void (*qd_done_fn)(struct qe *e, struct db *db, struct qd_reply *r, void
 /* Calls method on board (whose wagent is agent, may be "" or NULL) with
  * payload (taken over). done runs exactly once, later, on a worker. Any
  * thread. */
-void qd_call(struct qe *e, const char *board, const char *agent, const char *method,
-             cJSON *payload, int timeout_ms, qd_done_fn done, void *arg);
+void qd_call(struct qe *e, const char *board, const char *agent, const char *method, cJSON *payload,
+             int timeout_ms, qd_done_fn done, void *arg);
 
 /* The outcome's name, for logs. */
 const char *qd_outcome_name(enum qd_outcome o);

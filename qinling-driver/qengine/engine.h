@@ -65,7 +65,7 @@ struct qe {
     struct qe_stats stats;
     /* a periodic task runs on one worker at a time */
     atomic_int sweeping, scheduling, retrying, refreshing;
-    int started;         /* the first sweep (startup re-examination) has run */
+    int started; /* the first sweep (startup re-examination) has run */
     ev_timer sweep_t, jobs_t, retry_t, caps_t;
 };
 

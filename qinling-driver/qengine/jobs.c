@@ -60,8 +60,8 @@ static int plan(const PGresult *res, int i, int64_t now, int64_t *next, int *las
         *last = 1;
         return 0;
     }
-    if (qm_cron_parse(pattern, &c, &err) < 0 || qm_cron_next(&c, now > prev ? now : prev, 0,
-                                                             next) < 0) {
+    if (qm_cron_parse(pattern, &c, &err) < 0 ||
+        qm_cron_next(&c, now > prev ? now : prev, 0, next) < 0) {
         *last = 1;
         return -1;
     }

@@ -36,8 +36,8 @@ void qe_metrics_register(struct qe *e)
                      e);
     metrics_gauge_fn(m, "qinling_engine_results_total", "Results stored.", read_results, e);
     metrics_gauge_fn(m, "qinling_engine_results_dropped_total",
-                     "Results dropped (repeats, unknown or finished executions).",
-                     read_duplicates, e);
+                     "Results dropped (repeats, unknown or finished executions).", read_duplicates,
+                     e);
     metrics_gauge_fn(m, "qinling_engine_deadlines_total",
                      "Executions that no board accepted before their deadline.", read_deadlines, e);
     metrics_gauge_fn(m, "qinling_engine_lost_total",

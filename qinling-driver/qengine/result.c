@@ -79,7 +79,8 @@ static void child(struct agg *a, const PGresult *res, int i)
     a->any_error |= strcmp(st, "error") == 0;
     a->any_failed |= strcmp(st, "failed") == 0;
     cJSON_AddStringToObject(entry, "status", st);
-    cJSON_AddItemToObject(entry, "output", out != NULL ? cJSON_Duplicate(out, 1) : cJSON_CreateNull());
+    cJSON_AddItemToObject(entry, "output",
+                          out != NULL ? cJSON_Duplicate(out, 1) : cJSON_CreateNull());
     cJSON_AddItemToObject(a->output, PQgetvalue(res, i, 1), entry);
     if (buf_printf(&a->logs, "=== board %s execution %s ===\n", PQgetvalue(res, i, 1),
                    PQgetvalue(res, i, 0)) < 0 ||
@@ -107,7 +108,10 @@ static int finish_parent(struct qe *e, struct db *db, const char *id, const PGre
     result_text = json_print(result);
     logs = qm_log_clip(a.logs.data ? a.logs.data : "", a.logs.len, (size_t)e->cfg->max_log_size);
     snprintf(dur, sizeof(dur), "%.3f", a.duration);
-    const char *p[5] = {id, a.all_success ? "success" : a.any_error ? "error" : "failed",
+    const char *p[5] = {id,
+                        a.all_success ? "success"
+                        : a.any_error ? "error"
+                                      : "failed",
                         result_text, logs, dur};
     rc = db_exec_stmt(db, &parent_done, p, NULL, err);
     if (rc == 0)
@@ -271,7 +275,8 @@ static const struct db_stmt store_one_stmt = {
     "WITH s AS (UPDATE executions SET status = $3, result = $4::jsonb, logs = $5, board_id = "
     "$2::uuid, received_at = coalesce($6::timestamptz, received_at, now()), started_at = "
     "$7::timestamptz, finished_at = $8::timestamptz, first_write_at = $9::timestamptz, "
-    "executor = $10, container_id = NULLIF($11, ''), board_duration = $12::float8, completed_at = now(), "
+    "executor = $10, container_id = NULLIF($11, ''), board_duration = $12::float8, completed_at = "
+    "now(), "
     "updated_at = now() WHERE id = $1::uuid AND status NOT IN ('success', 'failed', 'error') "
     "AND (board_id = $2::uuid OR fleet_id IS NOT NULL) RETURNING id, parent_id, function_id, "
     "trigger_id), "
@@ -319,9 +324,14 @@ static int insert_local(struct db *db, const struct report *r, struct error *err
         return 0;
     (void)json_int_value(ver, 0, INT32_MAX, &vi);
     (void)json_int_value(seq, 0, INT64_MAX, &si);
-    const char *p[8] = {r->id, fid, db_param_int(v, vi), input,
-                        qm_input_kind_name(qm_input_classify(input)), r->board,
-                        db_param_int(s, si), tid};
+    const char *p[8] = {r->id,
+                        fid,
+                        db_param_int(v, vi),
+                        input,
+                        qm_input_kind_name(qm_input_classify(input)),
+                        r->board,
+                        db_param_int(s, si),
+                        tid};
     return db_exec_stmt(db, &local_stmt, p, NULL, err);
 }
 
@@ -346,9 +356,10 @@ static void store_params(const struct report *r, char **text, char dur[32], cons
     cJSON_Delete(result);
     snprintf(dur, 32, "%.3f", r->duration);
 #define OPT(x) ((x)[0] ? (x) : NULL)
-    const char *v[12] = {r->id, r->board, r->status, *text, r->logs, OPT(r->received),
-                         OPT(r->started), OPT(r->finished), OPT(r->first_write), r->executor,
-                         r->container, dur};
+    const char *v[12] = {r->id,           r->board,         r->status,
+                         *text,           r->logs,          OPT(r->received),
+                         OPT(r->started), OPT(r->finished), OPT(r->first_write),
+                         r->executor,     r->container,     dur};
 #undef OPT
     memcpy(p, v, sizeof(v));
 }

@@ -33,8 +33,7 @@ int qm_blob_write(int fd, const void *p, size_t n, struct error *err) IOT_WUR;
 
 /* Renames tmp (an fsynced file) to the path of sha256, creating its
  * directory, and fsyncs the directory. 0 or -errno. */
-int qm_blob_place(const char *root, const char *tmp, const char *sha256,
-                  struct error *err) IOT_WUR;
+int qm_blob_place(const char *root, const char *tmp, const char *sha256, struct error *err) IOT_WUR;
 
 /* Removes the blob's file; a missing file is not an error. */
 int qm_blob_unlink(const char *root, const char *sha256);

@@ -170,8 +170,7 @@ int qm_config_load(struct qm_config *c, int *argc, char **argv, struct error *er
     return rc;
 }
 
-int qm_config_load_text(struct qm_config *c, const char *name, const char *text,
-                        struct error *err)
+int qm_config_load_text(struct qm_config *c, const char *name, const char *text, struct error *err)
 {
     struct cfg *cfg = cfg_new();
     int rc;

@@ -20,7 +20,7 @@
 #include "common/cfg.h"
 #include "common/error.h"
 
-#define QM_SECRET_MIN 32      /* 1.2: bytes of [engine] board_token_secret */
+#define QM_SECRET_MIN 32        /* 1.2: bytes of [engine] board_token_secret */
 #define QM_PACKAGE_MAX 52428800 /* 3.1: a package, compressed */
 
 struct qm_config {
@@ -40,8 +40,8 @@ struct qm_config {
     int64_t max_limit;
     int64_t sync_grace;
     int64_t webhook_rate, webhook_burst;
-    int64_t api_workers;      /* [ext] worker threads (sync executions hold one each) */
-    char *api_admin_listen;   /* [ext] host:port of GET /metrics; NULL: none */
+    int64_t api_workers;    /* [ext] worker threads (sync executions hold one each) */
+    char *api_admin_listen; /* [ext] host:port of GET /metrics; NULL: none */
     /* [resource_limits] */
     int64_t default_cpu, min_cpu, max_cpu;
     int64_t default_memory, min_memory, max_memory;
@@ -65,8 +65,8 @@ struct qm_config {
     int64_t caps_refresh;
     int64_t max_log_size;
     int64_t firing_retention;
-    int64_t engine_workers;      /* [ext] */
-    char *engine_admin_listen;   /* [ext] host:port of GET /metrics; NULL: none */
+    int64_t engine_workers;    /* [ext] */
+    char *engine_admin_listen; /* [ext] host:port of GET /metrics; NULL: none */
     /* bound beside: [DEFAULT] auth_strategy, [keystone_authtoken], [oslo_policy] */
     struct auth_config auth;
     /* the directory of the first config file: the policy file's home */

@@ -18,11 +18,11 @@
 #define QM_CRON_MAX 255
 
 struct qm_cron {
-    uint64_t sec, min;  /* bits 0..59 */
-    uint32_t hour;      /* bits 0..23 */
-    uint32_t dom;       /* bits 1..31 */
-    uint16_t mon;       /* bits 1..12 */
-    uint8_t dow;        /* bits 0..6, Sunday = 0 */
+    uint64_t sec, min; /* bits 0..59 */
+    uint32_t hour;     /* bits 0..23 */
+    uint32_t dom;      /* bits 1..31 */
+    uint16_t mon;      /* bits 1..12 */
+    uint8_t dow;       /* bits 0..6, Sunday = 0 */
     int dom_star, dow_star;
 };
 

@@ -79,8 +79,8 @@ const char *qm_device_format(const struct qm_device *d, char *out, size_t outsz)
 static const char *conflict(const struct qm_device *devs, size_t n, const struct qm_device *d)
 {
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(devs[i].name, d->name) != 0 || (devs[i].kind == QM_DEV_SENSOR) !=
-                                                      (d->kind == QM_DEV_SENSOR))
+        if (strcmp(devs[i].name, d->name) != 0 ||
+            (devs[i].kind == QM_DEV_SENSOR) != (d->kind == QM_DEV_SENSOR))
             continue;
         if (d->kind == QM_DEV_SENSOR)
             return "declared twice";
@@ -132,6 +132,7 @@ cJSON *qm_devices_json(const struct qm_device *devs, size_t n)
     char text[64];
 
     for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(arr, cJSON_CreateString(qm_device_format(&devs[i], text, sizeof(text))));
+        cJSON_AddItemToArray(arr,
+                             cJSON_CreateString(qm_device_format(&devs[i], text, sizeof(text))));
     return arr;
 }

@@ -94,8 +94,8 @@ static int fan_out(struct db *db, const struct qm_exec_req *q, struct qm_exec_ma
     for (size_t i = 0; rc == 0 && i < pl->nchildren; i++) {
         const struct qm_board *b = &pl->children[i];
         int online = strcmp(b->status, "online") == 0 && b->caps != NULL;
-        struct row c = {m->dispatch[i], online ? "running" : "pending", b->uuid, NULL, NULL,
-                        m->id, NULL};
+        struct row c = {
+            m->dispatch[i], online ? "running" : "pending", b->uuid, NULL, NULL, m->id, NULL};
 
         rc = insert_row(db, q, &c, err);
     }

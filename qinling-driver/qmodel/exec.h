@@ -24,15 +24,15 @@
     (strcmp((s), "success") == 0 || strcmp((s), "failed") == 0 || strcmp((s), "error") == 0)
 
 struct qm_exec_req {
-    const char *project;     /* the owner of the new rows */
-    const struct qm_fn *fn;  /* loaded at the requested version */
-    const char *alias;       /* function_alias as given, or NULL */
+    const char *project;    /* the owner of the new rows */
+    const struct qm_fn *fn; /* loaded at the requested version */
+    const char *alias;      /* function_alias as given, or NULL */
     int sync;
     const char *input;       /* the text as sent, or NULL */
     const char *description; /* or NULL */
     const struct qm_target *target;
     const struct qm_plan *plan;
-    int64_t pending_timeout; /* seconds */
+    int64_t pending_timeout;            /* seconds */
     const char *trigger_id, *firing_id; /* or NULL */
 };
 

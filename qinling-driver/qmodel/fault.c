@@ -12,11 +12,11 @@ static const struct {
     int status;
     int err;
 } statuses[] = {
-    {400, -EINVAL},  {401, -EACCES},    {403, -EPERM},       {404, -ENOENT},
-    {405, -EBADRQC}, {409, -EEXIST},    {409, -EBUSY},       {413, -E2BIG},
-    {415, -EMEDIUMTYPE}, {429, -EUSERS}, {500, -EIO},        {503, -EAGAIN},
+    {400, -EINVAL},      {401, -EACCES},   {403, -EPERM},        {404, -ENOENT},
+    {405, -EBADRQC},     {409, -EEXIST},   {409, -EBUSY},        {413, -E2BIG},
+    {415, -EMEDIUMTYPE}, {429, -EUSERS},   {500, -EIO},          {503, -EAGAIN},
     {503, -ECONNRESET},  {503, -ENOTCONN}, {503, -ECONNREFUSED}, {503, -ETIMEDOUT},
-    {503, -EROFS},   {503, -ENOSPC},
+    {503, -EROFS},       {503, -ENOSPC},
 };
 #define N (sizeof(statuses) / sizeof(statuses[0]))
 

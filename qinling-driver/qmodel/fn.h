@@ -22,11 +22,11 @@ struct qm_rt {
     char id[UUID_STR_LEN];
     char name[256]; /* "" when null */
     char status[16];
-    char arch[17];  /* "" when null */
+    char arch[17];   /* "" when null */
     char sha256[65]; /* "" before the first upload */
     char format[8];
     int64_t size;
-    cJSON *config;       /* the runtime's config field (owned) */
+    cJSON *config; /* the runtime's config field (owned) */
 };
 
 struct qm_fn {
@@ -36,8 +36,8 @@ struct qm_fn {
     char runtime_id[UUID_STR_LEN];
     char entry[81]; /* "" for image functions */
     int64_t cpu, memory_size, timeout;
-    int64_t version;       /* the version loaded */
-    char pkg_sha256[65];   /* "" for image functions */
+    int64_t version;     /* the version loaded */
+    char pkg_sha256[65]; /* "" for image functions */
     char pkg_md5[33];
     int64_t pkg_size;
     char pkg_format[8];

@@ -70,16 +70,16 @@ static int launch_fn(struct db *db, const struct qm_launch *q, const struct qm_f
     out->pending_timeout = q->pending_timeout != -1 ? q->pending_timeout
                            : q->sync                ? q->sync_pending_timeout
                                                     : q->async_pending_timeout;
-    er = (struct qm_exec_req){q->project, fn,   q->alias,    q->sync,
-                              q->input,   q->description, &target, &plan,
-                              out->pending_timeout, q->trigger_id, q->firing_id};
+    er = (struct qm_exec_req){q->project,    fn,          q->alias,
+                              q->sync,       q->input,    q->description,
+                              &target,       &plan,       out->pending_timeout,
+                              q->trigger_id, q->firing_id};
     rc = qm_exec_insert(db, &er, &out->made, err);
     qm_plan_clear(&plan);
     return rc;
 }
 
-int qm_launch(struct db *db, const struct qm_launch *q, struct qm_launched *out,
-              struct error *err)
+int qm_launch(struct db *db, const struct qm_launch *q, struct qm_launched *out, struct error *err)
 {
     char fid[UUID_STR_LEN];
     int64_t version = q->version;

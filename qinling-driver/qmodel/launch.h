@@ -17,17 +17,17 @@
 #include "qmodel/exec.h"
 
 struct qm_launch {
-    const char *project;       /* owner of the new rows */
-    const char *scope;         /* function/alias lookups: NULL any project, else this one */
-    const char *board_scope;   /* board/fleet lookups: NULL any project, else this one */
-    const char *function_id;   /* or NULL */
-    const char *alias;         /* or NULL; wins over function_id */
+    const char *project;     /* owner of the new rows */
+    const char *scope;       /* function/alias lookups: NULL any project, else this one */
+    const char *board_scope; /* board/fleet lookups: NULL any project, else this one */
+    const char *function_id; /* or NULL */
+    const char *alias;       /* or NULL; wins over function_id */
     int64_t version;
     int sync;
     const char *input;
     const char *description;
     struct qm_target_req target;
-    int64_t pending_timeout;   /* -1: the default for sync or async */
+    int64_t pending_timeout; /* -1: the default for sync or async */
     const char *trigger_id, *firing_id;
     /* limits and defaults from the configuration */
     int64_t max_input;

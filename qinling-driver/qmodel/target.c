@@ -12,7 +12,8 @@
 #include "db/row.h"
 #include "qmodel/fault.h"
 
-#define BOARD_COLS "b.uuid, coalesce(b.project, ''), b.status, coalesce(b.agent, ''), b.fleet, c.caps"
+#define BOARD_COLS                                                                                 \
+    "b.uuid, coalesce(b.project, ''), b.status, coalesce(b.agent, ''), b.fleet, c.caps"
 
 /* By UUID when the reference is one, else by name; with several names in
  * different projects, the caller's own (or the oldest) wins. */
@@ -207,8 +208,8 @@ int qm_target_resolve(struct db *db, const struct qm_target_req *req, const stru
     }
     if (req->placement != NULL)
         return qm_fail(err, 400, "placement is only valid with fleet_id.");
-    return qm_fail(err, 400,
-                   "No target: give board_id or fleet_id, or set a default target on the function.");
+    return qm_fail(
+        err, 400, "No target: give board_id or fleet_id, or set a default target on the function.");
 }
 
 void qm_plan_clear(struct qm_plan *p)
@@ -250,8 +251,8 @@ static size_t sift(const struct qm_fn *fn, struct qm_board *v, size_t n, struct 
     qm_fn_need(fn, &need);
     for (size_t i = 0; i < n; i++) {
         if (v[i].caps != NULL && qm_elig_check(v[i].caps, &need, &why) < 0) {
-            if (buf_printf(skipped, "Board %s skipped: cannot run this function: %s.\n",
-                           v[i].uuid, why.msg) < 0)
+            if (buf_printf(skipped, "Board %s skipped: cannot run this function: %s.\n", v[i].uuid,
+                           why.msg) < 0)
                 log_warn("the list of skipped boards is truncated");
             qm_board_clear(&v[i]);
             continue;

@@ -25,7 +25,7 @@ struct qm_board {
     char status[16];
     char agent[256]; /* "" when null */
     char fleet[UUID_STR_LEN];
-    cJSON *caps;     /* NULL when never reported (owned) */
+    cJSON *caps; /* NULL when never reported (owned) */
 };
 
 void qm_board_clear(struct qm_board *b);
@@ -81,7 +81,7 @@ struct qm_plan {
     int online;                /* an eligible board is online now: start running */
     struct qm_board *children; /* placement all: the boards that get a child */
     size_t nchildren;
-    char *skipped;             /* placement all: "Board <uuid> skipped: <reason>.\n"... or NULL */
+    char *skipped; /* placement all: "Board <uuid> skipped: <reason>.\n"... or NULL */
 };
 
 void qm_plan_clear(struct qm_plan *p);

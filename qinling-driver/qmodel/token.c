@@ -9,8 +9,8 @@
 #include "common/crypto.h"
 #include "common/encode.h"
 
-static void mac_hex(const char *secret, const char *board, const char *sha256,
-                    const char *expiry, char out[HEX_ENC_LEN(SHA256_LEN)])
+static void mac_hex(const char *secret, const char *board, const char *sha256, const char *expiry,
+                    char out[HEX_ENC_LEN(SHA256_LEN)])
 {
     unsigned char mac[SHA256_LEN];
     char msg[256];

@@ -63,7 +63,7 @@ static void token(const char *s)
 static void filter(const char *s)
 {
     static const struct qm_filter_field f[] = {
-        {"s", "t.s", QM_F_STR}, {"u", "t.u", QM_F_UUID}, {"i", "t.i", QM_F_INT},
+        {"s", "t.s", QM_F_STR},  {"u", "t.u", QM_F_UUID}, {"i", "t.i", QM_F_INT},
         {"t", "t.t", QM_F_TIME}, {"b", "t.b", QM_F_BOOL},
     };
     struct qm_where w;

@@ -113,7 +113,8 @@ static void test_entrypoint_must_be_executable(void **state)
     (void)state;
     make(1, bundle, sizeof(bundle) / sizeof(bundle[0]));
     assert_int_equal(check("{\"entrypoint\": [\"/lib/launch.sh\"]}", &img, &err), -EINVAL);
-    assert_string_equal(err.msg, "entrypoint /lib/launch.sh is not an executable file in the rootfs");
+    assert_string_equal(err.msg,
+                        "entrypoint /lib/launch.sh is not an executable file in the rootfs");
     make(1, bundle, sizeof(bundle) / sizeof(bundle[0]));
     assert_int_equal(check("{\"entrypoint\": [\"/nope\"]}", &img, &err), -EINVAL);
 }
@@ -145,8 +146,8 @@ static void test_refusals(void **state)
 static void test_config_rules(void **state)
 {
     static const char *const bad[] = {
-        "{\"entrypoint\": []}", "{\"entrypoint\": \"sh\"}", "{\"env\": [\"NOEQUALS\"]}",
-        "{\"cwd\": \"relative\"}", "{\"color\": \"blue\"}", "[]",
+        "{\"entrypoint\": []}",    "{\"entrypoint\": \"sh\"}", "{\"env\": [\"NOEQUALS\"]}",
+        "{\"cwd\": \"relative\"}", "{\"color\": \"blue\"}",    "[]",
     };
     struct error err;
     cJSON *c = NULL;

@@ -99,8 +99,9 @@ static void test_part_limit(void **state)
 
     (void)state;
     for (int i = 0; i <= QA_MP_MAX_PARTS; i++)
-        n += (size_t)snprintf(body + n, sizeof(body) - n,
-                              "--B\r\nContent-Disposition: form-data; name=\"f%d\"\r\n\r\nv\r\n", i);
+        n +=
+            (size_t)snprintf(body + n, sizeof(body) - n,
+                             "--B\r\nContent-Disposition: form-data; name=\"f%d\"\r\n\r\nv\r\n", i);
     n += (size_t)snprintf(body + n, sizeof(body) - n, "--B--\r\n");
     assert_int_equal(qa_multipart_parse(body, n, "B", collect, &s, &err), -EINVAL);
     assert_int_equal(s.n, QA_MP_MAX_PARTS);

@@ -66,10 +66,8 @@ static const struct qa_pkg_limits LIM = {1 << 20, 100};
 static void test_good_packages(void **state)
 {
     static const struct ent good[] = {
-        {"main.sh", AE_IFREG, 0755, "echo hi\n", 0},
-        {"lib/", AE_IFDIR, 0755, NULL, 0},
-        {"lib/util.py", AE_IFREG, 0644, "x = 1\n", 0},
-        {"lib/link", AE_IFLNK, 0777, "util.py", 0},
+        {"main.sh", AE_IFREG, 0755, "echo hi\n", 0},   {"lib/", AE_IFDIR, 0755, NULL, 0},
+        {"lib/util.py", AE_IFREG, 0644, "x = 1\n", 0}, {"lib/link", AE_IFLNK, 0777, "util.py", 0},
         {"up", AE_IFLNK, 0777, "lib/../main.sh", 0},
     };
     static unsigned char buf[65536];
@@ -114,9 +112,11 @@ static void test_refused_entries(void **state)
         int tar_only;
     } cases[] = {
         {{"/etc/passwd", AE_IFREG, 0644, "x", 0},
-         "Package entry /etc/passwd is not allowed: absolute paths are not allowed.", 0},
+         "Package entry /etc/passwd is not allowed: absolute paths are not allowed.",
+         0},
         {{"a/../../x", AE_IFREG, 0644, "x", 0},
-         "Package entry a/../../x is not allowed: \"..\" components are not allowed.", 0},
+         "Package entry a/../../x is not allowed: \"..\" components are not allowed.",
+         0},
         {{"esc", AE_IFLNK, 0777, "../outside", 0},
          "Package entry esc is not allowed: links leading outside the package are not allowed.",
          0},
@@ -124,12 +124,16 @@ static void test_refused_entries(void **state)
          "Package entry abs is not allowed: links leading outside the package are not allowed.",
          0},
         {{"suid", AE_IFREG, 04755, "x", 0},
-         "Package entry suid is not allowed: set-uid or set-gid bits are not allowed.", 0},
+         "Package entry suid is not allowed: set-uid or set-gid bits are not allowed.",
+         0},
         {{"hard", AE_IFREG, 0644, "main.sh", 1},
-         "Package entry hard is not allowed: hard links are not allowed.", 1},
+         "Package entry hard is not allowed: hard links are not allowed.",
+         1},
         {{"dev", AE_IFCHR, 0644, NULL, 0},
-         "Package entry dev is not allowed: device nodes are not allowed.", 1},
-        {{"fifo", AE_IFIFO, 0644, NULL, 0}, "Package entry fifo is not allowed: FIFOs are not allowed.",
+         "Package entry dev is not allowed: device nodes are not allowed.",
+         1},
+        {{"fifo", AE_IFIFO, 0644, NULL, 0},
+         "Package entry fifo is not allowed: FIFOs are not allowed.",
          1},
     };
 

@@ -48,9 +48,9 @@ static void test_short_secret_refused(void **state)
     struct error err;
 
     (void)state;
-    assert_int_equal(qm_config_load_text(&c, "q.conf",
-                                         REQUIRED "[engine]\nboard_token_secret = short\n", &err),
-                     -EINVAL);
+    assert_int_equal(
+        qm_config_load_text(&c, "q.conf", REQUIRED "[engine]\nboard_token_secret = short\n", &err),
+        -EINVAL);
     assert_non_null(strstr(err.msg, "at least 32 bytes"));
     qm_config_free(&c);
     assert_int_equal(qm_config_load_text(&c, "q.conf", REQUIRED, &err), -EINVAL);
@@ -64,8 +64,7 @@ static void test_bad_value_names_file_and_line(void **state)
     struct error err;
 
     (void)state;
-    assert_int_equal(qm_config_load_text(&c, "q.conf",
-                                         REQUIRED "[api]\nport = seventy\n", &err),
+    assert_int_equal(qm_config_load_text(&c, "q.conf", REQUIRED "[api]\nport = seventy\n", &err),
                      -EINVAL);
     assert_non_null(strstr(err.msg, "q.conf:8"));
     qm_config_free(&c);

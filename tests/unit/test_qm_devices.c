@@ -33,9 +33,9 @@ static void test_devices_accepts_and_normalises(void **state)
     size_t n;
 
     (void)state;
-    assert_int_equal(parse("[\"gpio:sim0:017:out\", \"gpio:gpiochip0:3:in\", \"sensor:temp0\"]",
-                           d, &n, &err),
-                     0);
+    assert_int_equal(
+        parse("[\"gpio:sim0:017:out\", \"gpio:gpiochip0:3:in\", \"sensor:temp0\"]", d, &n, &err),
+        0);
     assert_int_equal(n, 3);
     assert_string_equal(qm_device_format(&d[0], text, sizeof(text)), "gpio:sim0:17:out");
     assert_string_equal(qm_device_format(&d[1], text, sizeof(text)), "gpio:gpiochip0:3:in");
@@ -50,12 +50,18 @@ static void test_devices_refuses(void **state)
     static const struct {
         const char *json, *msg;
     } bad[] = {
-        {"[\"gpio:sim0:17\"]", "Invalid device gpio:sim0:17: expected gpio:<chip>:<line>:<in|out>."},
-        {"[\"gpio:sim0:x:in\"]", "Invalid device gpio:sim0:x:in: the line must be a decimal offset."},
-        {"[\"gpio:sim0:1:both\"]", "Invalid device gpio:sim0:1:both: the direction must be in or out."},
-        {"[\"gpio::1:in\"]", "Invalid device gpio::1:in: a chip name is 1 to 32 of A-Z a-z 0-9 _ -."},
-        {"[\"sensor:a b\"]", "Invalid device sensor:a b: a sensor name is 1 to 32 of A-Z a-z 0-9 _ -."},
-        {"[\"usb:1\"]", "Invalid device usb:1: expected gpio:<chip>:<line>:<in|out> or sensor:<name>."},
+        {"[\"gpio:sim0:17\"]",
+         "Invalid device gpio:sim0:17: expected gpio:<chip>:<line>:<in|out>."},
+        {"[\"gpio:sim0:x:in\"]",
+         "Invalid device gpio:sim0:x:in: the line must be a decimal offset."},
+        {"[\"gpio:sim0:1:both\"]",
+         "Invalid device gpio:sim0:1:both: the direction must be in or out."},
+        {"[\"gpio::1:in\"]",
+         "Invalid device gpio::1:in: a chip name is 1 to 32 of A-Z a-z 0-9 _ -."},
+        {"[\"sensor:a b\"]",
+         "Invalid device sensor:a b: a sensor name is 1 to 32 of A-Z a-z 0-9 _ -."},
+        {"[\"usb:1\"]",
+         "Invalid device usb:1: expected gpio:<chip>:<line>:<in|out> or sensor:<name>."},
         {"[\"gpio:c:1:in\", \"gpio:c:1:out\"]",
          "Invalid device gpio:c:1:out: a line cannot be both in and out."},
         {"[\"sensor:t\", \"sensor:t\"]", "Invalid device sensor:t: declared twice."},
@@ -83,7 +89,8 @@ static void test_devices_limit_of_32(void **state)
     (void)state;
     len += (size_t)snprintf(json, sizeof(json), "[");
     for (int i = 0; i < 33; i++)
-        len += (size_t)snprintf(json + len, sizeof(json) - len, "%s\"sensor:s%d\"", i ? "," : "", i);
+        len +=
+            (size_t)snprintf(json + len, sizeof(json) - len, "%s\"sensor:s%d\"", i ? "," : "", i);
     snprintf(json + len, sizeof(json) - len, "]");
     assert_int_equal(parse(json, d, &n, &err), -EINVAL);
     assert_string_equal(err.msg, "Invalid device sensor:s32: at most 32 devices may be declared.");

@@ -47,7 +47,8 @@ static void test_operators(void **state)
     expect("status", "gt:a", " AND e.status COLLATE \"C\" > $3", "a");
     expect("function_id", "4C1A5E0E5E4B4F4E9D2A6C7B1F0E2D3C", " AND e.function_id = $3::uuid",
            "4c1a5e0e-5e4b-4f4e-9d2a-6c7b1f0e2d3c");
-    expect("function_id", "in:4c1a5e0e-5e4b-4f4e-9d2a-6c7b1f0e2d3c,00000000000000000000000000000000",
+    expect("function_id",
+           "in:4c1a5e0e-5e4b-4f4e-9d2a-6c7b1f0e2d3c,00000000000000000000000000000000",
            " AND e.function_id = ANY(string_to_array($3, ',')::uuid[])",
            "4c1a5e0e-5e4b-4f4e-9d2a-6c7b1f0e2d3c,00000000-0000-0000-0000-000000000000");
     expect("function_version", "gte:2", " AND e.function_version >= $3::bigint", "2");

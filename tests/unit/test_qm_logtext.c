@@ -44,7 +44,8 @@ static void test_utf8_repair(void **state)
                            "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD \xEF\xBF\xBD");
     free(s);
     s = qm_utf8_fix("a\0b", 3);
-    assert_string_equal(s, "a\xEF\xBF\xBD" "b");
+    assert_string_equal(s, "a\xEF\xBF\xBD"
+                           "b");
     free(s);
 }
 

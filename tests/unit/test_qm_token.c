@@ -63,8 +63,8 @@ static void test_check_refuses(void **state)
     memcpy(strstr(bad, ".2000000000.") + 1, "2000000001", 10);
     assert_int_equal(qm_token_check(SECRET, bad, SHA, 1, board), -EACCES);
     /* malformed */
-    static const char *const junk[] = {"", "v1", "v2." BOARD "." SHA ".1.x", "v1....",
-                                       "v1." BOARD "." SHA ".-5." SHA, NULL};
+    static const char *const junk[] = {
+        "", "v1", "v2." BOARD "." SHA ".1.x", "v1....", "v1." BOARD "." SHA ".-5." SHA, NULL};
     for (size_t i = 0; junk[i] != NULL; i++)
         assert_int_equal(qm_token_check(SECRET, junk[i], SHA, 1, board), -EACCES);
     assert_int_equal(qm_token_check(SECRET, NULL, SHA, 1, board), -EACCES);

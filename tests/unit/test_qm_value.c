@@ -26,8 +26,8 @@ static void test_int(void **state)
     assert_int_equal(qm_parse_int("+7", &v), 0);
     assert_int_equal(v, 7);
     assert_int_equal(qm_parse_int("9223372036854775807", &v), 0);
-    static const char *const bad[] = {"", "+", "1.5", " 1", "1 ", "0x10", "abc",
-                                      "9223372036854775808", "1e3", NULL};
+    static const char *const bad[] = {
+        "", "+", "1.5", " 1", "1 ", "0x10", "abc", "9223372036854775808", "1e3", NULL};
     for (size_t i = 0; bad[i]; i++)
         assert_int_equal(qm_parse_int(bad[i], &v), -EINVAL);
 }
@@ -92,8 +92,9 @@ static void test_entries(void **state)
     assert_false(qm_entry_ok("a/../b"));
     assert_false(qm_entry_ok("a/.."));
     assert_false(qm_entry_ok("a b"));
-    assert_false(qm_entry_ok("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-                             "aa"));
+    assert_false(qm_entry_ok(
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "aa"));
 }
 
 static void test_input_kinds(void **state)
@@ -131,10 +132,13 @@ static void test_input_words(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_int),         cmocka_unit_test(test_bool),
+        cmocka_unit_test(test_int),
+        cmocka_unit_test(test_bool),
         cmocka_unit_test(test_text_lengths_in_characters),
-        cmocka_unit_test(test_alias_names), cmocka_unit_test(test_entries),
-        cmocka_unit_test(test_input_kinds), cmocka_unit_test(test_input_words),
+        cmocka_unit_test(test_alias_names),
+        cmocka_unit_test(test_entries),
+        cmocka_unit_test(test_input_kinds),
+        cmocka_unit_test(test_input_words),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
