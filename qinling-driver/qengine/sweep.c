@@ -259,6 +259,15 @@ static const struct db_stmt capless_stmt = {
     1,
 };
 
+/* At most the newest 10000 firings per trigger (3.7.5). */
+static const struct db_stmt firings_cap_stmt = {
+    "qe_firings_cap",
+    "DELETE FROM trigger_firings WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER "
+    "(PARTITION BY trigger_id ORDER BY firing_seq DESC) AS n FROM trigger_firings) x "
+    "WHERE x.n > 10000)",
+    0,
+};
+
 static void housekeeping(struct qe *e, struct db *db, int64_t now_ms)
 {
     static _Thread_local int64_t last_orphans;
@@ -271,6 +280,8 @@ static void housekeeping(struct qe *e, struct db *db, int64_t now_ms)
     if (now_ms - last_orphans > 600000) {
         last_orphans = now_ms;
         collect_orphans(e, db);
+        if (db_exec_stmt(db, &firings_cap_stmt, NULL, NULL, &err) < 0)
+            log_warn("firings: %s", err.msg);
     }
     if (db_exec_stmt(db, &stuck_stmt, NULL, NULL, &err) < 0 ||
         db_exec_stmt(db, &firings_stmt, p, NULL, &err) < 0)

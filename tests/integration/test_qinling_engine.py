@@ -199,6 +199,16 @@ class Engine(unittest.TestCase):
         iottest.wait_until(lambda: not os.path.exists(path), timeout=15, what="blob collected")
         self.assertEqual(self.st.sql("SELECT 1 FROM blobs WHERE sha256 = :'p1'", sha), [])
 
+    def test_runtime_delete_purges_board_caches(self):
+        rid = self.st.runtime("busybox")
+        sha = self.st.call("GET", "/v1/runtimes/" + rid).json["image_sha256"]
+        self.st.sql("UPDATE board_capabilities SET caps = jsonb_set(caps, '{cache,runtimes}', "
+                    "jsonb_build_array(:'p1'::text)) WHERE board_uuid = :'p2'", sha, self.board)
+        self.assertEqual(self.st.call("DELETE", "/v1/runtimes/" + rid, admin=True).status, 204)
+        iottest.wait_until(lambda: self.fw.methods("CachePurge"), what="CachePurge")
+        board, _, payload = self.fw.methods("CachePurge")[0]
+        self.assertEqual((board, payload), (self.board, {"purge": [sha]}))
+
     def test_scale_up_deploys_warm_containers(self):
         r = self.st.call("POST", "/v1/functions/%s/scale_up" % self.fn["id"], {"count": 2},
                          admin=True)
