@@ -3,7 +3,7 @@
 # is main.c on top of it, the HAL (hal/module.mk), the IO and control sockets
 # and the function executor (fn/module.mk), the tunnel client and the WAMP
 # codec. No libpq and no librabbitmq: a board links only what it needs.
-LRCAGENT_SRCS := $(addprefix lightning-rod-c/src/,agent.c cmdrun.c conf.c device_pkg.c link.c \
+LRCAGENT_SRCS := $(addprefix lightning-rod-c/src/,agent.c agent_settings.c cmdrun.c conf.c device_pkg.c link.c \
 	link_steps.c netinfo.c outbox.c plugin_runner.c plugins.c plugins_run.c restsubmit.c rpc.c \
 	rpc_device.c rpc_function.c rpc_io.c rpc_plugin.c services.c settings.c statefile.c wsconn.c) \
 	$(wildcard lightning-rod-c/src/trigger*.c)

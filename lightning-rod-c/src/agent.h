@@ -46,10 +46,10 @@ struct lrc_agent {
     struct hal *hal;
     struct ctl *ctl;
     struct fn *fn;
-    struct fn_io fnio;               /* IO sockets for the runners (src/fn_io.h) */
+    struct fn_io fnio; /* IO sockets for the runners (src/fn_io.h) */
     struct ctr_io_ops io;
     struct ctr_runner *plugin_runner; /* own runner when [plugin] executor differs */
-    struct tun_client *tun; /* NULL until a tunnel opens (lrc_agent_tun()) */
+    struct tun_client *tun;           /* NULL until a tunnel opens (lrc_agent_tun()) */
     struct lrc_ws_ctx *ws;
     struct lrc_outbox *outbox;
     struct lrc_plugins *plugins;
@@ -61,8 +61,8 @@ struct lrc_agent {
     struct lrc_settings settings;
     struct lrc_store *settings_store;
     char *settings_path;
-    uint64_t settings_gen; /* bumped by every change the agent makes itself */
-    ev_stat settings_watch; /* settings.json: `configure` while the agent runs */
+    uint64_t settings_gen;     /* bumped by every change the agent makes itself */
+    ev_stat settings_watch;    /* settings.json: `configure` while the agent runs */
     struct stat settings_seen; /* settings.json as last looked at */
     ev_signal sighup, sigterm, sigint;
     ev_timer exit_timer; /* a stop that takes too long */

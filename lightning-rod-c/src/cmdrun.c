@@ -14,8 +14,8 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 
-static char *const default_env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                                    "LANG=C", NULL};
+static char *const default_env[] = {
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", NULL};
 
 struct lrc_cmd {
     struct ev_loop *ev;

@@ -36,8 +36,7 @@ static const struct cfg_opt agent_opts[] = {
      C(rest_submit_allow), 0, 0, NULL, 0},
     {"plugin", "executor", CFG_ENUM, "crun", C(plugin_executor), 0, 0, "crun|process", 0},
     {"plugin", "user", CFG_STR, "nobody", C(plugin_user), 0, 0, NULL, 0},
-    {"plugin", "interpreters", CFG_STR, "/usr/bin/python3 /bin/sh", C(interpreters), 0, 0, NULL,
-     0},
+    {"plugin", "interpreters", CFG_STR, "/usr/bin/python3 /bin/sh", C(interpreters), 0, 0, NULL, 0},
     {"plugin", "call_timeout", CFG_INT, "30", C(plugin_call_timeout), 1, 86400, NULL, 0},
     {"plugin", "max_output", CFG_INT, "65536", C(plugin_max_output), 1, 16 << 20, NULL, 0},
     {"plugin", "python_compat", CFG_BOOL, "true", C(python_compat), 0, 0, NULL, 0},
@@ -192,8 +191,7 @@ int lrc_conf_load(struct lrc_conf *conf, int *argc, char **argv, struct error *e
     return rc;
 }
 
-int lrc_conf_load_text(struct lrc_conf *conf, const char *name, const char *text,
-                       struct error *err)
+int lrc_conf_load_text(struct lrc_conf *conf, const char *name, const char *text, struct error *err)
 {
     struct cfg *c = cfg_new();
     int rc;

@@ -51,11 +51,11 @@ struct lrc_conf {
     struct hal_config hal;
     struct fn_config fn;
     /* Derived by lrc_conf_load(): NULL-terminated word lists. */
-    char **reboot_argv;   /* never NULL */
-    char **upgrade_argv;  /* NULL when upgrade_command is unset */
-    char **pkg_list;      /* the managers allowed, each one of LRC_PKG_MANAGERS_KNOWN */
-    char **rest_allow;    /* URL prefixes for DeviceRestSubmit */
-    char **interp_list;   /* absolute interpreter paths */
+    char **reboot_argv;  /* never NULL */
+    char **upgrade_argv; /* NULL when upgrade_command is unset */
+    char **pkg_list;     /* the managers allowed, each one of LRC_PKG_MANAGERS_KNOWN */
+    char **rest_allow;   /* URL prefixes for DeviceRestSubmit */
+    char **interp_list;  /* absolute interpreter paths */
 };
 
 /* Loads the --config-file options of argv (removed from argv, *argc

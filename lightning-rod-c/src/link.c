@@ -368,7 +368,8 @@ static void on_handshake_timeout(struct ev_loop *ev, ev_timer *t, int revents)
 
     (void)ev;
     (void)revents;
-    snprintf(why, sizeof(why), "no session after %lld s", (long long)(2 * l->a->conf->call_timeout));
+    snprintf(why, sizeof(why), "no session after %lld s",
+             (long long)(2 * l->a->conf->call_timeout));
     link_fail(l, why);
 }
 
@@ -483,8 +484,7 @@ void lrc_link_watch(struct lrc_link *l, lrc_online_fn fn, void *arg)
     l->watchers[l->nwatchers++] = (struct link_watcher){fn, arg};
 }
 
-int lrc_link_yield(struct lrc_link *l, uint64_t gen, uint64_t request, const char *text,
-                   size_t len)
+int lrc_link_yield(struct lrc_link *l, uint64_t gen, uint64_t request, const char *text, size_t len)
 {
     struct error err;
 

@@ -56,8 +56,8 @@ void lrc_link_stop(struct lrc_link *l, void (*done)(void *arg), void *arg);
 void lrc_link_free(struct lrc_link *l); /* accepts NULL */
 
 enum lrc_state lrc_link_state(const struct lrc_link *l);
-uint64_t lrc_link_session(const struct lrc_link *l); /* 0 unless a session is up */
-const char *lrc_link_url(const struct lrc_link *l);  /* the agent dialled, or NULL */
+uint64_t lrc_link_session(const struct lrc_link *l);  /* 0 unless a session is up */
+const char *lrc_link_url(const struct lrc_link *l);   /* the agent dialled, or NULL */
 const char *lrc_link_agent(const struct lrc_link *l); /* the wagent's name, or NULL */
 /* The wstun_url the wagent gave in its connection reply (5.2), or NULL. */
 const char *lrc_link_wstun_url(const struct lrc_link *l);

@@ -222,8 +222,8 @@ static void step_register(struct lrc_link *l, uint64_t session)
 
     cJSON_AddStringToObject(kw, "code", l->a->settings.code);
     json_add_int(kw, "session", (int64_t)session);
-    rc = link_call_raw(l, "register", 0, kw, l->a->conf->call_timeout * 1000, on_register_reply,
-                       l, &l->step_call);
+    rc = link_call_raw(l, "register", 0, kw, l->a->conf->call_timeout * 1000, on_register_reply, l,
+                       &l->step_call);
     cJSON_Delete(kw);
     if (rc < 0)
         link_fail(l, "cannot call stack4things.register");
@@ -258,11 +258,11 @@ static void take_connection_info(struct lrc_link *l, const cJSON *msg)
     const cJSON *wstun = cJSON_GetObjectItemCaseSensitive(msg, "wstun_url");
 
     free(l->agent_name);
-    l->agent_name = cJSON_IsString(agent) && agent->valuestring[0] ? xstrdup(agent->valuestring)
-                                                                    : NULL;
+    l->agent_name =
+        cJSON_IsString(agent) && agent->valuestring[0] ? xstrdup(agent->valuestring) : NULL;
     free(l->wstun_url);
-    l->wstun_url = cJSON_IsString(wstun) && wstun->valuestring[0] ? xstrdup(wstun->valuestring)
-                                                                   : NULL;
+    l->wstun_url =
+        cJSON_IsString(wstun) && wstun->valuestring[0] ? xstrdup(wstun->valuestring) : NULL;
     if (l->wstun_url == NULL)
         log_warn("wamp: the agent gave no wstun_url: services cannot be exposed");
 }
@@ -302,8 +302,8 @@ static void step_connection(struct lrc_link *l, uint64_t session)
     cJSON_AddStringToObject(info, "lr_version", LRC_LR_VERSION);
     if (l->conn->ws != NULL && lrc_ws_local_addr(l->conn->ws, &local) == 0)
         cJSON_AddItemToObject(info, "connectivity", lrc_netinfo_connectivity(&local));
-    rc = link_call_raw(l, "connection", 1, kw, l->a->conf->call_timeout * 1000,
-                       on_connection_reply, l, &l->step_call);
+    rc = link_call_raw(l, "connection", 1, kw, l->a->conf->call_timeout * 1000, on_connection_reply,
+                       l, &l->step_call);
     cJSON_Delete(kw);
     if (rc < 0)
         link_fail(l, "cannot call stack4things.connection");
@@ -345,8 +345,7 @@ void link_step_registered(struct lrc_link *l)
     log_info("online: board=%s session=%llu agent=%s url=%s", l->uuid,
              (unsigned long long)l->session_id, lrc_link_agent(l) ? lrc_link_agent(l) : "-",
              l->url);
-    ev_timer_set(&l->alive, (double)l->a->conf->alive_interval,
-                 (double)l->a->conf->alive_interval);
+    ev_timer_set(&l->alive, (double)l->a->conf->alive_interval, (double)l->a->conf->alive_interval);
     ev_timer_start(l->ev, &l->alive);
     link_notify(l, 1);
 }

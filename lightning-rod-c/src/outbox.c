@@ -286,15 +286,14 @@ static void on_reply(void *arg, int rc, const struct wamp_wampmsg *wm, const cha
     if (transient(rc, wm, why)) {
         e->st = E_READY;
         log_info("outbox: %s entry %llu not delivered (%s): will retry", kind_names[e->kind],
-                 (unsigned long long)e->seq,
-                 rc == 0 ? wm->message->valuestring : why);
+                 (unsigned long long)e->seq, rc == 0 ? wm->message->valuestring : why);
         if (ob->online)
             schedule_retry(ob);
         return;
     }
     text = rc == 0 ? json_print(wm->message) : xstrdup(why);
-    log_error("outbox: the cloud refused %s entry %llu for good: %s (dropped)",
-              kind_names[e->kind], (unsigned long long)e->seq, text);
+    log_error("outbox: the cloud refused %s entry %llu for good: %s (dropped)", kind_names[e->kind],
+              (unsigned long long)e->seq, text);
     free(text);
     if (ob->acked != NULL)
         ob->acked(ob->arg, e->kind, e->key);

@@ -114,9 +114,9 @@ static const struct {
     const char *prefix;
     const char *flag;
 } inline_flags[] = {
-    {"python", "-c"}, {"sh", "-c"},   {"bash", "-c"}, {"dash", "-c"}, {"ash", "-c"},
-    {"ksh", "-c"},    {"zsh", "-c"},  {"perl", "-e"}, {"node", "-e"}, {"nodejs", "-e"},
-    {"ruby", "-e"},   {"lua", "-e"},
+    {"python", "-c"}, {"sh", "-c"},     {"bash", "-c"}, {"dash", "-c"},
+    {"ash", "-c"},    {"ksh", "-c"},    {"zsh", "-c"},  {"perl", "-e"},
+    {"node", "-e"},   {"nodejs", "-e"}, {"ruby", "-e"}, {"lua", "-e"},
 };
 
 static const char *flag_of(const char *path)
@@ -145,8 +145,8 @@ static const char *configured_python3(char *const *interps)
     return NULL;
 }
 
-int lrc_plugin_interpreter(const char *code, char *const *interps, char **path,
-                           const char **flag, struct error *err)
+int lrc_plugin_interpreter(const char *code, char *const *interps, char **path, const char **flag,
+                           struct error *err)
 {
     char *p;
 
@@ -155,8 +155,9 @@ int lrc_plugin_interpreter(const char *code, char *const *interps, char **path,
         const char *py = configured_python3(interps);
 
         if (py == NULL)
-            return error_set(err, -EINVAL, "code has no #! line and python3 is not among "
-                                           "[plugin] interpreters");
+            return error_set(err, -EINVAL,
+                             "code has no #! line and python3 is not among "
+                             "[plugin] interpreters");
         p = xstrdup(py);
     } else {
         const char *s = code + 2 + strspn(code + 2, " \t");
@@ -183,8 +184,8 @@ int lrc_plugin_is_compat(const char *code)
     return strstr(code, "class Worker(") != NULL && strstr(code, "Plugin.Plugin") != NULL;
 }
 
-char **lrc_plugin_argv(const char *interp, const char *flag, int compat, int call,
-                       const char *uuid, const char *name, const char *code)
+char **lrc_plugin_argv(const char *interp, const char *flag, int compat, int call, const char *uuid,
+                       const char *name, const char *code)
 {
     char **v = xcalloc(8, sizeof(char *));
     size_t n = 0;

@@ -47,8 +47,7 @@ void plugin_maybe_free(struct lrc_plugin *p)
 {
     struct lrc_plugins *ps = p->ps;
 
-    if ((!p->gone && ps != NULL) || p->job != NULL || p->starting || p->runs != NULL ||
-        p->busy > 0)
+    if ((!p->gone && ps != NULL) || p->job != NULL || p->starting || p->runs != NULL || p->busy > 0)
         return;
     if (ps != NULL)
         for (struct lrc_plugin **q = &ps->gone; *q != NULL; q = &(*q)->gone_next)
@@ -71,10 +70,10 @@ static cJSON *record_json(const struct lrc_plugin *p)
     cJSON_AddStringToObject(o, "status", p->status);
     json_add_str_or_null(o, "injected_at", p->injected_at);
     json_add_str_or_null(o, "updated_at", p->updated_at);
-    cJSON_AddItemToObject(o, "parameters", p->params ? cJSON_Duplicate(p->params, 1)
-                                                     : cJSON_CreateNull());
-    cJSON_AddItemToObject(o, "devices", p->devices ? cJSON_Duplicate(p->devices, 1)
-                                                   : cJSON_CreateArray());
+    cJSON_AddItemToObject(o, "parameters",
+                          p->params ? cJSON_Duplicate(p->params, 1) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "devices",
+                          p->devices ? cJSON_Duplicate(p->devices, 1) : cJSON_CreateArray());
     return o;
 }
 
@@ -144,8 +143,7 @@ static struct lrc_plugin *record_parse(const char *uuid, const cJSON *r, struct 
     if (p->status == NULL)
         p->status = xstrdup("injected");
     p->params = par != NULL && !cJSON_IsNull(par) ? cJSON_Duplicate(par, 1) : NULL;
-    p->devices = cJSON_IsArray(dev) && cJSON_GetArraySize(dev) > 0 ? cJSON_Duplicate(dev, 1)
-                                                                    : NULL;
+    p->devices = cJSON_IsArray(dev) && cJSON_GetArraySize(dev) > 0 ? cJSON_Duplicate(dev, 1) : NULL;
     return p;
 bad:
     plugin_free(p);
@@ -356,9 +354,8 @@ static void code_written(void *arg)
 }
 
 /* Reads the plugin object: uuid, name, code (interpreter allowed), devices. */
-static int inject_args(struct lrc_plugins *ps, const cJSON *o, const char **uuid,
-                       const char **name, const char **code, int *callable,
-                       const cJSON **devices, struct error *err)
+static int inject_args(struct lrc_plugins *ps, const cJSON *o, const char **uuid, const char **name,
+                       const char **code, int *callable, const cJSON **devices, struct error *err)
 {
     const cJSON *extra = cJSON_GetObjectItemCaseSensitive(o, "extra");
     struct hal_devspec *specs = NULL;

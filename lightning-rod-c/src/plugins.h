@@ -79,8 +79,7 @@ int lrc_plugin_stop(struct lrc_plugin *p, int64_t delay_s, lrc_plugin_done_fn do
 /* Runs the plugin once. done gets rc 0 and the reply message (JSON, taken)
  * through call_fn, or the ERROR text. */
 typedef void (*lrc_plugin_call_fn)(void *arg, int rc, cJSON *message, const char *error);
-void lrc_plugin_call(struct lrc_plugin *p, const cJSON *params, lrc_plugin_call_fn done,
-                     void *arg);
+void lrc_plugin_call(struct lrc_plugin *p, const cJSON *params, lrc_plugin_call_fn done, void *arg);
 
 /* Stops the plugin and deletes it; done runs when the files are gone. */
 void lrc_plugin_remove(struct lrc_plugin *p, lrc_plugin_done_fn done, void *arg);
@@ -95,15 +94,15 @@ const cJSON *lrc_plugin_params(const struct lrc_plugin *p); /* the stored parame
 /* The interpreter of code: the path on its #! line, or the configured
  * python3 without one; it must be one of interps. *flag gets the option
  * that runs inline code ("-c", "-e"). -EINVAL with the reason otherwise. */
-int lrc_plugin_interpreter(const char *code, char *const *interps, char **path,
-                           const char **flag, struct error *err) IOT_WUR;
+int lrc_plugin_interpreter(const char *code, char *const *interps, char **path, const char **flag,
+                           struct error *err) IOT_WUR;
 
 /* 1 when code is an original Lightning-Rod plugin (class Worker(Plugin.Plugin)). */
 int lrc_plugin_is_compat(const char *code);
 
 /* The argv of one run (new; lrc_words_free): compat runs go through the
  * embedded runner with mode "call" or "start". */
-char **lrc_plugin_argv(const char *interp, const char *flag, int compat, int call,
-                       const char *uuid, const char *name, const char *code);
+char **lrc_plugin_argv(const char *interp, const char *flag, int compat, int call, const char *uuid,
+                       const char *name, const char *code);
 
 #endif

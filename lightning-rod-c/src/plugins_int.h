@@ -41,8 +41,8 @@ struct lrc_plugin {
     char uuid[UUID_STR_LEN];
     char *name, *status, *injected_at, *updated_at;
     int onboot, callable;
-    cJSON *params;  /* the parameters of the last PluginStart, or NULL */
-    cJSON *devices; /* extra.devices: an array of specs, or NULL */
+    cJSON *params;       /* the parameters of the last PluginStart, or NULL */
+    cJSON *devices;      /* extra.devices: an array of specs, or NULL */
     struct ctr_job *job; /* the long-running instance */
     int starting;        /* its code is being read or its container created */
     int stop_after_start;
@@ -57,13 +57,13 @@ struct lrc_plugin {
 
 struct lrc_plugins {
     struct lrc_agent *a;
-    struct fn_map map;            /* uuid -> struct lrc_plugin * */
-    struct lrc_plugin *gone;      /* removed, still running something */
-    struct lrc_store *store;      /* plugins.json */
-    char *dir;                    /* <state_dir>/plugins */
-    uid_t uid;                    /* [plugin] user */
+    struct fn_map map;       /* uuid -> struct lrc_plugin * */
+    struct lrc_plugin *gone; /* removed, still running something */
+    struct lrc_store *store; /* plugins.json */
+    char *dir;               /* <state_dir>/plugins */
+    uid_t uid;               /* [plugin] user */
     gid_t gid;
-    unsigned stopping;            /* instances lrc_plugins_stop_all() waits for */
+    unsigned stopping; /* instances lrc_plugins_stop_all() waits for */
     void (*stop_done)(void *arg);
     void *stop_arg;
     ev_timer stop_timer;

@@ -109,9 +109,8 @@ static char **plugin_env(const struct lrc_plugin *p, int io)
 {
     const struct lrc_agent *a = p->ps->a;
     const cJSON *loc = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(a->settings.doc,
-                                                                          "iotronic"),
-                                         "board"),
+        cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(a->settings.doc, "iotronic"), "board"),
         "location");
     char **env = xcalloc(ENV_MAX, sizeof(char *)), *l = loc ? json_print(loc) : NULL;
     size_t n = 0;
@@ -148,9 +147,7 @@ static const char **io_specs(const struct lrc_plugin *p, size_t *n)
     *n = p->devices ? (size_t)cJSON_GetArraySize(p->devices) : 0;
     v = xcalloc(*n + 1, sizeof(char *));
     *n = 0;
-    cJSON_ArrayForEach(it, p->devices)
-        if (cJSON_IsString(it))
-            v[(*n)++] = it->valuestring;
+    cJSON_ArrayForEach(it, p->devices) if (cJSON_IsString(it)) v[(*n)++] = it->valuestring;
     return v;
 }
 
@@ -194,9 +191,9 @@ static int start_job(struct launch *l, struct ctr_job **out, struct error *err)
     s.nio = nspecs;
     s.hide = hide;
     s.pids = cf->fn.pids_limit;
-    rc = ctr_job_start(runner_of(p->ps), cf->fn.run_dir, &s,
-                       l->call ? on_call_end : on_instance_end, l->call ? (void *)l->run : p, out,
-                       err);
+    rc =
+        ctr_job_start(runner_of(p->ps), cf->fn.run_dir, &s, l->call ? on_call_end : on_instance_end,
+                      l->call ? (void *)l->run : p, out, err);
     free(interp);
     lrc_words_free(argv);
     lrc_words_free(env);
@@ -307,8 +304,7 @@ static void on_instance_end(void *arg, struct ctr_job *job, const struct ctr_job
     plugin_instance_ended(p);
 }
 
-int lrc_plugin_start(struct lrc_plugin *p, const cJSON *params, lrc_plugin_done_fn done,
-                     void *arg)
+int lrc_plugin_start(struct lrc_plugin *p, const cJSON *params, lrc_plugin_done_fn done, void *arg)
 {
     struct launch *l;
 
@@ -453,8 +449,7 @@ static void on_call_end(void *arg, struct ctr_job *job, const struct ctr_job_res
     plugin_maybe_free(p);
 }
 
-void lrc_plugin_call(struct lrc_plugin *p, const cJSON *params, lrc_plugin_call_fn done,
-                     void *arg)
+void lrc_plugin_call(struct lrc_plugin *p, const cJSON *params, lrc_plugin_call_fn done, void *arg)
 {
     struct plugin_run *r = xcalloc(1, sizeof(*r));
     struct launch *l = xcalloc(1, sizeof(*l));

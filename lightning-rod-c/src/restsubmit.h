@@ -29,9 +29,9 @@ struct lrc_rest;
 /* A validated request. */
 struct lrc_rest_req {
     char method[8];
-    char *url;     /* with the params appended */
+    char *url;      /* with the params appended */
     char **headers; /* "Name: value", NULL-terminated */
-    char *body;    /* NULL: none */
+    char *body;     /* NULL: none */
     size_t body_len;
     int json;             /* the body is `json`: Content-Type application/json */
     int has_content_type; /* the caller set one */

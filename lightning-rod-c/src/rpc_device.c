@@ -175,8 +175,8 @@ static void run_reboot(struct lrc_device *d)
     struct lrc_cmd *cmd;
 
     log_warn("rebooting the board: %s", d->a->conf->reboot_command);
-    if (lrc_cmd_start(loop_ev(d->a->loop), d->a->reaper, d->a->conf->reboot_argv, NULL, 4096,
-                      60.0, NULL, NULL, &cmd, &err) < 0)
+    if (lrc_cmd_start(loop_ev(d->a->loop), d->a->reaper, d->a->conf->reboot_argv, NULL, 4096, 60.0,
+                      NULL, NULL, &cmd, &err) < 0)
         log_error("reboot: %s", err.msg);
 }
 
@@ -313,8 +313,7 @@ static void start_op(struct lrc_agent *a, struct lrc_call *c, char **argv, int u
 }
 
 /* An optional string parameter: 0 (absent or null leave *out NULL) or -EINVAL. */
-static int opt_str(const cJSON *p, const char *key, size_t max, const char **out,
-                   struct error *err)
+static int opt_str(const cJSON *p, const char *key, size_t max, const char **out, struct error *err)
 {
     int rc = json_get_str(p, key, JSON_NULLABLE, max, out, err);
 
@@ -443,8 +442,8 @@ const char *lrc_device_arch(void)
 {
     static const struct {
         const char *machine, *arch;
-    } map[] = {{"x86_64", "amd64"}, {"aarch64", "arm64"}, {"armv7l", "armhf"},
-               {"armv6l", "armel"}, {"i686", "i386"},     {"i586", "i386"},
+    } map[] = {{"x86_64", "amd64"},    {"aarch64", "arm64"},   {"armv7l", "armhf"},
+               {"armv6l", "armel"},    {"i686", "i386"},       {"i586", "i386"},
                {"riscv64", "riscv64"}, {"ppc64le", "ppc64el"}, {"s390x", "s390x"},
                {"mips64", "mips64el"}};
     struct utsname u;

@@ -177,12 +177,8 @@ static void plugin_remove(struct lrc_agent *a, struct lrc_call *c, const cJSON *
 }
 
 const struct lrc_rpc_method lrc_rpc_plugin[] = {
-    {"PluginInject", plugin_inject},
-    {"PluginStart", plugin_start},
-    {"PluginStop", plugin_stop},
-    {"PluginCall", plugin_call},
-    {"PluginStatus", plugin_status},
-    {"PluginReboot", plugin_reboot},
-    {"PluginRemove", plugin_remove},
-    {NULL, NULL},
+    {"PluginInject", plugin_inject}, {"PluginStart", plugin_start},
+    {"PluginStop", plugin_stop},     {"PluginCall", plugin_call},
+    {"PluginStatus", plugin_status}, {"PluginReboot", plugin_reboot},
+    {"PluginRemove", plugin_remove}, {NULL, NULL},
 };

@@ -398,8 +398,7 @@ static void expose(struct lrc_agent *a, struct lrc_call *c, const cJSON *args)
         return;
     lrc_services_online(s, 1); /* picks up the link's wstun_url if not done yet */
     if (open_tunnel(s, sv, &err) < 0) {
-        lrc_call_replyf(c, WAMP_RESULT_ERROR, "Cannot expose service '%s': %s", sv->name,
-                        err.msg);
+        lrc_call_replyf(c, WAMP_RESULT_ERROR, "Cannot expose service '%s': %s", sv->name, err.msg);
         service_free(sv);
         return;
     }
@@ -408,9 +407,9 @@ static void expose(struct lrc_agent *a, struct lrc_call *c, const cJSON *args)
     log_info("service %s exposed: %s:%d -> 127.0.0.1:%d", sv->name, host, sv->public_port,
              sv->port);
     service_free(fn_map_put(&s->map, sv->uuid, sv));
-    save_then_reply(s, c,
-                    xasprintf("Cloud service '%s' exposed on port %d on %s", sv->name,
-                              sv->public_port, host));
+    save_then_reply(
+        s, c,
+        xasprintf("Cloud service '%s' exposed on port %d on %s", sv->name, sv->public_port, host));
 }
 
 static void service_enable(struct lrc_agent *a, struct lrc_call *c, const cJSON *args)

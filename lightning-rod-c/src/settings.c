@@ -138,9 +138,10 @@ static int fill(struct lrc_settings *s, struct error *err)
     if (s->registered)
         return 0;
     if (s->code == NULL || s->reg_url == NULL)
-        return error_set(err, -EINVAL, "neither registered (board.uuid and wamp.main-agent.url) "
-                                       "nor first boot (board.code and "
-                                       "wamp.registration-agent.url)");
+        return error_set(err, -EINVAL,
+                         "neither registered (board.uuid and wamp.main-agent.url) "
+                         "nor first boot (board.code and "
+                         "wamp.registration-agent.url)");
     return lrc_settings_check_code(s->code, err) < 0 ? error_prefix(err, "board.code") : 0;
 }
 
@@ -225,8 +226,8 @@ int lrc_settings_from_registration(const cJSON *message, const struct lrc_settin
                                    struct lrc_settings *out, struct error *err)
 {
     cJSON *doc = cJSON_Duplicate(message, 1);
-    cJSON *wamp = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(doc, "iotronic"), "wamp");
+    cJSON *wamp =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "iotronic"), "wamp");
     cJSON *ra;
 
     memset(out, 0, sizeof(*out));
@@ -244,8 +245,9 @@ int lrc_settings_from_registration(const cJSON *message, const struct lrc_settin
         return -EINVAL;
     if (!out->registered) {
         lrc_settings_clear(out);
-        return error_set(err, -EINVAL, "the settings document lacks board.uuid or "
-                                       "wamp.main-agent.url");
+        return error_set(err, -EINVAL,
+                         "the settings document lacks board.uuid or "
+                         "wamp.main-agent.url");
     }
     return 0;
 }

@@ -28,13 +28,13 @@ struct lrc_settings {
     cJSON *doc;     /* owned; NULL when empty */
     int registered; /* board.uuid and wamp.main-agent.url are present */
     /* Borrowed from doc; NULL when absent. */
-    const char *code;                 /* board.code */
-    const char *reg_url, *reg_realm;  /* wamp.registration-agent */
+    const char *code;                  /* board.code */
+    const char *reg_url, *reg_realm;   /* wamp.registration-agent */
     const char *main_url, *main_realm; /* wamp.main-agent */
-    const char *uuid;                 /* board.uuid, lower-case hyphenated */
-    const char *name;                 /* board.name */
-    const char *agent;                /* board.agent: the prefix of the cloud callees */
-    const char *secret;               /* board.auth.secret: NULL means anonymous */
+    const char *uuid;                  /* board.uuid, lower-case hyphenated */
+    const char *name;                  /* board.name */
+    const char *agent;                 /* board.agent: the prefix of the cloud callees */
+    const char *secret;                /* board.auth.secret: NULL means anonymous */
 };
 
 /* Parses and validates a settings text. On success *out is filled (clear it

@@ -36,8 +36,7 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
-static int write_temp(const char *tmp, const void *data, size_t len, mode_t mode,
-                      struct error *err)
+static int write_temp(const char *tmp, const void *data, size_t len, mode_t mode, struct error *err)
 {
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
     int rc;
@@ -58,12 +57,10 @@ static int write_temp(const char *tmp, const void *data, size_t len, mode_t mode
     return 0;
 }
 
-static int replace(const char *path, const void *data, size_t len, mode_t mode,
-                   struct error *err)
+static int replace(const char *path, const void *data, size_t len, mode_t mode, struct error *err)
 {
     /* Unique: the agent and a `configure` command may write at once. */
-    char *tmp = xasprintf("%s.tmp.%d.%llx", path, (int)getpid(),
-                          (unsigned long long)rand_id53());
+    char *tmp = xasprintf("%s.tmp.%d.%llx", path, (int)getpid(), (unsigned long long)rand_id53());
     int rc = write_temp(tmp, data, len, mode, err);
 
     if (rc == 0 && rename(tmp, path) < 0) {

@@ -28,7 +28,7 @@ struct lrc_ws_ctx {
     struct loop *loop;
     struct lws_vhost *vh;     /* ws:// */
     struct lws_vhost *vh_tls; /* wss://, made on first use */
-    struct lrc_ws_opts opts; /* ca_file owned */
+    struct lrc_ws_opts opts;  /* ca_file owned */
     lws_retry_bo_t ping_policy;
 };
 

@@ -259,7 +259,10 @@ class Cloud:
         self.vhost = iottest.new_vhost()
         self.dir = iottest.tmpdir("cloud-")
         self.port = iottest.free_port()
-        base = 20000 + (os.getpid() * 7919) % 30000
+        # Public ports of exposed services: below the ephemeral range, where
+        # no outgoing connection of the machine can be holding one.
+        low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+        base = 10000 + (os.getpid() * 7919) % max(1000, low - 10000 - 500)
         conf = {
             "DEFAULT": {"transport_url": self.vhost, "auth_strategy": "noauth",
                         "rpc_response_timeout": 20, "log_level": os.environ.get("LRC_LOG_LEVEL", "info")},

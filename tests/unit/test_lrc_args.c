@@ -84,12 +84,14 @@ static void test_arg_helpers_name_the_argument(void **state)
 static void test_every_procedure_is_in_the_table(void **state)
 {
     static const char *const want[] = {
-        "DevicePing", "DeviceEcho", "DeviceNetConfig", "DeviceReboot", "DeviceRestartLR",
-        "DeviceUpgradeLR", "DevicePkgOperation", "DeviceMountFs", "DeviceFactoryReset",
-        "DeviceRestSubmit", "DeviceCaps", "GpioRead", "GpioWrite", "SensorRead", "PluginInject",
-        "PluginStart", "PluginStop", "PluginCall", "PluginStatus", "PluginReboot", "PluginRemove",
-        "ServiceEnable", "ServiceDisable", "ServiceRestore", "ServicesStatus", "FunctionExecute",
-        "FunctionDeploy", "FunctionRemove", "CachePurge", "FunctionStatus", "TriggerSet"};
+        "DevicePing",         "DeviceEcho",       "DeviceNetConfig",    "DeviceReboot",
+        "DeviceRestartLR",    "DeviceUpgradeLR",  "DevicePkgOperation", "DeviceMountFs",
+        "DeviceFactoryReset", "DeviceRestSubmit", "DeviceCaps",         "GpioRead",
+        "GpioWrite",          "SensorRead",       "PluginInject",       "PluginStart",
+        "PluginStop",         "PluginCall",       "PluginStatus",       "PluginReboot",
+        "PluginRemove",       "ServiceEnable",    "ServiceDisable",     "ServiceRestore",
+        "ServicesStatus",     "FunctionExecute",  "FunctionDeploy",     "FunctionRemove",
+        "CachePurge",         "FunctionStatus",   "TriggerSet"};
     const struct lrc_rpc_method *m;
     size_t i = 0, n = 0;
 
@@ -164,8 +166,7 @@ static void test_package_argv(void **state)
 
 static void test_rest_allowlist_boundaries(void **state)
 {
-    char *allow[] = {"http://127.0.0.1", "http://localhost", "https://api.example.org/v2/",
-                     NULL};
+    char *allow[] = {"http://127.0.0.1", "http://localhost", "https://api.example.org/v2/", NULL};
     static const struct {
         const char *url;
         int ok;
@@ -257,8 +258,8 @@ static void test_plugin_interpreters(void **state)
     assert_string_equal(path, "/bin/sh");
     assert_string_equal(flag, "-c");
     free(path);
-    assert_int_equal(lrc_plugin_interpreter("#! /usr/bin/python3 -u\nx\n", interps, &path, &flag,
-                                            &err), 0);
+    assert_int_equal(
+        lrc_plugin_interpreter("#! /usr/bin/python3 -u\nx\n", interps, &path, &flag, &err), 0);
     assert_string_equal(path, "/usr/bin/python3");
     free(path);
     assert_int_equal(lrc_plugin_interpreter("print(1)\n", interps, &path, &flag, &err), 0);
@@ -312,7 +313,8 @@ static void test_utf8_repair(void **state)
     assert_string_equal(s, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
     free(s);
     s = plugin_utf8("a\0b", 3); /* NUL would cut the string */
-    assert_string_equal(s, "a\xef\xbf\xbd" "b");
+    assert_string_equal(s, "a\xef\xbf\xbd"
+                           "b");
     free(s);
 }
 

@@ -23,7 +23,8 @@ static const char registered[] =
     " \"code\": \"A7K2-19QX\", \"name\": \"bench-07\", \"agent\": \"wagent-1\","
     " \"status\": \"registered\", \"location\": {\"latitude\": \"38.19\"},"
     " \"auth\": {\"method\": \"wampcra\", \"authid\": \"" UUID "\", \"secret\": \"" SECRET "\"}},"
-    " \"wamp\": {\"registration-agent\": {\"url\": \"wss://reg.example.org:8181/\", \"realm\": \"s4t\"},"
+    " \"wamp\": {\"registration-agent\": {\"url\": \"wss://reg.example.org:8181/\", \"realm\": "
+    "\"s4t\"},"
     " \"main-agent\": {\"url\": \"ws://main.example.org:8181/\", \"realm\": \"s4t\"}},"
     " \"extra\": {\"kept\": true}}}";
 
@@ -127,9 +128,11 @@ static void test_invalid_documents_say_why(void **state)
          " \"secret\": \"\"}}, \"wamp\": {\"main-agent\": {\"url\": \"ws://h/\"}}}}",
          "secret is empty"},
         {"{\"iotronic\": {\"board\": {\"uuid\": \"" UUID "\"}, \"wamp\": {\"main-agent\":"
-         " {\"url\": \"tcp://h/\"}}}}", "ws:// or wss://"},
+         " {\"url\": \"tcp://h/\"}}}}",
+         "ws:// or wss://"},
         {"{\"iotronic\": {\"board\": {\"code\": \"C\"}, \"wamp\": {\"registration-agent\":"
-         " {\"url\": \"ws://h/\"}}}} trailing", "trailing"},
+         " {\"url\": \"ws://h/\"}}}} trailing",
+         "trailing"},
     };
     struct lrc_settings s;
     struct error err;
@@ -140,8 +143,7 @@ static void test_invalid_documents_say_why(void **state)
         assert_int_equal(parse(bad[i].text, &s, &err), -EINVAL);
         if (strstr(err.msg, bad[i].why) == NULL)
             fail_msg("case %zu: '%s' lacks '%s'", i, err.msg, bad[i].why);
-        assert_int_equal(lrc_settings_check(bad[i].text, strlen(bad[i].text), NULL, &err),
-                         -EINVAL);
+        assert_int_equal(lrc_settings_check(bad[i].text, strlen(bad[i].text), NULL, &err), -EINVAL);
     }
 }
 
@@ -152,7 +154,8 @@ static void test_registration_reply_becomes_settings(void **state)
     cJSON *msg;
     const char *reply =
         "{\"iotronic\": {\"board\": {\"uuid\": \"" UUID "\", \"name\": \"b\","
-        " \"agent\": \"wagent-2\", \"auth\": {\"method\": \"wampcra\", \"secret\": \"" SECRET "\"}},"
+        " \"agent\": \"wagent-2\", \"auth\": {\"method\": \"wampcra\", \"secret\": \"" SECRET
+        "\"}},"
         " \"wamp\": {\"main-agent\": {\"url\": \"ws://m/\", \"realm\": \"s4t\"}}, \"extra\": {}}}";
 
     (void)state;

@@ -266,8 +266,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_no_good_copy_is_an_error_with_the_reason, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_store_coalesces_and_keeps_the_newest, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_coalesces_and_keeps_the_newest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_reports_a_failed_write, setup, teardown),
     };
 
