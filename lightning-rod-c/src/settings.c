@@ -116,6 +116,21 @@ static int get_uuid(cJSON *board, struct lrc_settings *s, struct error *err)
     return 0;
 }
 
+/* A key twice in one object makes the document ambiguous (readers disagree
+ * on which one counts): such a document is refused. */
+static int unique_keys(const cJSON *o, struct error *err)
+{
+    for (const cJSON *a = o ? o->child : NULL; a != NULL; a = a->next) {
+        if (cJSON_IsObject(o))
+            for (const cJSON *b = a->next; b != NULL; b = b->next)
+                if (strcmp(a->string, b->string) == 0)
+                    return error_set(err, -EINVAL, "duplicate key \"%.64s\"", a->string);
+        if ((cJSON_IsObject(a) || cJSON_IsArray(a)) && unique_keys(a, err) < 0)
+            return -EINVAL;
+    }
+    return 0;
+}
+
 static int fill(struct lrc_settings *s, struct error *err)
 {
     cJSON *io = cJSON_GetObjectItemCaseSensitive(s->doc, "iotronic");
@@ -124,6 +139,8 @@ static int fill(struct lrc_settings *s, struct error *err)
 
     if (!cJSON_IsObject(s->doc) || !cJSON_IsObject(io))
         return error_set(err, -EINVAL, "the document has no \"iotronic\" object");
+    if (unique_keys(s->doc, err) < 0)
+        return -EINVAL;
     if (!cJSON_IsObject(board) || !cJSON_IsObject(wamp))
         return error_set(err, -EINVAL, "iotronic.board and iotronic.wamp must be objects");
     error_clear(err);

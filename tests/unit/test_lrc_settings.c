@@ -133,6 +133,11 @@ static void test_invalid_documents_say_why(void **state)
         {"{\"iotronic\": {\"board\": {\"code\": \"C\"}, \"wamp\": {\"registration-agent\":"
          " {\"url\": \"ws://h/\"}}}} trailing",
          "trailing"},
+        {"{\"iotronic\": {\"board\": {\"code\": \"C\", \"code\": \"D\"}, \"wamp\": {}}}",
+         "duplicate key \"code\""},
+        {"{\"iotronic\": {\"board\": {\"code\": \"C\"}, \"wamp\": {\"registration-agent\":"
+         " {\"url\": \"ws://h/\"}}, \"extra\": [{\"a\": 1, \"a\": 2}]}}",
+         "duplicate key \"a\""},
     };
     struct lrc_settings s;
     struct error err;
