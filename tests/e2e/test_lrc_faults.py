@@ -15,6 +15,7 @@ that deleting a board sends.
 import glob
 import json
 import os
+import signal
 import socket
 import sys
 import threading
@@ -116,6 +117,28 @@ class Faults(unittest.TestCase):
         iottest.wait_until(lambda: reach(pub) == b"echo:ping", timeout=20,
                            what="tunnel restored")
         self.assertEqual(self.cloud.status(a.uuid), "online")
+
+    def test_a_silent_wagent_is_detected_by_pings(self):
+        """A wagent that stops answering (SIGSTOP: the TCP connection stays
+        up) is noticed after twice the ping interval, not never."""
+        a = self.cloud.agent("hs", conf={"wamp": {"ping_interval": 2, "alive_interval": 1}})
+        a.start()
+        uuid = a.register()
+        iottest.wait_until(lambda: self.cloud.sql("SELECT last_seen_at IS NOT NULL FROM sessions "
+                                                  "WHERE valid AND board_uuid = :'p1'", uuid) ==
+                           [["t"]], timeout=10, what="wamp_alive recorded")
+        w = self.cloud.wagents[0]
+        w.daemon.signal(signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            iottest.wait_until(lambda: a.status()["state"] != "online", timeout=20,
+                               what="the agent gives the silent wagent up")
+            took = time.monotonic() - t0
+            print("# silent wagent given up after %.1f s (ping_interval 2 s)" % took)
+            self.assertLess(took, 8.0)
+        finally:
+            w.daemon.signal(signal.SIGCONT)
+        a.wait_online(timeout=40)
 
     def test_killed_agent_is_offline_then_comes_back_with_its_state(self):
         a = self.cloud.agent("ka")
