@@ -181,6 +181,39 @@ class Operations(unittest.TestCase):
         a.start()
         a.wait_online()
 
+    def test_package_operation_reports_exit_status_and_output(self):
+        a = self.cloud.agent("pk", conf={"device": {"pkg_managers": "apt-get"}})
+        a.start()
+        uuid = a.register()
+        for params, want in (
+                ({"manager": "npm", "command": "install", "package": "x"},
+                 "manager npm is not allowed on this board"),
+                ({"manager": "apt-get", "command": "install", "package": "jq;reboot"},
+                 "package is not a valid package name"),
+                ({"manager": "apt-get", "command": "install", "package": "jq",
+                  "options": "--force-yes"}, "options are not supported"),
+                ({"manager": "apt-get", "command": "install", "package": "jq",
+                  "version": "1 && x"}, "version is not a valid version")):
+            s, body = self.cloud.action(uuid, "DevicePkgOperation", params)
+            self.assertEqual(s, 502)
+            self.assertIn(want, json.dumps(body))
+        # Removing a package the system does not know changes nothing and
+        # fails fast: the whole RUNNING, then notify_result path, argv only.
+        s, headers, body, _ = self.cloud.http(
+            "POST", "/v1/boards/%s/action" % uuid,
+            {"action": "DevicePkgOperation", "parameters": {
+                "manager": "apt-get", "command": "remove", "package": "lrc-no-such-package"}})
+        self.assertEqual((s, body), (200, "Package operation started"))
+        req = headers["X-Iotronic-Request-Uuid"]
+
+        def final():
+            r = self.cloud.http("GET", "/v1/requests/%s/results" % req)[2]["results"]
+            return r if r and r[0]["result"] != "RUNNING" else None
+        res = iottest.wait_until(final, timeout=60, what="the package operation's outcome")
+        self.assertEqual(res[0]["result"], "ERROR")
+        self.assertTrue(res[0]["message"].startswith("exit 100: "), res)
+        self.assertIn("Unable to locate package lrc-no-such-package", res[0]["message"])
+
     def test_sigterm_says_goodbye_and_stops_plugins(self):
         a = self.cloud.agent("st")
         a.start()
