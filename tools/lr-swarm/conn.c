@@ -17,7 +17,6 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -27,8 +26,7 @@
 #include "common/xalloc.h"
 #include "swarm.h"
 #include "tunnel/wsproto.h"
-
-#define WS_SUBPROTOCOL "wamp.2.json"
+#include "wsframe.h"
 
 static void want_write(struct sw_board *b, int on)
 {
@@ -211,7 +209,7 @@ static void send_upgrade(struct sw_board *b)
     if (buf_printf(&req,
                    "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                    "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
-                   "Sec-WebSocket-Protocol: " WS_SUBPROTOCOL "\r\n\r\n",
+                   "Sec-WebSocket-Protocol: " SW_WS_SUBPROTOCOL "\r\n\r\n",
                    u->path, u->hostport, b->key) < 0) {
         buf_free(&req);
         sw_board_kill(b, "request too long", 0);
@@ -223,56 +221,10 @@ static void send_upgrade(struct sw_board *b)
     sw_set_state(b, SW_HANDSHAKE);
 }
 
-/* The value of header name in head (case-insensitive name), or NULL; *vlen
- * gets its length without surrounding blanks. */
-static const char *header(const char *head, size_t len, const char *name, size_t *vlen)
+/* 503 (the wagent's handshake limit, board-protocol.md 2): come back after
+ * Retry-After seconds, spread over one more second. */
+static void refused(struct sw_board *b, unsigned secs)
 {
-    size_t nl = strlen(name);
-    const char *p = memchr(head, '\n', len), *end = head + len;
-
-    while (p != NULL && p + 1 < end) {
-        const char *line = p + 1, *eol = memchr(line, '\n', (size_t)(end - line));
-
-        if (eol == NULL)
-            break;
-        if ((size_t)(eol - line) > nl && line[nl] == ':' && strncasecmp(line, name, nl) == 0) {
-            const char *v = line + nl + 1, *ve = eol;
-
-            while (v < ve && (*v == ' ' || *v == '\t'))
-                v++;
-            while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
-                ve--;
-            *vlen = (size_t)(ve - v);
-            return v;
-        }
-        p = eol;
-    }
-    return NULL;
-}
-
-static int header_is(const char *head, size_t len, const char *name, const char *want)
-{
-    size_t vl;
-    const char *v = header(head, len, name, &vl);
-
-    return v != NULL && vl == strlen(want) && strncasecmp(v, want, vl) == 0;
-}
-
-/* 503 with Retry-After (the wagent's handshake limit, board-protocol.md 2):
- * come back after that many seconds, spread over one more second. */
-static void refused(struct sw_board *b, const char *head, size_t len)
-{
-    size_t vl;
-    const char *v = header(head, len, "retry-after", &vl);
-    unsigned secs = 1;
-
-    if (v != NULL && vl > 0 && vl < 4) {
-        secs = 0;
-        for (size_t i = 0; i < vl && v[i] >= '0' && v[i] <= '9'; i++)
-            secs = secs * 10 + (unsigned)(v[i] - '0');
-        if (secs == 0)
-            secs = 1;
-    }
     b->sw->st.refused++;
     sw_note(b->sw, SW_N_REFUSED, "board %u: the wagent refused the upgrade (503), retry in %u s",
             b->idx, secs);
@@ -281,48 +233,15 @@ static void refused(struct sw_board *b, const char *head, size_t len)
     b->flags |= SW_F_DUE; /* the due time above is the backoff */
 }
 
-/* Checks the answer head (len bytes through the blank line). 0 when the
- * WebSocket is open. */
-static int check_head(struct sw_board *b, const char *head, size_t len)
-{
-    char accept[TUN_WS_ACCEPT_LEN];
-    int status = 0;
-
-    if (len < 12 || strncmp(head, "HTTP/1.1 ", 9) != 0) {
-        sw_note(b->sw, SW_N_HANDSHAKE, "board %u: not an HTTP/1.1 answer", b->idx);
-        return -EPROTO;
-    }
-    for (int i = 9; i < 12 && head[i] >= '0' && head[i] <= '9'; i++)
-        status = status * 10 + head[i] - '0';
-    if (status == 503) {
-        refused(b, head, len);
-        return -EAGAIN;
-    }
-    if (status != 101) {
-        sw_note(b->sw, SW_N_HANDSHAKE, "board %u: the wagent answered HTTP %d", b->idx, status);
-        return -EPROTO;
-    }
-    tun_ws_accept(b->key, accept);
-    if (!header_is(head, len, "sec-websocket-accept", accept) ||
-        !header_is(head, len, "sec-websocket-protocol", WS_SUBPROTOCOL)) {
-        sw_note(b->sw, SW_N_HANDSHAKE, "board %u: wrong Sec-WebSocket-Accept or protocol", b->idx);
-        return -EPROTO;
-    }
-    return 0;
-}
-
 /* Consumes the answer head from p; returns the bytes used (0: incomplete). */
 static size_t handshake_input(struct sw_board *b, const unsigned char *p, size_t n)
 {
     const char *s = (const char *)p;
-    size_t hl = 0;
+    size_t hl = sw_ws_head_len(s, n, SW_HEAD_MAX);
+    unsigned retry = 0;
+    struct error err;
     int rc;
 
-    for (size_t i = 3; i < n && i < SW_HEAD_MAX; i++)
-        if (s[i] == '\n' && s[i - 1] == '\r' && s[i - 2] == '\n' && s[i - 3] == '\r') {
-            hl = i + 1;
-            break;
-        }
     if (hl == 0) {
         if (n >= SW_HEAD_MAX) {
             sw_note(b->sw, SW_N_HANDSHAKE, "board %u: answer head too long", b->idx);
@@ -331,15 +250,16 @@ static size_t handshake_input(struct sw_board *b, const unsigned char *p, size_t
         }
         return 0;
     }
-    rc = check_head(b, s, hl);
-    if (rc == -EAGAIN)
-        return hl;
-    if (rc < 0) {
+    rc = sw_ws_head_check(s, hl, b->key, &retry, &err);
+    if (rc == -EAGAIN) {
+        refused(b, retry);
+    } else if (rc < 0) {
+        sw_note(b->sw, SW_N_HANDSHAKE, "board %u: %s", b->idx, err.msg);
         b->sw->st.handshake_fail++;
         sw_board_kill(b, "handshake", 0);
-        return hl;
+    } else {
+        sw_board_opened(b);
     }
-    sw_board_opened(b);
     return hl;
 }
 
@@ -402,47 +322,25 @@ static size_t frames_input(struct sw_board *b, unsigned char *p, size_t n)
 {
     size_t used = 0;
 
-    while (n - used >= 2 && !(b->flags & SW_F_KILL)) {
-        unsigned char *f = p + used;
-        uint8_t op = f[0] & 0x0f;
-        int fin = f[0] >> 7;
-        uint64_t len = f[1] & 0x7f;
-        size_t hl = 2;
+    while (!(b->flags & SW_F_KILL)) {
+        struct sw_ws_frame f;
+        uint16_t code = 1002;
+        struct error err;
+        unsigned char *payload;
+        int rc = sw_ws_frame_parse(p + used, n - used, b->sw->o.max_message, &f, &code, &err);
 
-        if ((f[0] & 0x70) || (f[1] & 0x80)) {
-            violation(b, 1002, f[1] & 0x80 ? "masked frame from the server" : "RSV bits set");
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            violation(b, code, err.msg);
             break;
         }
-        if (len == 126) {
-            if (n - used < 4)
-                break;
-            len = (uint64_t)f[2] << 8 | f[3];
-            hl = 4;
-        } else if (len == 127) {
-            if (n - used < 10)
-                break;
-            len = 0;
-            for (int i = 2; i < 10; i++)
-                len = len << 8 | f[i];
-            hl = 10;
-        }
-        if (len > b->sw->o.max_message) {
-            violation(b, 1009, "message too big");
-            break;
-        }
-        if (op >= 0x8 && (len > 125 || !fin)) {
-            violation(b, 1002, "bad control frame");
-            break;
-        }
-        if (n - used - hl < len)
-            break;
-        if (op >= 0x8)
-            control(b, op, f + hl, (size_t)len);
-        else if (op <= TUN_WS_BINARY)
-            data(b, op, fin, f + hl, (size_t)len);
+        payload = p + used + f.header_len;
+        if (f.opcode >= 0x8)
+            control(b, f.opcode, payload, (size_t)f.payload_len);
         else
-            violation(b, 1002, "unknown opcode");
-        used += hl + (size_t)len;
+            data(b, f.opcode, f.fin, payload, (size_t)f.payload_len);
+        used += f.header_len + (size_t)f.payload_len;
     }
     return used;
 }
