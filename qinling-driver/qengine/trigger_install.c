@@ -22,7 +22,6 @@
 
 #include "common/json.h"
 #include "common/log.h"
-#include "common/timeutil.h"
 #include "common/trigdef.h"
 #include "common/xalloc.h"
 #include "db/row.h"
@@ -40,7 +39,6 @@ struct qe_trig {
     ev_timer tick;
     atomic_int busy;
     int stopping; /* loop thread: set by qe_triggers_stop() */
-    int64_t last_cap_ms;
 };
 
 /* One trigger of the set being installed. */
@@ -588,24 +586,12 @@ static const struct db_stmt gone_stmt = {
     0,
 };
 
-/* At most the newest QE_FIRINGS_PER_TRIGGER firings per trigger (3.7.5). */
-static const struct db_stmt cap_stmt = {
-    "qe_trig_cap",
-    "DELETE FROM trigger_firings f USING (SELECT x.id FROM (SELECT g.id, row_number() OVER "
-    "(PARTITION BY g.trigger_id ORDER BY g.firing_seq DESC) AS n FROM trigger_firings g WHERE "
-    "g.trigger_id IN (SELECT id FROM triggers WHERE fire_count > $1::bigint)) x WHERE x.n > "
-    "$1::bigint) d WHERE f.id = d.id",
-    1,
-};
-
 static void tick_work(void *arg, void *thread_ctx)
 {
     struct qe_trig *q = arg;
     struct db *db = thread_ctx;
-    char secs[DB_INT_LEN], cap[DB_INT_LEN];
+    char secs[DB_INT_LEN];
     const char *p[1] = {db_param_int(secs, QE_TRIG_RETRY_S)};
-    const char *c[1] = {db_param_int(cap, QE_FIRINGS_PER_TRIGGER)};
-    int64_t now = time_mono_ms();
     PGresult *res = NULL;
     struct error err;
 
@@ -628,11 +614,6 @@ static void tick_work(void *arg, void *thread_ctx)
         qe_trigger_sync(q->e, db, PQgetvalue(res, i, 0));
     }
     PQclear(res);
-    if (now - q->last_cap_ms >= 60000) {
-        q->last_cap_ms = now;
-        if (db_exec_stmt(db, &cap_stmt, c, NULL, &err) < 0)
-            log_warn("triggers: firing cap: %s", err.msg);
-    }
 }
 
 static void tick_done(void *arg)
