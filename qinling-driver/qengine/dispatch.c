@@ -42,21 +42,12 @@ static const struct db_stmt load_stmt = {
     2,
 };
 
-static const struct db_stmt lock_stmt = {
-    "qe_slot_lock",
-    "SELECT pg_advisory_xact_lock(hashtextextended($1, 7361)), (SELECT count(*) FROM executions "
-    "WHERE board_id = $1::uuid AND status = 'running' AND dispatched_at IS NOT NULL AND id <> "
-    "$2::uuid)",
-    2,
-};
-
+/* The per-board lock, the count and the claim in one round trip
+ * (db/migrations/0005_qinling_slots.sql). */
 static const struct db_stmt claim_stmt = {
     "qe_slot_claim",
-    "UPDATE executions SET board_id = $1::uuid, status = 'running', dispatched_at = now(), "
-    "attempts = attempts + 1, wait_reason = NULL, retry_at = NULL, updated_at = now() "
-    "WHERE id = $2::uuid AND status IN ('pending', 'running') AND received_at IS NULL "
-    "RETURNING (extract(epoch FROM dispatched_at) * 1e6)::bigint",
-    2,
+    "SELECT qinling_claim_slot($1::uuid, $2::uuid, $3::int)",
+    3,
 };
 
 static const struct db_stmt wait_stmt = {
@@ -116,26 +107,16 @@ struct claim {
     int64_t dispatched_us; /* 0: full */
 };
 
-static int claim_tx(struct db *db, void *arg, struct error *err)
+static int claim(struct db *db, struct claim *c, struct error *err)
 {
-    struct claim *c = arg;
-    const char *p[2] = {c->board, c->id};
+    char slots[DB_INT_LEN];
+    const char *p[3] = {c->board, c->id, db_param_int(slots, c->slots)};
     PGresult *res = NULL;
-    int64_t busy = 0;
-    int rc = db_exec_stmt(db, &lock_stmt, p, &res, err);
+    int rc = db_exec_stmt(db, &claim_stmt, p, &res, err);
 
     c->dispatched_us = 0;
-    if (rc == 0 && db_getint(res, 0, 1, 0, INT64_MAX, &busy, err) < 0)
+    if (rc == 0 && db_getint(res, 0, 0, -1, INT64_MAX, &c->dispatched_us, err) < 0)
         rc = -EIO;
-    PQclear(res);
-    if (rc < 0 || busy >= c->slots)
-        return rc;
-    rc = db_exec_stmt(db, &claim_stmt, p, &res, err);
-    if (rc == 0 && PQntuples(res) == 1 &&
-        db_getint(res, 0, 0, 0, INT64_MAX, &c->dispatched_us, err) < 0)
-        rc = -EIO;
-    if (rc == 0 && PQntuples(res) == 0)
-        c->dispatched_us = -1; /* finished or accepted meanwhile */
     PQclear(res);
     return rc;
 }
@@ -183,7 +164,7 @@ static int try_board(struct qe *e, struct db *db, struct job *j, const struct qm
     struct claim c = {b->uuid, j->id, qm_caps_slots(b->caps), 0};
     struct error err;
 
-    if (db_tx(db, claim_tx, &c, &err) < 0) {
+    if (claim(db, &c, &err) < 0) {
         log_warn("execution %s: claim on board %s: %s", j->id, b->uuid, err.msg);
         return -1;
     }

@@ -18,6 +18,7 @@
 #include "db/row.h"
 #include "qengine/engine.h"
 #include "qmodel/cron.h"
+#include "qmodel/fault.h"
 #include "qmodel/launch.h"
 
 static const struct db_stmt due_stmt = {
@@ -68,11 +69,12 @@ static int plan(const PGresult *res, int i, int64_t now, int64_t *next, int *las
     return 0;
 }
 
-static void fire(struct qe *e, struct db *db, const PGresult *res, int i)
+/* The execution of a firing; the claim and the rows commit together, so a
+ * crash never loses a claimed firing nor makes one twice. */
+static int fire(struct qe *e, struct db *db, const PGresult *res, int i, struct qm_launched *l)
 {
     char desc[128];
     struct qm_launch q = {0};
-    struct qm_launched l;
     struct error err;
 
     snprintf(desc, sizeof(desc), "Created by Job %s", PQgetvalue(res, i, 0));
@@ -90,40 +92,72 @@ static void fire(struct qe *e, struct db *db, const PGresult *res, int i)
     q.max_input = INT64_MAX; /* checked at create and update */
     q.sync_pending_timeout = e->cfg->sync_pending_timeout;
     q.async_pending_timeout = e->cfg->async_pending_timeout;
-    if (qm_launch(db, &q, &l, &err) < 0) {
-        log_warn("job %s: no execution: %s", PQgetvalue(res, i, 0), err.msg);
-        return;
-    }
-    log_info("job %s fired: execution %s", PQgetvalue(res, i, 0), l.made.id);
-    for (size_t k = 0; k < l.made.ndispatch; k++)
-        qe_dispatch(e, db, l.made.dispatch[k], NULL);
-    qm_launched_clear(&l);
+    if (qm_launch(db, &q, l, &err) == 0)
+        return 1;
+    /* The function or its target went away: the firing is spent all the same
+     * (a database failure rolls the claim back instead). */
+    log_warn("job %s: no execution: %s", PQgetvalue(res, i, 0), err.msg);
+    return qm_errno_status(err.code) == 503 ? -EAGAIN : 0;
+}
+
+struct firing {
+    struct qe *e;
+    const PGresult *due;
+    int row;
+    int64_t next;
+    int last, bad, launched;
+    struct qm_launched l;
+};
+
+static int firing_tx(struct db *db, void *arg, struct error *err)
+{
+    struct firing *f = arg;
+    char nx[DB_INT_LEN];
+    const char *p[4] = {PQgetvalue(f->due, f->row, 0), PQgetvalue(f->due, f->row, 1),
+                        db_param_int(nx, f->next), db_param_bool(f->last)};
+    PGresult *claimed = NULL;
+    int rc, n;
+
+    if (f->launched) /* an earlier attempt of this transaction, rolled back */
+        qm_launched_clear(&f->l);
+    f->launched = 0;
+    rc = db_exec_stmt(db, &claim_stmt, p, &claimed, err);
+    n = rc == 0 ? PQntuples(claimed) : 0;
+    PQclear(claimed);
+    /* No row: another engine claimed this slot. */
+    if (rc < 0 || n == 0 || f->bad)
+        return rc;
+    rc = fire(f->e, db, f->due, f->row, &f->l);
+    if (rc == -EAGAIN)
+        return error_set(err, -EIO, "the database failed while firing");
+    f->launched = rc == 1;
+    return 0;
 }
 
 void qe_jobs_tick(struct qe *e, struct db *db)
 {
-    int64_t now = time_now_us(), next;
-    PGresult *res = NULL, *claimed = NULL;
-    char nx[DB_INT_LEN];
+    int64_t now = time_now_us();
+    PGresult *res = NULL;
     struct error err;
-    int last;
 
     if (db_exec_stmt(db, &due_stmt, NULL, &res, &err) < 0)
         return;
     for (int i = 0; i < PQntuples(res); i++) {
-        int bad = plan(res, i, now, &next, &last) < 0;
-        const char *p[4] = {PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), db_param_int(nx, next),
-                            db_param_bool(last)};
+        struct firing f = {e, res, i, 0, 0, 0, 0, {{"", "", NULL, 0}, 0, 0}};
 
-        if (db_exec_stmt(db, &claim_stmt, p, &claimed, &err) < 0) {
-            log_warn("job %s: %s", p[0], err.msg);
+        f.bad = plan(res, i, now, &f.next, &f.last) < 0;
+        if (db_tx(db, firing_tx, &f, &err) < 0) {
+            log_warn("job %s: %s", PQgetvalue(res, i, 0), err.msg);
+            if (f.launched)
+                qm_launched_clear(&f.l);
             continue;
         }
-        /* Another engine claimed this slot when no row came back. */
-        if (PQntuples(claimed) == 1 && !bad)
-            fire(e, db, res, i);
-        PQclear(claimed);
-        claimed = NULL;
+        if (!f.launched)
+            continue;
+        log_info("job %s fired: execution %s", PQgetvalue(res, i, 0), f.l.made.id);
+        for (size_t k = 0; k < f.l.made.ndispatch; k++)
+            qe_dispatch(e, db, f.l.made.dispatch[k], NULL);
+        qm_launched_clear(&f.l);
     }
     PQclear(res);
 }

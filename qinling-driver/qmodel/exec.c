@@ -21,6 +21,21 @@ static const struct db_stmt insert_stmt = {
     21,
 };
 
+/* One execution and its count in one statement (atomic on its own). */
+static const struct db_stmt insert_one_stmt = {
+    "qm_exec_insert_one",
+    "WITH f AS (UPDATE functions SET count = count + 1 WHERE id = $2::uuid AND $3::int = 0 "
+    "RETURNING 1), v AS (UPDATE function_versions SET count = count + 1 WHERE function_id = "
+    "$2::uuid AND version_number = $3::int AND $3::int > 0 RETURNING 1) "
+    "INSERT INTO executions (id, function_id, function_version, function_alias, description, "
+    "status, sync, input, input_kind, board_id, fleet_id, placement, pending_timeout, deadline, "
+    "parent_id, trigger_id, firing_id, package_sha256, runtime_id, runtime_sha256, logs, "
+    "project_id) VALUES ($1::uuid, $2::uuid, $3::int, $4, $5, $6, $7::boolean, $8, $9, "
+    "$10::uuid, $11::uuid, $12, $13::int, now() + make_interval(secs => $13::int), $14::uuid, "
+    "$15::uuid, $16::uuid, $17, $18::uuid, $19, $20, $21)",
+    21,
+};
+
 static const struct db_stmt count_fn = {
     "qm_exec_count_fn",
     "UPDATE functions SET count = count + 1 WHERE id = $1::uuid",
@@ -38,8 +53,8 @@ struct row {
     const char *id, *status, *board, *fleet, *placement, *parent, *logs;
 };
 
-static int insert_row(struct db *db, const struct qm_exec_req *q, const struct row *w,
-                      struct error *err)
+static int insert_row_with(struct db *db, const struct db_stmt *st, const struct qm_exec_req *q,
+                           const struct row *w, struct error *err)
 {
     char ver[DB_INT_LEN], pt[DB_INT_LEN];
     const struct qm_fn *f = q->fn;
@@ -67,7 +82,13 @@ static int insert_row(struct db *db, const struct qm_exec_req *q, const struct r
         q->project,
     };
 
-    return db_exec_stmt(db, &insert_stmt, p, NULL, err);
+    return db_exec_stmt(db, st, p, NULL, err);
+}
+
+static int insert_row(struct db *db, const struct qm_exec_req *q, const struct row *w,
+                      struct error *err)
+{
+    return insert_row_with(db, &insert_stmt, q, w, err);
 }
 
 struct tx {
@@ -102,27 +123,31 @@ static int fan_out(struct db *db, const struct qm_exec_req *q, struct qm_exec_ma
     return rc;
 }
 
+/* A fan-out: the count, the parent and its children in one transaction. */
 static int tx_body(struct db *db, void *arg, struct error *err)
 {
     struct tx *t = arg;
-    const struct qm_exec_req *q = t->q;
-    struct qm_exec_made *m = t->out;
-    const struct qm_target *tg = q->target;
-    int rc = count(db, q->fn, err);
+    int rc = count(db, t->q->fn, err);
 
-    if (rc < 0)
-        return rc;
-    if (q->plan->nchildren > 0)
-        return fan_out(db, q, m, err);
+    return rc < 0 ? rc : fan_out(db, t->q, t->out, err);
+}
+
+/* The common case: no fan-out, one statement, no BEGIN ... COMMIT. */
+static int insert_single(struct db *db, const struct qm_exec_req *q, struct qm_exec_made *m,
+                         struct error *err)
+{
+    const struct qm_target *tg = q->target;
+    struct row w;
+
     snprintf(m->status, sizeof(m->status), "%s", q->plan->online ? "running" : "pending");
-    struct row w = {m->id,
-                    m->status,
-                    tg->board_id[0] ? tg->board_id : NULL,
-                    tg->fleet_id[0] ? tg->fleet_id : NULL,
-                    tg->placement[0] ? tg->placement : NULL,
-                    NULL,
-                    NULL};
-    return insert_row(db, q, &w, err);
+    w = (struct row){m->id,
+                     m->status,
+                     tg->board_id[0] ? tg->board_id : NULL,
+                     tg->fleet_id[0] ? tg->fleet_id : NULL,
+                     tg->placement[0] ? tg->placement : NULL,
+                     NULL,
+                     NULL};
+    return insert_row_with(db, &insert_one_stmt, q, &w, err);
 }
 
 int qm_exec_insert(struct db *db, const struct qm_exec_req *q, struct qm_exec_made *out,
@@ -140,7 +165,13 @@ int qm_exec_insert(struct db *db, const struct qm_exec_req *q, struct qm_exec_ma
         memcpy(out->dispatch[0], out->id, UUID_STR_LEN);
     for (size_t i = 0; q->plan->nchildren > 0 && i < n; i++)
         uuid_v4(out->dispatch[i]);
-    rc = db_tx(db, tx_body, &t, err);
+    /* Inside the caller's transaction (a job's claim) the rows join it. */
+    if (q->plan->nchildren == 0)
+        rc = insert_single(db, q, out, err);
+    else if (db_in_transaction(db))
+        rc = tx_body(db, &t, err);
+    else
+        rc = db_tx(db, tx_body, &t, err);
     if (rc < 0) {
         qm_exec_made_clear(out);
         return qm_db_fail(rc, err);

@@ -43,7 +43,8 @@ struct qm_exec_made {
     size_t ndispatch;
 };
 
-/* Inserts the rows in one transaction. 0 and out (qm_exec_made_clear), or a
+/* Inserts the rows in one transaction (the caller's when one is open: then
+ * they commit or roll back with it). 0 and out (qm_exec_made_clear), or a
  * failure (database: qm_db_fail). */
 int qm_exec_insert(struct db *db, const struct qm_exec_req *req, struct qm_exec_made *out,
                    struct error *err) IOT_WUR;
