@@ -232,6 +232,17 @@ static int build_base(struct lrc_agent *a, struct error *err)
     return rc;
 }
 
+/* The HAL reads [io] sim_chips and sim_sensors when it is built: a bad one
+ * is a configuration error like any other (exit status 78). */
+static int build_base_checked(struct lrc_agent *a, int *exit_code, struct error *err)
+{
+    int rc = build_base(a, err);
+
+    if (rc == -EINVAL && a->loop != NULL && a->hal == NULL && a->reaper != NULL)
+        *exit_code = LRC_EXIT_CONFIG;
+    return rc;
+}
+
 static int build_modules(struct lrc_agent *a, struct error *err)
 {
     int rc = lrc_outbox_new(a, (size_t)a->conf->fn.outbox_max, on_acked, a, &a->outbox, err);
@@ -262,7 +273,7 @@ int lrc_agent_init(struct lrc_agent *a, const struct lrc_conf *conf, const struc
     *exit_code = 1;
     rc = agent_load_settings(a, exit_code, err);
     if (rc == 0)
-        rc = build_base(a, err);
+        rc = build_base_checked(a, exit_code, err);
     if (rc == 0)
         rc = build_control(a, err);
     if (rc == 0)
