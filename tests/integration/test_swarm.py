@@ -53,10 +53,14 @@ class Swarm:
                                   what="%s (stderr: %s)" % (what, self.err[-5:]))
 
     def stop(self, sig=signal.SIGTERM):
+        """Stops the swarm; fails on any sanitizer report (SANITIZE=1 builds
+        report leaks at exit)."""
         if self.proc.poll() is None:
             os.kill(self.proc.pid, sig)
         rc = self.proc.wait(20)
         time.sleep(0.2)  # let the reader threads take the last lines
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            assert not any(marker in e for e in self.err), "\n".join(self.err[-40:])
         return rc
 
 
