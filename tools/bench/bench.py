@@ -121,6 +121,7 @@ def main():
     only = [s for s in opts.only.split(",") if s] or SUITES
     ctx.suites = only
     started = time.time()
+    load_start = list(os.getloadavg())
     reasons = {}
     ctx.log("bench: build %s, private directory %s, suites %s" % (build, workdir, ",".join(only)))
     try:
@@ -136,12 +137,15 @@ def main():
         for name in only:
             mod = __import__("suite_" + name)
             t = time.monotonic()
-            ctx.log("suite %s" % name)
+            load0 = os.getloadavg()[0]
+            ctx.log("suite %s (load average %.2f)" % (name, load0))
             try:
                 if not base_ok:
                     raise stk.Missing(base_err)
                 mod.run(ctx)
-                results.suite(name, "ok", time.monotonic() - t)
+                results.suite(name, "ok", time.monotonic() - t,
+                              "load average %.2f at start, %.2f at end"
+                              % (load0, os.getloadavg()[0]))
             except stk.Missing as e:
                 ctx.log("suite %s: not measured: %s" % (name, e))
                 results.suite(name, "not measured", time.monotonic() - t, str(e))
@@ -164,7 +168,8 @@ def main():
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "duration_s": round(time.time() - started, 1),
         "git": stk.git_describe(ROOT),
-        "machine": machine(),
+        "machine": dict(machine(), loadavg_at_start=load_start,
+                        loadavg_at_end=list(os.getloadavg())),
         "settings": {"runs": opts.runs, "wrk_duration_s": opts.duration, "quick": opts.quick,
                      "suites": only},
         "note": "The reference column quotes DESIGN.md: the original systems cannot run on this "

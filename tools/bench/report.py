@@ -147,9 +147,14 @@ def write(doc, outdir):
              "| RLIMIT_NOFILE | soft %d, hard %d (no CAP_SYS_RESOURCE to raise it) |"
              % tuple(m["rlimit_nofile"]),
              "| compiler | %s |" % m["cc"],
+             "| load average (1, 5, 15 min) | %s at the start, %s at the end |"
+             % (", ".join("%.2f" % v for v in m.get("loadavg_at_start", [])),
+                ", ".join("%.2f" % v for v in m.get("loadavg_at_end", []))),
              "| packages | %s |" % ", ".join("%s %s" % kv for kv in m["packages"].items()),
              "", "Everything runs on this one machine: the load generators (wrk, lr-swarm, "
-             "Python clients) share the two cores with the daemons they measure.", "",
+             "Python clients) share the two cores with the daemons they measure, and so do "
+             "whatever else the machine runs (the load average above says how busy it was).",
+             "",
              "## Targets (DESIGN.md performance table)", "",
              doc["note"], "",
              table(doc), "",

@@ -59,7 +59,8 @@ TARGETS = {
                          "(board-protocol.md 7.3: <= agent_timeout + heartbeat_interval = 8 s "
                          "here)", "s", 8.0, "<=", "original: boards stayed online forever"),
     "failover.moved": (ROWS[11], "5 000 boards of a killed wagent online again on the other "
-                       "(lr-swarm's view: all 5 000 online)", "s", None, None, None),
+                       "(the database the API reads: all 5 000 online on B)", "s", None, None,
+                       None),
     "failover.lost": (ROWS[11], "requests lost during the failover (every request answered)",
                       "requests", 0, "<=", None),
 }

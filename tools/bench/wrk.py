@@ -8,6 +8,7 @@ error pages measures nothing)."""
 
 import json
 import os
+import re
 import subprocess
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -38,8 +39,20 @@ def run(url, clients, seconds, script, args=(), threads=None, timeout_s=10):
            "errors": d["errors"], "clients": clients, "threads": threads,
            "p50": d["p50"] / us, "p90": d["p90"] / us, "p99": d["p99"] / us,
            "p999": d["p999"] / us, "max": d["max"] / us, "min": d["min"] / us,
-           "mean": d["mean"] / us, "argv": " ".join(argv)}
+           "mean": d["mean"] / us, "argv": command(argv)}
     return out
+
+
+def command(argv):
+    """The wrk command line as the report shows it: the script relative to
+    the repository, the API's port and the run's private paths as names."""
+    out = []
+    for a in argv:
+        a = a.replace(LUA + "/", "tools/bench/lua/")
+        a = re.sub(r"^http://127\.0\.0\.1:\d+", "http://127.0.0.1:$API", a)
+        a = re.sub(r"^/tmp/iot-bench-[^/]+/", "$RUN/", a)
+        out.append(a)
+    return " ".join(out)
 
 
 def error_count(res):
