@@ -10,6 +10,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -68,7 +69,10 @@ class SwarmTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         require_binaries(["iotronic-wagent", "lr-swarm"])
-        cls.st = Stack(conductors=1, api=True)
+        # Public ports below the ephemeral range, where no outgoing connection holds one.
+        cls.st = Stack(conductors=1, api=True,
+                       extra={"conductor": {"service_port_min": 21000,
+                                            "service_port_max": 29999}})
         cls.port = iottest.free_port()
         cls.url = "ws://127.0.0.1:%d/" % cls.port
         wstun = iottest.free_port()
@@ -199,7 +203,72 @@ class SwarmTest(unittest.TestCase):
         finally:
             self.assertEqual(sw.stop(), 0)
 
-    def test_4_usage_errors(self):
+    def test_4_tunnels_through_a_swarm_board(self):
+        if not os.path.exists(self.state):
+            self.skipTest("needs the state file of test_1")
+        echo = socket.socket()
+        echo.bind(("127.0.0.1", 0))
+        echo.listen(4)
+        threading.Thread(target=self._echo, args=(echo,), daemon=True).start()
+        with open(self.state) as f:
+            name = json.loads(f.readline())["name"]
+        sw = Swarm(["--state", self.state, "--count", "3", "--tunnels"])
+        try:
+            sw.wait(lambda d: d["online"] == 3, what="3 boards online with --tunnels")
+            s, h, j, raw = self.st.http("POST", "/v1/services", {
+                "name": "echo", "port": echo.getsockname()[1], "protocol": "TCP"}, P)
+            self.assertEqual(s, 201, raw)
+            svc = j["uuid"]
+            path = "/v1/boards/%s/services/%s/action" % (name, svc)
+            s, h, j, raw = self.st.http("POST", path, {"action": "ServiceEnable"}, P)
+            self.assertEqual(s, 200, raw)
+            self.assertRegex(j, r"^Cloud service 'echo' exposed on port \d+ on 127\.0\.0\.1$")
+            s, h, j, raw = self.st.http("GET", "/v1/boards/%s/services" % name, None, P)
+            port = j["exposed"][0]["public_port"]
+            iottest.wait_until(lambda: self._echoes(port), timeout=15,
+                               what="echo through the tunnel")
+            s, h, j, raw = self.st.http("GET", "/v1/boards/%s/services/status" % name, None, P)
+            self.assertEqual(s, 200, raw)
+            tun = json.loads(j)["tunnels"]
+            self.assertEqual([(t["service"], t["public_port"], t["state"]) for t in tun],
+                             [("echo", port, "up")])
+            s, h, j, raw = self.st.http("POST", path, {"action": "ServiceDisable"}, P)
+            self.assertEqual((s, j), (200, "Cloud service 'echo' disabled."), raw)
+        finally:
+            self.assertEqual(sw.stop(), 0)
+            echo.close()
+
+    @staticmethod
+    def _echo(ls):
+        """The board's local service: echoes each connection until EOF."""
+        def serve(c):
+            with c:
+                for data in iter(lambda: c.recv(4096), b""):
+                    c.sendall(data)
+
+        while True:
+            try:
+                c, _ = ls.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+    @staticmethod
+    def _echoes(port):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=3) as c:
+                c.sendall(b"through the swarm")
+                got = b""
+                while len(got) < 17:
+                    d = c.recv(64)
+                    if not d:
+                        break
+                    got += d
+                return got == b"through the swarm"
+        except OSError:
+            return False
+
+    def test_5_usage_errors(self):
         for args, text in ((["--rate", "x", "--state", "s"], "bad value"),
                            ([], "--codes or --state is required"),
                            (["--codes", "/nonexistent"], "/nonexistent"),
