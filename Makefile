@@ -118,10 +118,13 @@ tests: all $(UNIT_TESTS)
 deps:
 	@tools/deps.sh
 
+# Each libFuzzer target gets FUZZ_SECONDS in `make check` (a smoke run over its
+# seed corpus); run tests/fuzz/test_fuzz.py with IOT_FUZZ_SECONDS for longer.
+FUZZ_SECONDS ?= 8
 check: deps
 	$(MAKE) tests SANITIZE=$(SANITIZE)
 	$(MAKE) fuzz
-	$(PY) tests/run.py --build $(BUILD) $(TESTS)
+	IOT_FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) tests/run.py --build $(BUILD) $(TESTS)
 
 fuzz:
 	$(MAKE) FUZZ=1 SANITIZE= fuzz-bins
