@@ -97,16 +97,6 @@ static void caps_call(struct qe *e, const struct qm_board *b, int chain)
             bctx_new(e, b, chain));
 }
 
-void qe_caps_refresh(struct qe *e, struct db *db, const char *board)
-{
-    struct qm_board b;
-    struct error err;
-
-    if (qm_board_get(db, board, &b, &err) == 0 && strcmp(b.status, "online") == 0)
-        caps_call(e, &b, 0);
-    qm_board_clear(&b);
-}
-
 /* ------------------------------------------------------- FunctionStatus */
 
 static const struct db_stmt workers_clear = {

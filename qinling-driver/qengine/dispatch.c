@@ -355,26 +355,6 @@ void qe_dispatch(struct qe *e, struct db *db, const char *id, struct mq_req *req
     PQclear(j.row);
 }
 
-static void later(void *arg, void *thread_ctx)
-{
-    char *id = arg;
-    struct qe *e = *(struct qe **)(id + UUID_STR_LEN);
-
-    if (thread_ctx != NULL)
-        qe_dispatch(e, thread_ctx, id, NULL);
-    free(id);
-}
-
-void qe_dispatch_later(struct qe *e, const char *id)
-{
-    char *job = xmalloc(UUID_STR_LEN + sizeof(e));
-
-    snprintf(job, UUID_STR_LEN, "%s", id);
-    memcpy(job + UUID_STR_LEN, &e, sizeof(e));
-    if (wq_submit(e->wq, later, NULL, job) < 0)
-        free(job); /* shutting down: the sweeper of the next start finds it */
-}
-
 /* ------------------------------------------------------------ the reply */
 
 static const struct db_stmt accepted_stmt = {

@@ -85,9 +85,6 @@ void qe_metrics_register(struct qe *e);
  * dispatch message, finished once the outcome is recorded. Worker thread. */
 void qe_dispatch(struct qe *e, struct db *db, const char *id, struct mq_req *req);
 
-/* Submits qe_dispatch(id) to the pool (any thread). */
-void qe_dispatch_later(struct qe *e, const char *id);
-
 /* Dispatches the oldest waiting executions that board (and its fleet) can
  * take now. Worker thread. */
 void qe_dispatch_waiting(struct qe *e, struct db *db, const char *board);
@@ -110,9 +107,6 @@ int qe_fail(struct qe *e, struct db *db, const char *id, const char *message, in
  * Worker thread. */
 void qe_board_online(struct qe *e, struct db *db, const char *board);
 void qe_board_offline(struct qe *e, struct db *db, const char *board);
-
-/* Refreshes a board's DeviceCaps (board_capabilities). Worker thread. */
-void qe_caps_refresh(struct qe *e, struct db *db, const char *board);
 
 /* Delivers the board_purges owed to online boards (FunctionRemove,
  * CachePurge). Worker thread. */
