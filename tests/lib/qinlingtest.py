@@ -237,12 +237,13 @@ class Stack:
         without them write the rows the way the conductor would)."""
         bid = str(uuid.uuid4())
         name = name or "board-" + bid[:8]
-        self.sql("INSERT INTO boards (uuid, code, status, name, project, fleet, agent) "
-                 "VALUES (:'p1', :'p2', :'p3', :'p4', :'p5', NULLIF(:'p6', '')::uuid, :'p7')",
-                 bid, bid[:30], status, name, project, fleet or "", agent)
-        if caps is not None:
-            self.sql("INSERT INTO board_capabilities (board_uuid, caps) VALUES "
-                     "(:'p1', :'p2'::jsonb)", bid, json.dumps(caps))
+        # One statement: an engine sweeping meanwhile must never see the board
+        # online without the capabilities the test gives it.
+        self.sql("WITH b AS (INSERT INTO boards (uuid, code, status, name, project, fleet, agent) "
+                 "VALUES (:'p1', :'p2', :'p3', :'p4', :'p5', NULLIF(:'p6', '')::uuid, :'p7') "
+                 "RETURNING uuid) INSERT INTO board_capabilities (board_uuid, caps) "
+                 "SELECT uuid, :'p8'::jsonb FROM b WHERE :'p8' <> 'null'",
+                 bid, bid[:30], status, name, project, fleet or "", agent, json.dumps(caps))
         return bid
 
     def add_fleet(self, name=None, project="p1"):
