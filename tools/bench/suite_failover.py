@@ -103,6 +103,19 @@ def online_on(st, agent, first):
                       "fl-%05d" % (first + HALF))[0][0])
 
 
+def snapshot(st, wa, wb):
+    """One query: the first half's boards online on A, on B, and whether A's
+    wampagents row is still online (one psql round trip per poll, so that
+    the times measured are not the poller's own)."""
+    r = st.sql("SELECT (SELECT count(*) FROM boards WHERE status = 'online' AND agent = :'p1' "
+               "AND name >= :'p3' AND name < :'p4'), "
+               "(SELECT count(*) FROM boards WHERE status = 'online' AND agent = :'p2' "
+               "AND name >= :'p3' AND name < :'p4'), "
+               "(SELECT online FROM wampagents WHERE hostname = :'p1')",
+               wa.name, wb.name, "fl-%05d" % 0, "fl-%05d" % HALF)[0]
+    return int(r[0]), int(r[1]), r[2] == "t"
+
+
 def start_swarm(ctx, state, name):
     sw = swarm.Swarm(["--state", state, "--rate", 3000, "--alive-interval", 0,
                       "--source", "127.0.0.1-127.0.0.4"], os.path.join(ctx.dir, "logs"), name)
@@ -125,19 +138,19 @@ def one_run(ctx, wa, wb, state_a, run_no):
     t_offline = t_moved = t_swarm = t_dead = None
     dropped = False
     while time.monotonic() - t0 < 120 and None in (t_offline, t_moved, t_swarm):
-        now = time.monotonic() - t0
+        on_a, on_b, a_alive = snapshot(st, wa, wb)
+        now = time.monotonic() - t0  # the query's answer is at least this old
         last = sw_a.last()
         dropped = dropped or last.get("online", HALF) < HALF
-        if t_offline is None and online_on(st, wa.name, 0) == 0:
+        if t_offline is None and on_a == 0:
             t_offline = now
-        if t_moved is None and online_on(st, wb.name, 0) == HALF:
+        if t_moved is None and on_b == HALF:
             t_moved = now
         if t_swarm is None and dropped and last.get("online") == HALF:
             t_swarm = last["mono"] - t0
-        if t_dead is None and st.sql("SELECT online FROM wampagents WHERE hostname = :'p1'",
-                                     wa.name)[0][0] == "f":
+        if t_dead is None and not a_alive:
             t_dead = now
-        time.sleep(0.1)
+        time.sleep(0.05)
     time.sleep(2)  # calls to moved boards succeed again
     load.finish()
     missing = 0
