@@ -9,7 +9,7 @@ API_SERVICE := $(filter-out $(API_PURE),$(wildcard iotronic-c/api/*.c))
 API_DEPS_PRESENT := $(and $(wildcard iotronic-c/http/module.mk),$(wildcard iotronic-c/auth/module.mk),$(wildcard iotronic-c/amqp/module.mk))
 ifneq ($(API_DEPS_PRESENT),)
 $(call LIB,iotapi,$(API_PURE) $(API_SERVICE),$(LDLIBS_PQ))
-$(call PROG,iotronic-api,iotronic-c/cmd/iotronic-api.c,iotapi iothttp iotauth iotloop iotamqp iotdb iotcommon,)
+$(call PROG,iotronic-api,iotronic-c/cmd/iotronic-api.c,iotapi iotconf iotconductor iotwagent iothttp iotauth iotloop iotamqp iotdb iotcommon,)
 INSTALL_BINS += iotronic-api
 else
 $(call LIB,iotapi,$(API_PURE),$(LDLIBS_PQ))

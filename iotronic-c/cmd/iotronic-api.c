@@ -21,6 +21,7 @@
 #include "common/xalloc.h"
 #include "db/db.h"
 #include "loop/loop.h"
+#include "conf/iotconf.h"
 
 struct main_state {
     struct api a;
@@ -65,7 +66,7 @@ static int load_config(int *argc, char **argv, struct main_state *m, struct erro
     m->tables[1] = (struct cfg_table){auth_cfg_opts, auth_cfg_nopts, &m->a.auth_cfg};
     rc = cfg_load_args(cfg, argc, argv, "/etc/iotronic/iotronic.conf", err);
     if (rc == 0)
-        rc = cfg_bind(cfg, m->tables, 2, err);
+        rc = (iotconf_add_known(cfg), cfg_bind(cfg, m->tables, 2, err));
     cfg_free(cfg);
     if (rc < 0)
         return rc;

@@ -21,6 +21,7 @@
 #include "conductor/cond.h"
 #include "conductor/serve.h"
 #include "db/db.h"
+#include "conf/iotconf.h"
 
 /* board-protocol.md 7.3 names [wagent] heartbeat_interval and agent_timeout
  * for the dead-wagent check every wagent and conductor runs; the conductor
@@ -53,7 +54,7 @@ static int load_config(int *argc, char **argv, struct cond *c, struct error *err
     int rc = cfg_load_args(cfg, argc, argv, "/etc/iotronic/iotronic.conf", err);
 
     if (rc == 0)
-        rc = cfg_bind(cfg, &t, 1, err);
+        rc = (iotconf_add_known(cfg), cfg_bind(cfg, &t, 1, err));
     if (rc == 0)
         rc = wagent_timing(cfg, c, err);
     cfg_free(cfg);

@@ -21,6 +21,7 @@
 #include "common/xalloc.h"
 #include "db/db.h"
 #include "db/migrate.h"
+#include "conf/iotconf.h"
 
 #define EXIT_DB 1
 #define EXIT_USAGE 2
@@ -207,7 +208,7 @@ static int load_config(int *argc, char **argv, char **conninfo)
     error_clear(&err);
     rc = cfg_load_args(cfg, argc, argv, NULL, &err);
     if (rc == 0)
-        rc = cfg_bind(cfg, &table, 1, &err);
+        rc = (iotconf_add_known(cfg), cfg_bind(cfg, &table, 1, &err));
     if (rc < 0) {
         fprintf(stderr, "iotronic-dbsync: %s\n", error_str(&err));
         cfg_unbind(&table, 1);

@@ -29,10 +29,19 @@ struct cfg_entry {
     int file_no; /* which cfg_load() call */
 };
 
+struct cfg_known {
+    const struct cfg_opt *opts;
+    size_t n;
+};
+
+#define CFG_KNOWN_MAX 16
+
 struct cfg {
     struct cfg_entry *e;
     size_t n, cap;
     int files;
+    struct cfg_known known[CFG_KNOWN_MAX]; /* other programs' options (cfg_add_known) */
+    size_t nknown;
 };
 
 struct cfg *cfg_new(void)
@@ -393,6 +402,23 @@ static int table_has(const struct cfg_table *t, size_t nt, const char *section, 
     return 0;
 }
 
+void cfg_add_known(struct cfg *c, const struct cfg_opt *opts, size_t n)
+{
+    if (c->nknown == CFG_KNOWN_MAX)
+        abort(); /* a fixed, small set of programs share a file */
+    c->known[c->nknown++] = (struct cfg_known){ opts, n };
+}
+
+static int known_elsewhere(const struct cfg *c, const char *section, const char *key)
+{
+    for (size_t i = 0; i < c->nknown; i++)
+        for (size_t j = 0; j < c->known[i].n; j++)
+            if (strcmp(c->known[i].opts[j].section, section) == 0 &&
+                (c->known[i].opts[j].key == NULL || strcmp(c->known[i].opts[j].key, key) == 0))
+                return 1;
+    return 0;
+}
+
 int cfg_bind(const struct cfg *c, const struct cfg_table *tables, size_t ntables,
              struct error *err)
 {
@@ -408,7 +434,8 @@ int cfg_bind(const struct cfg *c, const struct cfg_table *tables, size_t ntables
         const struct cfg_entry *e = &c->e[i];
 
         if (table_has(tables, ntables, e->section, NULL) &&
-            !table_has(tables, ntables, e->section, e->key))
+            !table_has(tables, ntables, e->section, e->key) &&
+            !known_elsewhere(c, e->section, e->key))
             log_warn("%s:%d: unknown option [%s] %s", e->file, e->line, e->section, e->key);
     }
     return 0;

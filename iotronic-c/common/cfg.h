@@ -71,6 +71,12 @@ int cfg_load_text(struct cfg *c, const char *name, const char *text, struct erro
 int cfg_bind(const struct cfg *c, const struct cfg_table *tables, size_t ntables,
              struct error *err) IOT_WUR;
 
+/* Declares options that belong to other programs reading the same file (the
+ * IoTronic daemons share iotronic.conf): cfg_bind() then does not warn about
+ * them. An entry whose key is NULL covers its whole section. opts must
+ * outlive c; they are never bound. */
+void cfg_add_known(struct cfg *c, const struct cfg_opt *opts, size_t n);
+
 /* Frees the strings that cfg_bind() stored in the tables' structs. */
 void cfg_unbind(const struct cfg_table *tables, size_t ntables);
 

@@ -5,7 +5,7 @@
 COND_PURE := iotronic-c/conductor/pickle.c
 ifneq ($(wildcard iotronic-c/amqp/module.mk),)
 $(call LIB,iotconductor,$(wildcard iotronic-c/conductor/*.c),$(LDLIBS_PQ) $(LDLIBS_AMQP))
-$(call PROG,iotronic-conductor,iotronic-c/cmd/iotronic-conductor.c,iotconductor iotapi iotamqp iotdb iotcommon,)
+$(call PROG,iotronic-conductor,iotronic-c/cmd/iotronic-conductor.c,iotconductor iotconf iotapi iotauth iotwagent iotamqp iotdb iotcommon,)
 INSTALL_BINS += iotronic-conductor
 else
 $(call LIB,iotconductor,$(COND_PURE),)

@@ -6,7 +6,7 @@ DB_PQ_CFLAGS := $(shell pkg-config --cflags-only-I libpq 2>/dev/null)
 CPPFLAGS += $(if $(DB_PQ_CFLAGS),$(DB_PQ_CFLAGS),-I/usr/include/postgresql)
 
 $(call LIB,iotdb,$(wildcard iotronic-c/db/*.c),$(LDLIBS_PQ))
-$(call PROG,iotronic-dbsync,iotronic-c/cmd/iotronic-dbsync.c,iotdb iotcommon)
+$(call PROG,iotronic-dbsync,iotronic-c/cmd/iotronic-dbsync.c,iotdb iotconf iotapi iotauth iotconductor iotwagent iotcommon)
 
 INSTALL_BINS += iotronic-dbsync
 # Installed where iotronic-dbsync looks first: <bindir>/../share/iotronic/migrations.

@@ -58,6 +58,10 @@ struct wag_conf {
     char wstun_public_url[WAG_URL_MAX]; /* [wstun] public_url or ws://<host>:<port>/ */
 };
 
+/* The wagent's own option table (conf_opts.c), and [wstun]'s in tunnel/conf.h. */
+extern const struct cfg_opt wag_cfg_opts[];
+extern const size_t wag_cfg_nopts;
+
 /* The two tables to give cfg_bind(); they fill c. */
 void wag_conf_tables(struct wag_conf *c, struct cfg_table tables[2]);
 

@@ -151,6 +151,49 @@ static void test_later_file_wins_and_args(void **state)
     unlink(p2);
 }
 
+/* Keys of sibling programs (cfg_add_known) are bound by nobody here and must
+ * not be reported as unknown; a real typo still is. The warning goes to the
+ * log, so the test captures stderr. */
+static void test_known_keys_of_siblings_are_not_unknown(void **state)
+{
+    static const struct cfg_opt sibling[] = {
+        { "DEFAULT", "host", CFG_STR, NULL, 0, 0, 0, NULL, 0 },
+        { "wstun", NULL, CFG_IGNORED, NULL, 0, 0, 0, NULL, 0 },
+    };
+    char path[] = "/tmp/cfgwarnXXXXXX";
+    int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+    struct cfg *cfg = cfg_new();
+    struct conf c;
+    struct cfg_table t = { opts, sizeof(opts) / sizeof(opts[0]), &c };
+    struct error err;
+    char log[4096] = "";
+    ssize_t n;
+
+    (void)state;
+    memset(&c, 0, sizeof(c));
+    assert_true(fd >= 0 && saved >= 0);
+    assert_int_equal(cfg_load_text(cfg, "shared.conf",
+                                   "[DEFAULT]\nhost = w1\ntypo = 1\n[database]\nconnection = x\n"
+                                   "[wstun]\nlisten = 1\n",
+                                   &err),
+                     0);
+    cfg_add_known(cfg, sibling, 2);
+    assert_true(dup2(fd, STDERR_FILENO) >= 0);
+    assert_int_equal(cfg_bind(cfg, &t, 1, &err), 0);
+    assert_true(dup2(saved, STDERR_FILENO) >= 0);
+    n = pread(fd, log, sizeof(log) - 1, 0);
+    assert_true(n > 0);
+    log[n] = '\0';
+    assert_non_null(strstr(log, "shared.conf:3: unknown option [DEFAULT] typo"));
+    assert_null(strstr(log, "[DEFAULT] host"));
+    assert_null(strstr(log, "[wstun]"));
+    cfg_unbind(&t, 1);
+    cfg_free(cfg);
+    close(fd);
+    close(saved);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -158,6 +201,7 @@ int main(void)
         cmocka_unit_test(test_quotes_and_continuation),
         cmocka_unit_test(test_bad_files_name_file_line_key),
         cmocka_unit_test(test_later_file_wins_and_args),
+        cmocka_unit_test(test_known_keys_of_siblings_are_not_unknown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
