@@ -240,6 +240,19 @@ class Executions(Base):
         self.fault(self.st.call("GET", "/v1/executions/%s/log" % ids[0]), 404,
                    "Execution not found [id=%s]" % ids[0])
 
+    def test_cloud_path_latency(self):
+        """The service's own share of a sync execution: API, AMQP, engine,
+        the scripted wagent's immediate answer and result, engine, NOTIFY,
+        API. Printed as a TAP comment; only success is asserted."""
+        walls = []
+        for _ in range(40):
+            t0 = time.perf_counter()
+            self.assertEqual(self.run_sync().json["status"], "success")
+            walls.append((time.perf_counter() - t0) * 1000)
+        walls.sort()
+        print("# cloud path with a scripted board: p50 %.2f ms, p90 %.2f ms, min %.2f ms"
+              % (walls[20], walls[36], walls[0]))
+
     def test_sync_bound_returns_running(self):
         st = qinlingtest.Stack(engine=True, extra={"api": {"sync_grace": 0}},
                                db=None).start()
