@@ -210,6 +210,8 @@ def latency_figures(ctx, d, fid_target, fid_extra, kind, keep_warm, gap):
         for _ in range(ctx.opts.runs):
             s = summarise(d.series(fn, PER_RUN, gap))
             f.add(s["p50"], s)
+        f.note = "median hops of the last run, ms (deviceless-api.md 2.6.5 timing): " + ", ".join(
+            "%s %.1f" % kv for kv in sorted(f.details[-1]["hops_p50_ms"].items()))
         ctx.log("  %s %s: p50 %s ms; median hops of the last run (ms): %s"
                 % (kind, kind_name, ["%.1f" % v for v in f.values],
                    f.details[-1]["hops_p50_ms"]))
@@ -245,7 +247,6 @@ def trigger_figure(ctx, d):
                            "every 20 ms) -> native function, warm container, on board B -> "
                            "gpio_write sim0:%d through the IO socket; latency_ms of each firing "
                            "(actuated_at - sampled_at)" % LINE)
-    f.note = "each value is one firing (%d firings); hops are medians" % (ctx.opts.runs * PER_RUN)
     seen = 0
     hops = []
     for i in range(ctx.opts.runs * PER_RUN):
@@ -259,6 +260,14 @@ def trigger_figure(ctx, d):
                                                         "executed_at", "actuated_at")})
         time.sleep(0.3)  # the warm container is replaced
     d.st.call("DELETE", "/v1/triggers/" + tid)
+    order = ("sampled_at", "fired_at", "received_at", "executed_at", "actuated_at")
+    hop = {}
+    for a, b in zip(order, order[1:]):
+        v = [(us(x[b]) - us(x[a])) / 1000.0 for x in f.details if x.get(a) and x.get(b)]
+        if v:
+            hop["%s->%s" % (a[:-3], b[:-3])] = statistics.median(v)
+    f.note = ("each value is one firing (%d firings); median hops, ms: %s"
+              % (len(f.values), ", ".join("%s %.2f" % kv for kv in hop.items())))
     ctx.log("  sensor A -> GPIO B: p50 %.2f ms, min %.2f, max %.2f over %d firings"
             % (statistics.median(f.values), min(f.values), max(f.values), len(f.values)))
 
