@@ -161,8 +161,9 @@ def write(doc, outdir):
                 ", ".join("%.2f" % v for v in m.get("loadavg_at_end", []))),
              "| packages | %s |" % ", ".join("%s %s" % kv for kv in m["packages"].items()),
              "", "Everything runs on this one machine: the load generators (wrk, lr-swarm, "
-             "Python clients) share the two cores with the daemons they measure, and so do "
-             "whatever else the machine runs (the load average above says how busy it was).",
+             "Python clients) share the two cores with the daemons they measure, and so does "
+             "whatever else the machine runs: the load average above (which counts the bench's "
+             "own processes too) says how busy it was.",
              "",
              "## Targets (DESIGN.md performance table)", "",
              doc["note"], "",
