@@ -157,9 +157,9 @@ size_t wq_pending(struct wq *wq)
     return n;
 }
 
-void wq_free(struct wq *wq)
+void wq_shutdown(struct wq *wq)
 {
-    if (wq == NULL)
+    if (wq == NULL || wq->threads == NULL)
         return;
     pthread_mutex_lock(&wq->lock);
     wq->stopping = 1;
@@ -167,8 +167,16 @@ void wq_free(struct wq *wq)
     pthread_mutex_unlock(&wq->lock);
     for (int i = 0; i < wq->nthreads; i++)
         pthread_join(wq->threads[i], NULL);
-    wq_drain(wq);
     free(wq->threads);
+    wq->threads = NULL;
+    wq_drain(wq);
+}
+
+void wq_free(struct wq *wq)
+{
+    if (wq == NULL)
+        return;
+    wq_shutdown(wq);
     pthread_cond_destroy(&wq->cond);
     pthread_mutex_destroy(&wq->lock);
     free(wq);

@@ -44,7 +44,14 @@ size_t wq_drain(struct wq *wq);
 /* Jobs waiting for a worker (a load figure for metrics and admission). */
 size_t wq_pending(struct wq *wq);
 
-/* Finishes queued jobs, joins the workers, runs the last done()s, frees. */
+/* Finishes queued jobs, joins the workers and runs the last done()s; from
+ * then on wq_submit() answers -ESHUTDOWN, but wq stays valid. Use it when
+ * something that outlives the pool's jobs (an AMQP connection whose
+ * callbacks submit jobs, say) must be freed between the two steps:
+ * wq_shutdown(), free that, then wq_free(). Idempotent. Loop thread. */
+void wq_shutdown(struct wq *wq);
+
+/* wq_shutdown() if not done yet, then frees. Accepts NULL. */
 void wq_free(struct wq *wq);
 
 #endif

@@ -113,9 +113,13 @@ static void stop(struct main_state *m)
         qe_stop(e);
         qe_triggers_stop(e);
     }
-    /* Queued work may still call boards: the connection outlives the pool. */
-    wq_free(e->wq);
+    /* Queued work may still call boards, and answers to those calls are
+     * handed back to the pool: finish the pool's work while the connection
+     * lives, free the connection (its late answers then find the pool
+     * refusing work), and only then free the pool. */
+    wq_shutdown(e->wq);
     mq_free(e->mq);
+    wq_free(e->wq);
     loop_free(e->loop);
     http_server_free(m->admin);
     metrics_free(e->metrics);

@@ -35,7 +35,9 @@ struct qd_reply {
 };
 
 /* Runs on a worker with its database connection. r is valid during the
- * call; steal r->message by setting it to NULL. */
+ * call; steal r->message by setting it to NULL. At shutdown, once the
+ * worker pool refuses work, it runs on the thread that learnt the outcome
+ * with db NULL: then it must only release what arg holds. */
 typedef void (*qd_done_fn)(struct qe *e, struct db *db, struct qd_reply *r, void *arg);
 
 /* Calls method on board (whose wagent is agent, may be "" or NULL) with

@@ -53,6 +53,16 @@ static void work(void *arg, void *ctx)
     pthread_mutex_unlock(&c->lock);
 }
 
+static void work_noctx(void *arg, void *ctx)
+{
+    struct counter *c = arg;
+
+    (void)ctx;
+    pthread_mutex_lock(&c->lock);
+    c->worked++;
+    pthread_mutex_unlock(&c->lock);
+}
+
 static void done(void *arg)
 {
     ((struct counter *)arg)->done++; /* loop thread only */
@@ -114,12 +124,31 @@ static void test_wq_bounded_queue(void **state)
     wq_free(wq);
 }
 
+/* After wq_shutdown() the pool refuses work but stays valid, so callbacks of
+ * longer-lived components may still try to submit during teardown. */
+static void test_wq_shutdown_refuses_but_stays_valid(void **state)
+{
+    struct counter c = { PTHREAD_MUTEX_INITIALIZER, 0, 0, 0 };
+    struct wq *wq = wq_new(2, 0, NULL);
+
+    (void)state;
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(wq_submit(wq, work_noctx, done, &c), 0);
+    wq_shutdown(wq);
+    assert_int_equal(c.worked, 10); /* queued jobs finished */
+    assert_int_equal(c.done, 10);   /* and their done()s ran */
+    assert_int_equal(wq_submit(wq, work_noctx, done, &c), -ESHUTDOWN);
+    wq_shutdown(wq); /* idempotent */
+    wq_free(wq);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf_limit),
         cmocka_unit_test(test_wq_runs_and_posts_back),
         cmocka_unit_test(test_wq_bounded_queue),
+        cmocka_unit_test(test_wq_shutdown_refuses_but_stays_valid),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
