@@ -17,6 +17,8 @@
 #include "amqp/mq.h"
 #include "common/cfg.h"
 #include "common/log.h"
+#include "common/stallwatch.h"
+#include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "conductor/cond.h"
 #include "conductor/serve.h"
@@ -89,19 +91,24 @@ static int wait_signal(const sigset_t *set, int64_t seconds)
 
 static void run(struct cond *c, struct db *db, const sigset_t *set)
 {
+    struct stall_watch judge;
     struct error err;
     int registered = 0;
 
+    /* A check after this conductor's own stall does not judge (stallwatch.h). */
+    stall_watch_init(&judge, c->cfg.heartbeat_interval, c->cfg.agent_timeout);
     for (;;) {
         if (!registered) {
             registered = cond_register(db, c->hostname, 1, &err) == 0;
             if (!registered)
                 log_warn("cannot register in conductors: %s", err.msg);
         }
-        if (cond_reap(c, db, &err) < 0)
+        if (stall_watch_may_judge(&judge, time_mono_us()) && cond_reap(c, db, &err) < 0)
             log_warn("dead-wagent check failed: %s", err.msg);
         if (cond_expire_calls(c, db, &err) < 0)
             log_warn("stale-call check failed: %s", err.msg);
+        else
+            stall_watch_done(&judge, time_mono_us());
         if (wait_signal(set, c->cfg.heartbeat_interval) != 0)
             return;
     }

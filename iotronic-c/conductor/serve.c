@@ -61,11 +61,13 @@ static const struct db_stmt register_self = {
 };
 
 /* The first conductor (or wagent) to lock a stale wagent row marks it and
- * its boards offline; the others skip it (7.3). */
+ * its boards offline; the others skip it (7.3). Heartbeats are judged
+ * against $2, the database's time when the check began: the statement (or
+ * its PREPARE) may wait for a lock, and the others' beats wait with it. */
 static const struct db_stmt reap_wagents = {
     "cond_reap_wagents",
     "WITH dead AS (SELECT id, hostname FROM wampagents WHERE online AND heartbeat_at < "
-    "now() - make_interval(secs => $1::integer) FOR UPDATE SKIP LOCKED), "
+    "$2::timestamptz - make_interval(secs => $1::integer) FOR UPDATE SKIP LOCKED), "
     "a AS (UPDATE wampagents w SET online = false, updated_at = now() FROM dead "
     "WHERE w.id = dead.id RETURNING w.hostname), "
     "s AS (UPDATE sessions s SET valid = false, ended_at = now() FROM boards b, a "
@@ -73,7 +75,7 @@ static const struct db_stmt reap_wagents = {
     "UPDATE boards b SET status = 'offline', updated_at = now() FROM a "
     "WHERE b.agent = a.hostname AND b.status = 'online' RETURNING b.uuid, b.agent, "
     "(SELECT count(*) FROM s)",
-    1,
+    2,
 };
 
 static const struct db_stmt stale_calls = {
@@ -129,12 +131,16 @@ static void publish_offline(struct cond *c, const char *board, const char *agent
 
 int cond_reap(struct cond *c, struct db *db, struct error *err)
 {
-    char secs[DB_INT_LEN];
-    const char *p[1] = {db_param_int(secs, c->cfg.agent_timeout)};
+    char secs[DB_INT_LEN], ref[64];
+    const char *p[2] = {db_param_int(secs, c->cfg.agent_timeout), ref};
     PGresult *res = NULL;
-    int rc = db_exec_stmt(db, &reap_wagents, p, &res, err), n;
+    int rc = db_exec(db, "SELECT now()", 0, NULL, &res, err), n;
 
     if (rc < 0)
+        return rc;
+    snprintf(ref, sizeof(ref), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if ((rc = db_exec_stmt(db, &reap_wagents, p, &res, err)) < 0)
         return rc;
     n = PQntuples(res);
     for (int i = 0; i < n; i++) {

@@ -29,6 +29,7 @@
 #include <libwebsockets.h>
 
 #include "amqp/mq.h"
+#include "common/stallwatch.h"
 #include "common/wq.h"
 #include "db/db.h"
 #include "http/metrics.h"
@@ -101,6 +102,7 @@ struct wag {
     int stopping;
     ev_timer heartbeat;
     int heartbeat_busy;
+    struct stall_watch judge; /* may this wagent declare others dead (7.3) */
     ev_tstamp last_history_cleanup;
     ev_timer retry; /* start-up cleanup retries */
     int64_t started_us;

@@ -10,7 +10,9 @@
  * this one dead (it could not beat for agent_timeout) and marked its boards
  * offline, so every session is closed and the boards come back through
  * `connection`; wagents whose heartbeat is older than agent_timeout are
- * declared dead here too (the first to lock the row does it); after a
+ * declared dead here too (the first to lock the row does it), except for
+ * agent_timeout after this wagent's own beats stalled (common/stallwatch.h:
+ * a database stall delays every beat alike); after a
  * failed session write the boards this wagent does not hold are marked
  * offline; once an hour old invalid sessions are deleted.
  * Stop: every board of this wagent offline, the row offline, board.offline
@@ -50,6 +52,8 @@ struct beat_job {
     char *keep;      /* reconcile: '{uuid,...}' of the boards held here, or NULL */
     int history;     /* delete old sessions this time */
     int reaped_self; /* our row was offline or missing */
+    int judge;       /* declare other wagents dead this time (stallwatch.h) */
+    char beat_at[64]; /* the database's time of this job's beat */
     struct offline_row *rows;
     size_t nrows;
 };
@@ -81,15 +85,19 @@ static const struct db_stmt beat = {
     "wag_beat",
     "UPDATE wampagents w SET heartbeat_at = now(), boards_online = $2::integer, online = true, "
     "updated_at = now() FROM (SELECT id, online FROM wampagents WHERE hostname = $1 FOR UPDATE) "
-    "old WHERE w.id = old.id RETURNING old.online",
+    "old WHERE w.id = old.id RETURNING old.online, now()",
     2,
 };
 
-/* As the conductors do (7.3); this wagent's own row is never a candidate. */
+/* As the conductors do (7.3); this wagent's own row is never a candidate.
+ * Heartbeats are judged against $3, the time of this job's own beat, not
+ * now(): a statement that waited for a lock (or a PREPARE that did) would
+ * otherwise judge others by a clock that ran while they waited too. */
 static const struct db_stmt reap = {
     "wag_reap",
     "WITH dead AS (SELECT id, hostname FROM wampagents WHERE online AND hostname <> $2 AND "
-    "heartbeat_at < now() - make_interval(secs => $1::integer) FOR UPDATE SKIP LOCKED), "
+    "heartbeat_at < $3::timestamptz - make_interval(secs => $1::integer) "
+    "FOR UPDATE SKIP LOCKED), "
     "a AS (UPDATE wampagents w SET online = false, updated_at = now() FROM dead "
     "WHERE w.id = dead.id RETURNING w.hostname), "
     "s AS (UPDATE sessions s SET valid = false, ended_at = now(), updated_at = now() "
@@ -100,7 +108,7 @@ static const struct db_stmt reap = {
     "b.lr_version) "
     "SELECT b.uuid, b.agent, coalesce(b.lr_version, ''), coalesce(s.session_id, '') "
     "FROM b LEFT JOIN s ON s.board_uuid = b.uuid",
-    2,
+    3,
 };
 
 static const struct db_stmt reconcile = {
@@ -183,8 +191,12 @@ static int beat_once(struct db *db, struct beat_job *j)
     PGresult *res = NULL;
     int rc = db_exec_stmt(db, &beat, p, &res, &j->err);
 
-    if (rc == 0)
-        j->reaped_self = PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 0), "t") != 0;
+    if (rc == 0 && PQntuples(res) == 1) {
+        j->reaped_self = strcmp(PQgetvalue(res, 0, 0), "t") != 0;
+        snprintf(j->beat_at, sizeof(j->beat_at), "%s", PQgetvalue(res, 0, 1));
+    } else if (rc == 0) {
+        j->reaped_self = 1;
+    }
     PQclear(res);
     return rc;
 }
@@ -194,7 +206,7 @@ static void beat_work(void *arg, void *thread_ctx)
     struct beat_job *j = arg;
     const struct wag_conf *c = j->w->cfg;
     char secs[DB_INT_LEN], days[DB_INT_LEN];
-    const char *rp[2] = {db_param_int(secs, c->agent_timeout), c->hostname};
+    const char *rp[3] = {db_param_int(secs, c->agent_timeout), c->hostname, j->beat_at};
     const char *kp[2] = {c->hostname, j->keep};
     const char *hp[1] = {db_param_int(days, c->session_history)};
     struct db *db = thread_ctx;
@@ -207,7 +219,9 @@ static void beat_work(void *arg, void *thread_ctx)
         j->rc = db_tx(db, start_tx, j, &j->err);
         return;
     }
-    if ((j->rc = beat_once(db, j)) < 0 || (j->rc = exec_collect(db, j, &reap, rp)) < 0)
+    if ((j->rc = beat_once(db, j)) < 0)
+        return;
+    if (j->judge && j->beat_at[0] != '\0' && (j->rc = exec_collect(db, j, &reap, rp)) < 0)
         return;
     if (j->keep != NULL && (j->rc = exec_collect(db, j, &reconcile, kp)) < 0)
         return;
@@ -280,6 +294,7 @@ static void beat_done(void *arg)
         if (j->keep != NULL)
             w->reconcile = 1;
     } else {
+        stall_watch_done(&w->judge, time_mono_us());
         publish_rows(w, j, "its wagent stopped beating");
         if (j->history)
             w->last_history_cleanup = wag_now(w);
@@ -311,6 +326,7 @@ static void on_heartbeat(struct ev_loop *ev, ev_timer *t, int revents)
     }
     j->history =
         w->last_history_cleanup == 0 || wag_now(w) - w->last_history_cleanup >= HISTORY_EVERY;
+    j->judge = stall_watch_may_judge(&w->judge, time_mono_us());
     w->heartbeat_busy = 1;
     if (wag_db_submit(w, beat_work, beat_done, j) < 0) {
         w->heartbeat_busy = 0;
@@ -372,6 +388,7 @@ int wag_liveness_start(struct wag *w, struct error *err)
     ev_timer_init(&w->heartbeat, on_heartbeat, (ev_tstamp)w->cfg->heartbeat_interval,
                   (ev_tstamp)w->cfg->heartbeat_interval);
     w->heartbeat.data = w;
+    stall_watch_init(&w->judge, w->cfg->heartbeat_interval, w->cfg->agent_timeout);
     ev_timer_init(&w->retry, on_retry, 1.0, 0.);
     w->retry.data = w;
     submit_start(w);

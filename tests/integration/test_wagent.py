@@ -708,6 +708,8 @@ class WalkTest(unittest.TestCase):
         c.close()
 
     def test_slow_database_delays_only_connection(self):
+        if not any(w.host == "wagent-judge" for w in self.st.wagents):
+            self.st.start_wagent("wagent-judge")  # another checker of wagent-1's beats
         ua, ca = self.st.create_board("slowdb-a")
         self.st.register(self.w, ca)
         a = self.board(ua)
@@ -739,6 +741,14 @@ class WalkTest(unittest.TestCase):
         self.assertGreater(took, 3)
         self.assertFalse(a.done.is_set())
         c.close()
+        # The lock (6 s) outlasted agent_timeout (3 s) and stalled every
+        # wagent's beat alike: no wagent declares another dead for it
+        # (common/stallwatch.h), so the board stays on its session.
+        hold.wait(20)
+        time.sleep(4.5)  # agent_timeout + heartbeat_interval, and some
+        self.assertFalse(a.done.is_set(), (a.closed_with, a.error))
+        self.assertEqual(self.st.sql("SELECT online FROM wampagents WHERE hostname = :'p1'",
+                                     "wagent-1"), [["t"]])
 
     def test_old_sessions_are_deleted(self):
         uuid, code = self.st.create_board("history-1")
@@ -815,7 +825,7 @@ class WalkTest(unittest.TestCase):
                                     {"board_uuid": uuid, "session": "12345"})
         self.assertTrue(ok)
         time.sleep(0.3)
-        self.assertFalse(b.done.is_set())
+        self.assertFalse(b.done.is_set(), (b.closed_with, b.error))
         ok, _ = self.st.wagent_call("wagent-1", "drop_session",
                                     {"board_uuid": uuid, "session": str(b.c.session)})
         iottest.wait_until(lambda: b.done.is_set(), what="the session dropped")
