@@ -8,6 +8,7 @@
 #include "api/fault.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "db/row.h"
 
 static int opt_str(const cJSON *obj, const char *key, const char **out, struct error *err)
 {
@@ -116,6 +117,54 @@ int cond_redelivered_done(struct mq_req *req, struct db *db, const struct db_stm
     if (n > 0)
         log_info("%s: redelivered, already done by an earlier delivery", mq_req_method(req));
     return n > 0;
+}
+
+void cond_reply_uuid(struct mq_req *req, int rc, const char *uuid, const struct error *err)
+{
+    cJSON *o;
+
+    if (rc < 0) {
+        cond_reply_error(req, err, NULL);
+        return;
+    }
+    o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "uuid", uuid);
+    mq_reply(req, o);
+}
+
+int cond_update_one(struct db *db, const struct db_stmt *st, const char *const *params,
+                    const char *what, struct error *err)
+{
+    PGresult *res = NULL;
+    int rc = db_exec_stmt(db, st, params, &res, err);
+
+    if (rc < 0)
+        return cond_db_fail(rc, err);
+    if (db_affected(res) == 0)
+        rc = api_fail(err, 404, "%s %s could not be found.", what, params[0]);
+    PQclear(res);
+    return rc;
+}
+
+void cond_delete_one(struct mq_req *req, const cJSON *args, const struct db_stmt *del,
+                     const char *what, const char *held)
+{
+    struct db *db = mq_req_worker_ctx(req);
+    char uuid[UUID_STR_LEN];
+    const char *p[1] = {uuid};
+    struct error err = {0};
+    int rc = cond_arg_uuid(args, "uuid", uuid, &err);
+
+    if (rc == 0 && (rc = db_exec_stmt(db, del, p, NULL, &err)) < 0) {
+        if (rc == -EBUSY && held != NULL)
+            rc = api_fail(&err, 409, "%s %s is %s on one or more boards.", what, uuid, held);
+        else
+            rc = cond_db_fail(rc, &err);
+    }
+    if (rc < 0)
+        cond_reply_error(req, &err, NULL);
+    else
+        mq_reply(req, cJSON_CreateObject());
 }
 
 void cond_reply_error(struct mq_req *req, const struct error *err, const char *request)

@@ -89,4 +89,20 @@ int cond_redelivered_done(struct mq_req *req, struct db *db, const struct db_stm
  * {"request": <uuid>} when request is not NULL/empty. */
 void cond_reply_error(struct mq_req *req, const struct error *err, const char *request);
 
+/* Answers {"uuid": uuid} when rc is 0, else err as cond_reply_error(). */
+void cond_reply_uuid(struct mq_req *req, int rc, const char *uuid, const struct error *err);
+
+/* Runs st, an UPDATE of the one row whose uuid is params[0]: 0, 404
+ * "<what> <uuid> could not be found." when no row matched, or
+ * cond_db_fail()'s errno. */
+int cond_update_one(struct db *db, const struct db_stmt *st, const char *const *params,
+                    const char *what, struct error *err) IOT_WUR;
+
+/* The delete RPC of plugins, services and fleets: deletes the row args.uuid
+ * with del (one parameter, the uuid) and replies {} or the error. When
+ * boards still hold the row (-EBUSY, a foreign key) and held is not NULL,
+ * the answer is 409 "<what> <uuid> is <held> on one or more boards.". */
+void cond_delete_one(struct mq_req *req, const cJSON *args, const struct db_stmt *del,
+                     const char *what, const char *held);
+
 #endif

@@ -5,7 +5,6 @@
 
 #include "api/fault.h"
 #include "conductor/handlers.h"
-#include "db/row.h"
 
 /* A create redelivered after its first delivery committed (cond.h). */
 static const struct db_stmt fleet_done = {
@@ -35,19 +34,6 @@ static const struct db_stmt fleet_delete = {
     "DELETE FROM fleets WHERE uuid = $1::uuid",
     1,
 };
-
-static void reply_uuid(struct mq_req *req, int rc, const char *uuid, struct error *err)
-{
-    cJSON *o;
-
-    if (rc < 0) {
-        cond_reply_error(req, err, NULL);
-        return;
-    }
-    o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "uuid", uuid);
-    mq_reply(req, o);
-}
 
 void cond_h_fleet_create(struct mq_req *req, const cJSON *args, void *ctx)
 {
@@ -85,7 +71,7 @@ void cond_h_fleet_create(struct mq_req *req, const cJSON *args, void *ctx)
             rc = cond_db_fail(rc, &err);
     }
     free(extra);
-    reply_uuid(req, rc, uuid, &err);
+    cond_reply_uuid(req, rc, uuid, &err);
 }
 
 void cond_h_fleet_update(struct mq_req *req, const cJSON *args, void *ctx)
@@ -96,7 +82,6 @@ void cond_h_fleet_update(struct mq_req *req, const cJSON *args, void *ctx)
     char uuid[UUID_STR_LEN], *extra = NULL;
     int hn = 0, hd = 0, he = 0;
     struct error err = {0};
-    PGresult *res = NULL;
     int rc;
 
     (void)ctx;
@@ -111,32 +96,14 @@ void cond_h_fleet_update(struct mq_req *req, const cJSON *args, void *ctx)
         const char *p[7] = {uuid, db_param_bool(hn), name, db_param_bool(hd),
                             desc, db_param_bool(he), extra};
 
-        rc = db_exec_stmt(db, &fleet_update, p, &res, &err);
-        if (rc < 0)
-            rc = cond_db_fail(rc, &err);
-        else if (db_affected(res) == 0)
-            rc = api_fail(&err, 404, "Fleet %s could not be found.", uuid);
-        if (res)
-            PQclear(res);
+        rc = cond_update_one(db, &fleet_update, p, "Fleet", &err);
     }
     free(extra);
-    reply_uuid(req, rc, uuid, &err);
+    cond_reply_uuid(req, rc, uuid, &err);
 }
 
 void cond_h_fleet_delete(struct mq_req *req, const cJSON *args, void *ctx)
 {
-    struct db *db = mq_req_worker_ctx(req);
-    char uuid[UUID_STR_LEN];
-    const char *p[1] = {uuid};
-    struct error err = {0};
-    int rc;
-
     (void)ctx;
-    rc = cond_arg_uuid(args, "uuid", uuid, &err);
-    if (rc == 0 && (rc = db_exec_stmt(db, &fleet_delete, p, NULL, &err)) < 0)
-        rc = cond_db_fail(rc, &err);
-    if (rc < 0)
-        cond_reply_error(req, &err, NULL);
-    else
-        mq_reply(req, cJSON_CreateObject());
+    cond_delete_one(req, args, &fleet_delete, "Fleet", NULL);
 }

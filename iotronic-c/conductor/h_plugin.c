@@ -10,7 +10,6 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "conductor/handlers.h"
-#include "db/row.h"
 #include "conductor/pickle.h"
 
 /* A create redelivered after its first delivery committed (cond.h). */
@@ -96,19 +95,6 @@ static int plugin_in_parse(const cJSON *o, struct plugin_in *in, struct error *e
     return 0;
 }
 
-static void reply_uuid(struct mq_req *req, int rc, const char *uuid, struct error *err)
-{
-    cJSON *o;
-
-    if (rc < 0) {
-        cond_reply_error(req, err, NULL);
-        return;
-    }
-    o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "uuid", uuid);
-    mq_reply(req, o);
-}
-
 void cond_h_plugin_create(struct mq_req *req, const cJSON *args, void *ctx)
 {
     struct db *db = mq_req_worker_ctx(req);
@@ -147,7 +133,7 @@ void cond_h_plugin_create(struct mq_req *req, const cJSON *args, void *ctx)
     }
     free(in.params);
     free(in.extra);
-    reply_uuid(req, rc, in.uuid, &err);
+    cond_reply_uuid(req, rc, in.uuid, &err);
 }
 
 void cond_h_plugin_update(struct mq_req *req, const cJSON *args, void *ctx)
@@ -156,7 +142,6 @@ void cond_h_plugin_update(struct mq_req *req, const cJSON *args, void *ctx)
     const cJSON *o = cJSON_GetObjectItemCaseSensitive(args, "changes");
     struct plugin_in in = {0};
     struct error err = {0};
-    PGresult *res = NULL;
     int rc;
 
     (void)ctx;
@@ -181,40 +166,17 @@ void cond_h_plugin_update(struct mq_req *req, const cJSON *args, void *ctx)
                              db_param_bool(in.has_extra),
                              in.extra};
 
-        rc = db_exec_stmt(db, &plugin_update, p, &res, &err);
-        if (rc < 0)
-            rc = cond_db_fail(rc, &err);
-        else if (db_affected(res) == 0)
-            rc = api_fail(&err, 404, "Plugin %s could not be found.", in.uuid);
-        if (res)
-            PQclear(res);
+        rc = cond_update_one(db, &plugin_update, p, "Plugin", &err);
     }
     free(in.params);
     free(in.extra);
-    reply_uuid(req, rc, in.uuid, &err);
+    cond_reply_uuid(req, rc, in.uuid, &err);
 }
 
 void cond_h_plugin_delete(struct mq_req *req, const cJSON *args, void *ctx)
 {
-    struct db *db = mq_req_worker_ctx(req);
-    char uuid[UUID_STR_LEN];
-    const char *p[1] = {uuid};
-    struct error err = {0};
-    int rc;
-
     (void)ctx;
-    rc = cond_arg_uuid(args, "uuid", uuid, &err);
-    if (rc == 0) {
-        rc = db_exec_stmt(db, &plugin_delete, p, NULL, &err);
-        if (rc == -EBUSY)
-            rc = api_fail(&err, 409, "Plugin %s is injected on one or more boards.", uuid);
-        else if (rc < 0)
-            rc = cond_db_fail(rc, &err);
-    }
-    if (rc < 0)
-        cond_reply_error(req, &err, NULL);
-    else
-        mq_reply(req, cJSON_CreateObject());
+    cond_delete_one(req, args, &plugin_delete, "Plugin", "injected");
 }
 
 /* The plugin object of PluginInject, its code encoded for the agent. */

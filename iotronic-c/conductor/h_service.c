@@ -121,19 +121,6 @@ static int service_in_parse(const cJSON *o, struct service_in *in, struct error 
     return 0;
 }
 
-static void reply_uuid(struct mq_req *req, int rc, const char *uuid, struct error *err)
-{
-    cJSON *o;
-
-    if (rc < 0) {
-        cond_reply_error(req, err, NULL);
-        return;
-    }
-    o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "uuid", uuid);
-    mq_reply(req, o);
-}
-
 void cond_h_service_create(struct mq_req *req, const cJSON *args, void *ctx)
 {
     struct db *db = mq_req_worker_ctx(req);
@@ -171,7 +158,7 @@ void cond_h_service_create(struct mq_req *req, const cJSON *args, void *ctx)
             rc = cond_db_fail(rc, &err);
     }
     free(in.extra);
-    reply_uuid(req, rc, in.uuid, &err);
+    cond_reply_uuid(req, rc, in.uuid, &err);
 }
 
 void cond_h_service_update(struct mq_req *req, const cJSON *args, void *ctx)
@@ -181,7 +168,6 @@ void cond_h_service_update(struct mq_req *req, const cJSON *args, void *ctx)
     struct service_in in = {0};
     struct error err = {0};
     char port[DB_INT_LEN];
-    PGresult *res = NULL;
     int rc;
 
     (void)ctx;
@@ -201,39 +187,16 @@ void cond_h_service_update(struct mq_req *req, const cJSON *args, void *ctx)
                             db_param_bool(in.has_extra),
                             in.extra};
 
-        rc = db_exec_stmt(db, &service_update, p, &res, &err);
-        if (rc < 0)
-            rc = cond_db_fail(rc, &err);
-        else if (db_affected(res) == 0)
-            rc = api_fail(&err, 404, "Service %s could not be found.", in.uuid);
-        if (res)
-            PQclear(res);
+        rc = cond_update_one(db, &service_update, p, "Service", &err);
     }
     free(in.extra);
-    reply_uuid(req, rc, in.uuid, &err);
+    cond_reply_uuid(req, rc, in.uuid, &err);
 }
 
 void cond_h_service_delete(struct mq_req *req, const cJSON *args, void *ctx)
 {
-    struct db *db = mq_req_worker_ctx(req);
-    char uuid[UUID_STR_LEN];
-    const char *p[1] = {uuid};
-    struct error err = {0};
-    int rc;
-
     (void)ctx;
-    rc = cond_arg_uuid(args, "uuid", uuid, &err);
-    if (rc == 0) {
-        rc = db_exec_stmt(db, &service_delete, p, NULL, &err);
-        if (rc == -EBUSY)
-            rc = api_fail(&err, 409, "Service %s is exposed on one or more boards.", uuid);
-        else if (rc < 0)
-            rc = cond_db_fail(rc, &err);
-    }
-    if (rc < 0)
-        cond_reply_error(req, &err, NULL);
-    else
-        mq_reply(req, cJSON_CreateObject());
+    cond_delete_one(req, args, &service_delete, "Service", "exposed");
 }
 
 /* The service object sent to boards (2.4). */
