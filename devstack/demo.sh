@@ -40,7 +40,7 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 for prog in iotronic-dbsync iotronic-conductor iotronic-wagent iotronic-api qinling-engine \
-    qinling-api lightning-rod-c lrc-probe; do
+    qinling-api lightning-rod-c lrc-probe lrc-fetch lrc-unpack; do
     if [ ! -x "$BUILD/bin/$prog" ]; then
         echo "demo: $BUILD/bin/$prog is not built: run make" >&2
         exit 1

@@ -41,17 +41,14 @@ static const char *const mount_points[] = {
     "proc", "sys", "dev", "tmp", "code", "run/function", "run/iotronic",
 };
 
-int fn_archive_detect(const char *path, enum fn_archive_kind kind,
-                      char format[FN_ARCHIVE_FORMAT_MAX], struct error *err)
+static int detect_fd(int fd, enum fn_archive_kind kind, char format[FN_ARCHIVE_FORMAT_MAX],
+                     struct error *err)
 {
     unsigned char b[512];
-    ssize_t n;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = pread(fd, b, sizeof(b), 0);
 
-    if (fd < 0)
-        return error_set(err, -errno, "open %s: %s", path, strerror(errno));
-    n = read(fd, b, sizeof(b));
-    close(fd);
+    if (n < 0)
+        return error_set(err, -errno, "read the archive: %s", strerror(errno));
     if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) {
         snprintf(format, FN_ARCHIVE_FORMAT_MAX, "tar.gz");
         return 0;
@@ -69,6 +66,26 @@ int fn_archive_detect(const char *path, enum fn_archive_kind kind,
         return 0;
     }
     return error_set(err, -EINVAL, "Runtime image is not a tar or tar.gz archive.");
+}
+
+int fn_archive_detect(const char *path, enum fn_archive_kind kind,
+                      char format[FN_ARCHIVE_FORMAT_MAX], struct error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+    if (fd < 0)
+        return error_set(err, -errno, "open %s: %s", path, strerror(errno));
+    rc = detect_fd(fd, kind, format, err);
+    close(fd);
+    return rc;
+}
+
+/* dest/rel, without a doubled slash when dest ends with one. */
+static char *path_in(const char *dest, const char *rel)
+{
+    size_t n = strlen(dest);
+
+    return xasprintf("%s%s%s", dest, n > 0 && dest[n - 1] == '/' ? "" : "/", rel);
 }
 
 static int refuse(const struct ux *u, const char *name, const char *reason, struct error *err)
@@ -358,7 +375,7 @@ static int unpack_entry(struct ux *u, struct archive *a, struct archive_entry *e
     return write_file(u, a, dirfd, base, archive_entry_perm(e) & 0777, name, err);
 }
 
-static struct archive *open_reader(const char *path, const char *format, struct error *err)
+static struct archive *open_reader(int fd, const char *format, struct error *err)
 {
     struct archive *a = archive_read_new();
 
@@ -370,7 +387,7 @@ static struct archive *open_reader(const char *path, const char *format, struct 
         if (strcmp(format, "tar.gz") == 0)
             archive_read_support_filter_gzip(a);
     }
-    if (archive_read_open_filename(a, path, READ_BLOCK) != ARCHIVE_OK) {
+    if (archive_read_open_fd(a, fd, READ_BLOCK) != ARCHIVE_OK) {
         error_set(err, -EINVAL, "cannot read the archive: %s", archive_error_string(a));
         archive_read_free(a);
         return NULL;
@@ -378,9 +395,9 @@ static struct archive *open_reader(const char *path, const char *format, struct 
     return a;
 }
 
-static int unpack_all(struct ux *u, const char *path, const char *format, struct error *err)
+static int unpack_all(struct ux *u, int fd, const char *format, struct error *err)
 {
-    struct archive *a = open_reader(path, format, err);
+    struct archive *a = open_reader(fd, format, err);
     struct archive_entry *e;
     int r, rc = 0;
 
@@ -428,7 +445,7 @@ static int read_runtime_json(int treefd, cJSON **out, struct error *err)
 
 static int keep_runtime_json(const char *dest, const cJSON *conf, struct error *err)
 {
-    char *path = xasprintf("%s/runtime.json", dest), *text = json_print(conf);
+    char *path = path_in(dest, "runtime.json"), *text = json_print(conf);
     int rc = fn_fs_write_file(path, text, strlen(text), 0444, err);
 
     free(text);
@@ -439,8 +456,8 @@ static int keep_runtime_json(const char *dest, const cJSON *conf, struct error *
 /* A bundle's rootfs/ becomes dest/rootfs; otherwise the whole tree does. */
 static int arrange_runtime(const char *dest, int treefd, struct fn_unpacked *out, struct error *err)
 {
-    char *tree = xasprintf("%s/tree", dest), *rootfs = xasprintf("%s/rootfs", dest);
-    char *inner = xasprintf("%s/tree/rootfs", dest);
+    char *tree = path_in(dest, "tree"), *rootfs = path_in(dest, "rootfs");
+    char *inner = path_in(dest, "tree/rootfs");
     struct stat st;
     int rc = 0;
 
@@ -464,7 +481,7 @@ static int arrange_runtime(const char *dest, int treefd, struct fn_unpacked *out
 
 static int make_mount_points(const char *dest, struct error *err)
 {
-    char *rootfs = xasprintf("%s/rootfs", dest);
+    char *rootfs = path_in(dest, "rootfs");
     struct ux u = {.what = "Runtime image", .cached_fd = -1};
     int rc = 0;
 
@@ -486,21 +503,21 @@ static int make_mount_points(const char *dest, struct error *err)
     return rc;
 }
 
-int fn_archive_unpack(const char *path, const char *dest, enum fn_archive_kind kind,
-                      const struct fn_archive_limits *lim, struct fn_unpacked *out,
-                      struct error *err)
+int fn_archive_unpack_fd(int fd, const char *dest, enum fn_archive_kind kind,
+                         const struct fn_archive_limits *lim, struct fn_unpacked *out,
+                         struct error *err)
 {
-    struct ux u = {.kind = kind, .lim = lim, .out = out, .cached_fd = -1};
+    struct ux u = {.kind = kind, .lim = lim, .out = out, .cached_fd = -1, .rootfd = -1};
     char *root = NULL;
     int rc;
 
     memset(out, 0, sizeof(*out));
     u.what = kind == FN_ARCHIVE_PACKAGE ? "Package" : "Runtime image";
-    rc = fn_archive_detect(path, kind, out->format, err);
+    rc = detect_fd(fd, kind, out->format, err);
     if (rc < 0)
         return rc;
-    root = kind == FN_ARCHIVE_PACKAGE ? xstrdup(dest) : xasprintf("%s/tree", dest);
-    if (mkdir(dest, 0755) < 0 || (kind == FN_ARCHIVE_RUNTIME && mkdir(root, 0755) < 0)) {
+    root = kind == FN_ARCHIVE_PACKAGE ? xstrdup(dest) : path_in(dest, "tree");
+    if (kind == FN_ARCHIVE_RUNTIME && mkdir(root, 0755) < 0) {
         rc = error_set(err, -errno, "mkdir %s: %s", root, strerror(errno));
         goto out;
     }
@@ -509,7 +526,7 @@ int fn_archive_unpack(const char *path, const char *dest, enum fn_archive_kind k
         rc = error_set(err, -errno, "open %s: %s", root, strerror(errno));
         goto out;
     }
-    rc = unpack_all(&u, path, out->format, err);
+    rc = unpack_all(&u, fd, out->format, err);
     if (rc == 0 && kind == FN_ARCHIVE_RUNTIME)
         rc = arrange_runtime(dest, u.rootfd, out, err);
     if (rc == 0 && kind == FN_ARCHIVE_RUNTIME)
@@ -519,12 +536,32 @@ int fn_archive_unpack(const char *path, const char *dest, enum fn_archive_kind k
 out:
     if (u.cached_fd >= 0 && u.cached_fd != u.rootfd)
         close(u.cached_fd);
-    if (u.rootfd > 0)
+    if (u.rootfd >= 0)
         close(u.rootfd);
     free(root);
     if (rc < 0) {
         cJSON_Delete(out->runtime_json);
         out->runtime_json = NULL;
     }
+    return rc;
+}
+
+int fn_archive_unpack(const char *path, const char *dest, enum fn_archive_kind kind,
+                      const struct fn_archive_limits *lim, struct fn_unpacked *out,
+                      struct error *err)
+{
+    char format[FN_ARCHIVE_FORMAT_MAX];
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+    memset(out, 0, sizeof(*out));
+    if (fd < 0)
+        return error_set(err, -errno, "open %s: %s", path, strerror(errno));
+    /* A refused format leaves nothing behind, not even dest. */
+    rc = detect_fd(fd, kind, format, err);
+    if (rc == 0 && mkdir(dest, 0755) < 0)
+        rc = error_set(err, -errno, "mkdir %s: %s", dest, strerror(errno));
+    if (rc == 0)
+        rc = fn_archive_unpack_fd(fd, dest, kind, lim, out, err);
+    close(fd);
     return rc;
 }

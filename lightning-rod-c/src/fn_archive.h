@@ -18,8 +18,11 @@
  * The result is made read-only; a runtime also gets its containers' mount
  * points (3.2). The extractor is libarchive's reader with our own writer.
  *
- * fn_archive_unpack() blocks (disk, decompression): worker threads only. It
- * keeps no state between calls. */
+ * The agent does not link this module: it runs in the lrc-unpack helper
+ * (helpers/lrc-unpack.c), which calls fn_archive_unpack_fd() from inside a
+ * chroot of the destination, so that libarchive and libxml2's dependencies
+ * stay out of the agent and a flaw in them is contained. Everything here
+ * blocks (disk, decompression) and keeps no state between calls. */
 #ifndef LRC_FN_ARCHIVE_H
 #define LRC_FN_ARCHIVE_H
 
@@ -62,5 +65,12 @@ int fn_archive_detect(const char *path, enum fn_archive_kind kind,
 int fn_archive_unpack(const char *path, const char *dest, enum fn_archive_kind kind,
                       const struct fn_archive_limits *lim, struct fn_unpacked *out,
                       struct error *err) IOT_WUR;
+
+/* The same from the archive open at fd (read with pread and from its
+ * current offset, which must be 0) into dest, an existing empty directory
+ * ("." in a chroot). On failure dest holds a partial tree. */
+int fn_archive_unpack_fd(int fd, const char *dest, enum fn_archive_kind kind,
+                         const struct fn_archive_limits *lim, struct fn_unpacked *out,
+                         struct error *err) IOT_WUR;
 
 #endif

@@ -4,7 +4,14 @@
  * An entry is FETCHING from its creation until its tree is in place, then
  * READY. A failed fetch notifies its waiters and disappears, leaving nothing
  * on disk. Eviction unlinks the entry at once (renaming its tree into
- * trash/, one cheap rename on the loop) and removes the tree on a worker. */
+ * trash/, one cheap rename on the loop) and removes the tree on a worker.
+ *
+ * Fetching is: the download (tmp/<sha>-<rnd>.blob, fn_download.h), then
+ * lrc-unpack into tmp/<sha>-<rnd>.d (the helper checks every entry and
+ * makes the tree read-only), then on a worker the rename into place, the
+ * removal of the blob and the accounting. The helper's word is taken for
+ * nothing the cache relies on: the bytes are counted and runtime.json is
+ * read again from the tree itself. */
 #include "src/fn_cache.h"
 
 #include <dirent.h>
@@ -21,8 +28,8 @@
 #include "common/timeutil.h"
 #include "common/uuid.h"
 #include "common/xalloc.h"
-#include "src/fn_archive.h"
 #include "src/fn_fs.h"
+#include "src/helper.h"
 
 enum entry_state { E_FETCHING, E_READY };
 
@@ -48,6 +55,7 @@ struct fn_cache_entry {
     struct fn_cache_wait *waiters;
     /* while fetching */
     struct fn_dl_job *dl;
+    struct lrc_helper *unpack;
     char *blob_path, *tmp_dir;
     char format[FN_FORMAT_MAX];
 };
@@ -57,7 +65,7 @@ struct fn_cache {
     struct wq *wq;
     struct fn_dl *dl;
     struct fn_cache_opts o;
-    char *dir, *tmp, *trash;
+    char *dir, *tmp, *trash, *unpack_path;
     struct fn_cache_entry *entries;
     int busy;
     int64_t used;
@@ -81,6 +89,12 @@ int fn_cache_new(struct ev_loop *ev, struct wq *wq, struct fn_dl *dl, const stru
     c->o = *o;
     c->dir = xstrdup(o->dir);
     c->o.dir = c->dir;
+    c->unpack_path = o->unpack_path ? xstrdup(o->unpack_path) : lrc_helper_find("lrc-unpack");
+    c->o.unpack_path = c->unpack_path;
+    if (c->unpack_path == NULL)
+        log_error("lrc-unpack is not installed (looked beside this program and in %s): "
+                  "function packages cannot be unpacked",
+                  LRC_HELPER_DIR);
     c->tmp = xasprintf("%s/tmp", c->dir);
     c->trash = xasprintf("%s/trash", c->dir);
     for (int k = 0; rc == 0 && k < 2; k++) {
@@ -120,6 +134,7 @@ void fn_cache_free(struct fn_cache *c)
 
         c->entries = e->next;
         fn_dl_cancel(e->dl);
+        lrc_helper_cancel(e->unpack);
         while (e->waiters != NULL) {
             struct fn_cache_wait *w = e->waiters;
 
@@ -131,6 +146,7 @@ void fn_cache_free(struct fn_cache *c)
     free(c->dir);
     free(c->tmp);
     free(c->trash);
+    free(c->unpack_path);
     free(c);
 }
 
@@ -276,82 +292,162 @@ static void fetch_failed(struct fn_cache *c, struct fn_cache_entry *e, int rc,
     entry_free(e);
 }
 
-struct unpack_job {
+/* A runtime's embedded config (runtime.json beside rootfs/), or NULL. Any
+ * thread. */
+static cJSON *read_config(const char *dir)
+{
+    char *path = xasprintf("%s/runtime.json", dir), *text = NULL;
+    cJSON *conf = NULL;
+    size_t len;
+
+    if (fn_fs_read_file(path, 65536, &text, &len, NULL) == 0 &&
+        (json_parse(text, len, &conf, NULL) < 0 || !cJSON_IsObject(conf))) {
+        log_warn("cache: %s is not a JSON object; ignored", path);
+        cJSON_Delete(conf);
+        conf = NULL;
+    }
+    free(text);
+    free(path);
+    return conf;
+}
+
+struct place_job {
     struct fn_cache_entry *e;
-    struct fn_archive_limits lim;
-    struct fn_unpacked res;
-    int64_t bytes;
+    int64_t entries, bytes;
+    cJSON *config;
     int rc;
     struct error err;
 };
 
-static void unpack_work(void *arg, void *ctx)
+/* On a worker: the checked tree goes into place. */
+static void place_work(void *arg, void *ctx)
 {
-    struct unpack_job *j = arg;
+    struct place_job *j = arg;
     struct fn_cache_entry *e = j->e;
-    enum fn_archive_kind k = e->kind == FN_BLOB_PACKAGE ? FN_ARCHIVE_PACKAGE : FN_ARCHIVE_RUNTIME;
 
     (void)ctx;
-    j->rc = fn_archive_unpack(e->blob_path, e->tmp_dir, k, &j->lim, &j->res, &j->err);
-    if (j->rc == 0 && strcmp(j->res.format, e->format) != 0)
-        j->rc = error_set(&j->err, -EINVAL, "%s is %s, not the declared %s.", kind_what[e->kind],
-                          j->res.format, e->format);
-    if (j->rc == 0) {
-        j->bytes = fn_fs_tree_bytes(e->tmp_dir);
-        if (rename(e->tmp_dir, e->dir) < 0)
-            j->rc = error_set(&j->err, -errno, "rename %s: %s", e->dir, strerror(errno));
-    }
+    j->bytes = fn_fs_tree_bytes(e->tmp_dir);
+    if (rename(e->tmp_dir, e->dir) < 0)
+        j->rc = error_set(&j->err, -errno, "rename %s: %s", e->dir, strerror(errno));
+    else if (e->kind == FN_BLOB_RUNTIME)
+        j->config = read_config(e->dir);
     unlink(e->blob_path);
 }
 
-static void unpack_done(void *arg)
+static void place_done(void *arg)
 {
-    struct unpack_job *j = arg;
+    struct place_job *j = arg;
     struct fn_cache_entry *e = j->e;
     struct fn_cache *c = e->c;
 
     c->busy--;
     if (j->rc < 0) {
-        cJSON_Delete(j->res.runtime_json);
         fetch_failed(c, e, j->rc, &j->err);
         free(j);
         return;
     }
     e->state = E_READY;
-    e->config = j->res.runtime_json;
+    e->config = j->config;
     e->bytes = j->bytes > 0 ? j->bytes : 0;
     e->last_used = time_mono_us();
     c->used += e->bytes;
     free(e->tmp_dir);
     e->tmp_dir = NULL;
     log_info("cache: %s %s ready entries=%lld bytes=%lld", kind_dir[e->kind], e->sha256,
-             (long long)j->res.entries, (long long)e->bytes);
+             (long long)j->entries, (long long)e->bytes);
     free(j);
     notify(e, 0, NULL);
     enforce_budget(c);
+}
+
+/* The helper's verdict; its format must be the declared one (3.1, 3.2). */
+static int check_unpacked(struct fn_cache_entry *e, const cJSON *res, int64_t *entries,
+                          struct error *err)
+{
+    const char *format;
+
+    if (json_get_str(res, "format", JSON_REQUIRED, FN_FORMAT_MAX - 1, &format, err) < 0 ||
+        json_get_int(res, "entries", JSON_REQUIRED, 0, INT64_MAX, entries, err) < 0)
+        return error_prefix(err, "lrc-unpack");
+    if (strcmp(format, e->format) != 0)
+        return error_set(err, -EINVAL, "%s is %s, not the declared %s.", kind_what[e->kind], format,
+                         e->format);
+    return 0;
+}
+
+static void on_unpacked(void *arg, int rc, const cJSON *res, const struct error *err)
+{
+    struct fn_cache_entry *e = arg;
+    struct fn_cache *c = e->c;
+    struct place_job *j;
+    struct error e2;
+    int64_t entries = 0;
+
+    e->unpack = NULL;
+    c->busy--;
+    if (rc == 0)
+        rc = check_unpacked(e, res, &entries, &e2);
+    else
+        error_copy(&e2, err);
+    if (rc < 0) {
+        fetch_failed(c, e, rc, &e2);
+        return;
+    }
+    j = xcalloc(1, sizeof(*j));
+    j->e = e;
+    j->entries = entries;
+    c->busy++;
+    if (wq_submit(c->wq, place_work, place_done, j) < 0) {
+        place_work(j, NULL);
+        place_done(j);
+    }
+}
+
+static int start_unpack(struct fn_cache *c, struct fn_cache_entry *e, struct error *err)
+{
+    int pkg = e->kind == FN_BLOB_PACKAGE;
+    struct lrc_helper_spec s = {0};
+    char bytes[32], entries[32];
+    const char *argv[] = {"lrc-unpack",
+                          pkg ? "--kind=package" : "--kind=runtime",
+                          "--archive",
+                          e->blob_path,
+                          "--dest",
+                          e->tmp_dir,
+                          "--max-bytes",
+                          bytes,
+                          "--max-entries",
+                          entries,
+                          NULL};
+    int rc;
+
+    snprintf(bytes, sizeof(bytes), "%lld",
+             (long long)(pkg ? c->o.package_max_bytes : c->o.runtime_max_bytes));
+    snprintf(entries, sizeof(entries), "%lld",
+             (long long)(pkg ? c->o.package_max_entries : c->o.runtime_max_entries));
+    s.path = c->unpack_path;
+    s.argv = (char *const *)argv;
+    rc = lrc_helper_start(c->ev, c->o.reaper, &s, on_unpacked, e, &e->unpack, err);
+    if (rc < 0)
+        return error_prefix(err, "%s cannot be unpacked", kind_what[e->kind]);
+    c->busy++;
+    return 0;
 }
 
 static void on_downloaded(void *arg, int rc, const struct error *err)
 {
     struct fn_cache_entry *e = arg;
     struct fn_cache *c = e->c;
-    struct unpack_job *j;
+    struct error e2;
 
     e->dl = NULL;
     if (rc < 0) {
         fetch_failed(c, e, rc, err);
         return;
     }
-    j = xcalloc(1, sizeof(*j));
-    j->e = e;
-    j->lim.max_bytes = e->kind == FN_BLOB_PACKAGE ? c->o.package_max_bytes : c->o.runtime_max_bytes;
-    j->lim.max_entries =
-        e->kind == FN_BLOB_PACKAGE ? c->o.package_max_entries : c->o.runtime_max_entries;
-    c->busy++;
-    if (wq_submit(c->wq, unpack_work, unpack_done, j) < 0) {
-        unpack_work(j, NULL);
-        unpack_done(j);
-    }
+    rc = start_unpack(c, e, &e2);
+    if (rc < 0)
+        fetch_failed(c, e, rc, &e2);
 }
 
 static int start_fetch(struct fn_cache *c, struct fn_cache_entry *e, const struct fn_blob *b,
@@ -543,18 +639,6 @@ static int is_sha256(const char *s)
     return 1;
 }
 
-static void load_config(struct found *f, const char *dir)
-{
-    char *path = xasprintf("%s/runtime.json", dir), *text = NULL;
-    size_t len;
-
-    if (fn_fs_read_file(path, 65536, &text, &len, NULL) == 0 &&
-        json_parse(text, len, &f->config, NULL) < 0)
-        f->config = NULL;
-    free(text);
-    free(path);
-}
-
 static void scan_kind(struct load_job *j, enum fn_blob_kind kind)
 {
     char *base = xasprintf("%s/%s", j->c->dir, kind_dir[kind]);
@@ -578,7 +662,7 @@ static void scan_kind(struct load_job *j, enum fn_blob_kind kind)
         dir = xasprintf("%s/%s", base, de->d_name);
         f->bytes = fn_fs_tree_bytes(dir);
         if (kind == FN_BLOB_RUNTIME)
-            load_config(f, dir);
+            f->config = read_config(dir);
         free(dir);
     }
     if (d != NULL)

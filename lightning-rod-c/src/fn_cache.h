@@ -17,8 +17,10 @@
  * used unreferenced, unpinned entries are evicted. Concurrent requests for a
  * blob share one download and one unpacking.
  *
- * One cache per process, on the loop thread; downloads run on the loop
- * (fn_download.h), unpacking and removal on the worker pool. */
+ * One cache per process, on the loop thread; downloads (fn_download.h) and
+ * unpacking (the lrc-unpack helper, src/helper.h) run in helper processes
+ * watched from the loop, the disk work around them (the final rename,
+ * accounting, removals) on the worker pool. */
 #ifndef LRC_FN_CACHE_H
 #define LRC_FN_CACHE_H
 
@@ -28,6 +30,7 @@
 
 #include "common/error.h"
 #include "common/wq.h"
+#include "src/ctr_reaper.h"
 #include "src/fn_download.h"
 
 enum fn_blob_kind { FN_BLOB_PACKAGE, FN_BLOB_RUNTIME };
@@ -48,6 +51,8 @@ struct fn_blob {
 };
 
 struct fn_cache_opts {
+    struct ctr_reaper *reaper; /* starts lrc-unpack; outlives the cache */
+    const char *unpack_path;   /* the lrc-unpack program; NULL: lrc_helper_find() */
     const char *dir;
     int64_t max_bytes;
     int64_t package_max_bytes, package_max_entries; /* unpacked limits (3.1) */
@@ -58,7 +63,8 @@ struct fn_cache;
 struct fn_cache_entry;
 struct fn_cache_wait;
 
-/* Creates the directories. The downloader and the wq must outlive it. */
+/* Creates the directories. The downloader, the wq and the reaper must
+ * outlive it. A missing lrc-unpack is logged and fails each fetch. */
 int fn_cache_new(struct ev_loop *ev, struct wq *wq, struct fn_dl *dl, const struct fn_cache_opts *o,
                  struct fn_cache **out, struct error *err) IOT_WUR;
 

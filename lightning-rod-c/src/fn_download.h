@@ -1,20 +1,23 @@
-/* src/fn_download.h: blob downloads on the event loop (libcurl multi-socket on libev).
+/* src/fn_download.h: blob downloads, each in an lrc-fetch helper process.
  *
  * Packages and runtime images are fetched by sha256 from the URL the
  * service gives, with the header X-Board-Token (deviceless-api.md 3.5.2),
- * into a file, hashing as the bytes arrive; the size, sha256 and md5 are
- * checked at the end. Transient failures are retried with a byte range from
- * what already arrived (the blob endpoint supports one range per request);
- * a server that answers 200 instead of 206 restarts the file from zero.
+ * into a file; the helper hashes as the bytes arrive and checks the size,
+ * sha256 and md5 at the end. Transient failures are retried here with a
+ * new attempt that resumes from the bytes already received (the blob
+ * endpoint supports one range per request); a server that ignores the range
+ * makes the next attempt start from zero.
  *
- * Why libcurl's multi-socket interface rather than the libwebsockets HTTP
- * client on the agent's context: it drives its sockets and timers through
- * two callbacks onto our libev loop (no thread, no blocking), and it brings
- * what a download over a flaky board link needs and lws 4.1's client would
- * leave to us: resumable ranges, low-speed and connect timeouts, proxies
- * from the environment, TLS verification with a CA file or the system store,
- * and protocol restriction to http/https. It is packaged in Debian and
- * already a project dependency (DESIGN.md).
+ * Why a helper rather than libcurl in the agent (as before) or the
+ * libwebsockets HTTP client: libcurl brings what a download over a flaky
+ * board link needs (ranges, low-speed and connect timeouts, proxies from the
+ * environment, TLS verification with a CA file or the system store,
+ * protocol restriction), but mapping it and its ~40 dependencies costs the
+ * agent ~8 MB of resident memory for a few downloads a day; in a helper it
+ * costs nothing between downloads, and its HTTP and TLS parsers run as an
+ * unprivileged user (helpers/lrc-fetch.c). The agent only spawns, feeds the
+ * token through a pipe (never argv) and reads one JSON line
+ * (src/helper.h).
  *
  * One downloader per process, made on the loop thread; every call runs on
  * the loop thread. Callbacks run on the loop thread, never inside the call
@@ -24,26 +27,34 @@
 
 #include <ev.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/error.h"
+#include "src/ctr_reaper.h"
 
 struct fn_dl;
 struct fn_dl_job;
 
 struct fn_dl_opts {
+    struct ctr_reaper *reaper; /* starts the helpers; outlives the downloader */
+    const char *fetch_path;    /* the lrc-fetch program; NULL: lrc_helper_find() */
     const char *ca_file;       /* NULL: the system's CAs */
     int insecure;              /* 1: no TLS verification (logged at every use) */
     int64_t connect_timeout_s; /* 0: 30 */
     int64_t stall_timeout_s;   /* abort when under 1 byte/s for this long; 0: 60 */
     int retries;               /* transient failures retried; <0: 3 */
+    int set_ids;               /* 1: the helper runs as uid:gid (when the agent is root) */
+    uid_t uid;
+    gid_t gid;
 };
 
-/* Initialises libcurl (curl_global_init, once per process) and the multi
- * handle on ev. *out is new: fn_dl_free() it. */
+/* Makes the downloader on ev. *out is new: fn_dl_free() it. A missing
+ * lrc-fetch is logged here and fails each download, not the agent. */
 int fn_dl_new(struct ev_loop *ev, const struct fn_dl_opts *o, struct fn_dl **out,
               struct error *err) IOT_WUR;
 
-/* Cancels every transfer (no callbacks) and frees. Accepts NULL. */
+/* Cancels every transfer (helpers killed, no callbacks) and frees. Accepts
+ * NULL. */
 void fn_dl_free(struct fn_dl *d);
 
 struct fn_dl_req {
@@ -66,10 +77,10 @@ typedef void (*fn_dl_done_fn)(void *arg, int rc, const struct error *err);
 int fn_dl_start(struct fn_dl *d, const struct fn_dl_req *req, fn_dl_done_fn fn, void *arg,
                 struct fn_dl_job **out, struct error *err) IOT_WUR;
 
-/* Aborts a transfer; its callback will not run. */
+/* Aborts a transfer (its helper is killed); its callback will not run. */
 void fn_dl_cancel(struct fn_dl_job *j);
 
-/* Transfers in progress. */
+/* Transfers in progress (helpers running). */
 int fn_dl_active(const struct fn_dl *d);
 
 #endif

@@ -85,12 +85,18 @@ static int make_parts(struct fn *fn, struct error *err)
     rc = ctr_runner_new(fn->d.ev, fn->d.reaper, fn->d.wq, &ro, &fn->runner, err);
     if (rc < 0)
         return rc;
+    dlo.reaper = fn->d.reaper;
     dlo.ca_file = c->download_ca;
     dlo.insecure = c->download_insecure;
     dlo.retries = -1;
+    /* lrc-fetch parses the network's answers as the containers' user. */
+    dlo.set_ids = 1;
+    dlo.uid = (uid_t)c->container_uid;
+    dlo.gid = (gid_t)c->container_gid;
     rc = fn_dl_new(fn->d.ev, &dlo, &fn->dl, err);
     if (rc < 0)
         return rc;
+    co.reaper = fn->d.reaper;
     co.dir = c->cache_dir;
     co.max_bytes = c->cache_max_bytes;
     co.package_max_bytes = 268435456;

@@ -11,7 +11,6 @@
  * agent (src/agent.h) or to the control-socket client (src/ctl_client.h).
  * Running the agent, the private mount namespace crun needs is prepared
  * first, before any thread exists (src/ctr_cgroup.h). */
-#include <curl/curl.h>
 #include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -117,8 +116,8 @@ static int cmd_run(const struct lrc_conf *conf, int argc, char **argv)
     (void)argv;
     if (argc != 0)
         return usage(stderr);
-    /* Before any thread (worker pools, libcurl's resolver): crun 1.8.1 on a
-     * hybrid cgroup host needs a private mount namespace (4.8). */
+    /* Before any thread (the worker pool): crun 1.8.1 on a hybrid cgroup
+     * host needs a private mount namespace (4.8). */
     rc = ctr_prepare_mountns(conf->fn.crun_private_mountns, &cg, &err);
     if (rc < 0) {
         log_error("%s", err.msg);
@@ -127,17 +126,14 @@ static int cmd_run(const struct lrc_conf *conf, int argc, char **argv)
     /* One or two malloc arenas are plenty for a loop and two workers, and
      * each arena costs resident memory. */
     mallopt(M_ARENA_MAX, 2);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     rc = lrc_agent_init(&a, conf, &cg, &code, &err);
     if (rc < 0) {
         log_error("%s", err.msg);
         lrc_agent_fini(&a);
-        curl_global_cleanup();
         return code;
     }
     code = lrc_agent_run(&a);
     lrc_agent_fini(&a);
-    curl_global_cleanup();
     return code;
 }
 

@@ -1,13 +1,11 @@
 /* src/restsubmit.c: see restsubmit.h.
  *
- * libcurl's multi-socket interface on libev: curl tells us which sockets to
- * watch (one ev_io each) and when to call it back (one ev_timer); each event
- * goes back with curl_multi_socket_action(), and finished transfers are
- * collected with curl_multi_info_read(). */
+ * Validation (the allowlist above all) happens here, on the loop; the
+ * request crosses to the helper as one JSON object on its stdin, and its
+ * reply object comes back checked for shape before it is answered. */
 #include "src/restsubmit.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +16,14 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "src/helper.h"
 
-#define HEADERS_MAX 65536
 #define MAX_HEADERS 64
 #define URL_MAX 4096
+#define HELPER_GRACE_S 5.0
+/* The reply: a 64 KiB body escaped as JSON text (up to 6 bytes a byte),
+ * 64 KiB of headers, with room to spare. */
+#define REPLY_MAX (LRC_REST_BODY_MAX * 6 + 2 * 65536)
 
 static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
 
@@ -29,29 +31,20 @@ struct xfer;
 
 struct lrc_rest {
     struct ev_loop *ev;
-    CURLM *multi;
-    ev_timer timer;
+    struct ctr_reaper *reaper;
+    char *fetch_path;
+    int set_ids;
+    uid_t uid;
+    gid_t gid;
     struct xfer *xfers; /* in flight */
-};
-
-struct sock {
-    ev_io io;
-    struct lrc_rest *r;
 };
 
 struct xfer {
     struct lrc_rest *r;
     struct xfer *prev, *next;
-    CURL *easy;
-    struct curl_slist *hdrs;
-    struct lrc_rest_req req;
-    struct buf body;
-    cJSON *rheaders;
-    size_t rheader_bytes;
-    int truncated;
+    struct lrc_helper *helper;
     lrc_rest_fn fn;
     void *arg;
-    char errbuf[CURL_ERROR_SIZE];
 };
 
 /* ------------------------------------------------------------ validation */
@@ -108,6 +101,25 @@ static int parse_headers(const cJSON *h, struct lrc_rest_req *req, struct error 
     return 0;
 }
 
+/* RFC 3986 percent-encoding of everything but the unreserved characters
+ * (what curl_easy_escape() did). */
+static int append_escaped(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    int rc = 0;
+
+    for (const unsigned char *p = (const unsigned char *)s; rc == 0 && *p; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+            rc = buf_append(b, p, 1);
+        } else {
+            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+
+            rc = buf_append(b, e, sizeof(e));
+        }
+    }
+    return rc;
+}
+
 /* Appends `params` to the URL as an encoded query. */
 static int parse_params(const cJSON *p, struct lrc_rest_req *req, struct error *err)
 {
@@ -123,15 +135,17 @@ static int parse_params(const cJSON *p, struct lrc_rest_req *req, struct error *
     rc = buf_append_str(&b, req->url);
     cJSON_ArrayForEach(it, p)
     {
-        char *k, *v, *text = cJSON_IsString(it) ? xstrdup(it->valuestring) : json_print(it);
+        char *text = cJSON_IsString(it) ? xstrdup(it->valuestring) : json_print(it);
 
-        k = curl_easy_escape(NULL, it->string, 0);
-        v = curl_easy_escape(NULL, text, 0);
         if (rc == 0)
-            rc = buf_printf(&b, "%s%s=%s", first ? "?" : "&", k ? k : "", v ? v : "");
+            rc = buf_append_str(&b, first ? "?" : "&");
+        if (rc == 0)
+            rc = append_escaped(&b, it->string);
+        if (rc == 0)
+            rc = buf_append_str(&b, "=");
+        if (rc == 0)
+            rc = append_escaped(&b, text);
         first = 0;
-        curl_free(k);
-        curl_free(v);
         free(text);
     }
     if (rc < 0) {
@@ -226,112 +240,6 @@ void lrc_rest_req_clear(struct lrc_rest_req *req)
 
 /* ------------------------------------------------------------ transfers */
 
-static void check_done(struct lrc_rest *r);
-
-static void on_sock(struct ev_loop *ev, ev_io *w, int revents)
-{
-    struct lrc_rest *r = ((struct sock *)w)->r; /* the action may free the sock */
-    int running, flags = (revents & EV_READ ? CURL_CSELECT_IN : 0) |
-                         (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
-
-    (void)ev;
-    curl_multi_socket_action(r->multi, w->fd, flags, &running);
-    check_done(r);
-}
-
-static int socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *sockp)
-{
-    struct lrc_rest *r = userp;
-    struct sock *s = sockp;
-    int events = (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
-
-    (void)e;
-    if (what == CURL_POLL_REMOVE) {
-        if (s != NULL) {
-            ev_io_stop(r->ev, &s->io);
-            free(s);
-            curl_multi_assign(r->multi, fd, NULL);
-        }
-        return 0;
-    }
-    if (s == NULL) {
-        s = xcalloc(1, sizeof(*s));
-        s->r = r;
-        curl_multi_assign(r->multi, fd, s);
-    } else {
-        ev_io_stop(r->ev, &s->io);
-    }
-    ev_io_init(&s->io, on_sock, fd, events);
-    ev_io_start(r->ev, &s->io);
-    return 0;
-}
-
-static void on_timer(struct ev_loop *ev, ev_timer *t, int revents)
-{
-    struct lrc_rest *r = t->data;
-    int running;
-
-    (void)ev;
-    (void)revents;
-    curl_multi_socket_action(r->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    check_done(r);
-}
-
-static int timer_cb(CURLM *m, long ms, void *userp)
-{
-    struct lrc_rest *r = userp;
-
-    (void)m;
-    ev_timer_stop(r->ev, &r->timer);
-    if (ms >= 0) {
-        ev_timer_set(&r->timer, (double)ms / 1000.0, 0.);
-        ev_timer_start(r->ev, &r->timer);
-    }
-    return 0;
-}
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-    struct xfer *x = arg;
-    size_t len = size * n, room = LRC_REST_BODY_MAX - x->body.len;
-
-    if (len > room) {
-        if (room > 0 && buf_append(&x->body, p, room) < 0)
-            return 0;
-        x->truncated = 1;
-        return 0; /* ends the transfer: the body is bounded */
-    }
-    return buf_append(&x->body, p, len) == 0 ? len : 0;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *arg)
-{
-    struct xfer *x = arg;
-    size_t len = size * n, klen, vlen;
-    const char *colon = memchr(p, ':', len);
-    char *k, *v;
-
-    x->rheader_bytes += len;
-    if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
-        cJSON_Delete(x->rheaders); /* a new response (after 100 Continue) */
-        x->rheaders = cJSON_CreateObject();
-        return len;
-    }
-    if (colon == NULL || x->rheader_bytes > HEADERS_MAX)
-        return len;
-    klen = (size_t)(colon - p);
-    vlen = len - klen - 1;
-    v = xstrndup(colon + 1, vlen);
-    k = xstrndup(p, klen);
-    for (char *e = v + strlen(v); e > v && isspace((unsigned char)e[-1]); e--)
-        e[-1] = '\0';
-    cJSON_DeleteItemFromObjectCaseSensitive(x->rheaders, k);
-    cJSON_AddStringToObject(x->rheaders, k, v + strspn(v, " \t"));
-    free(k);
-    free(v);
-    return len;
-}
-
 static void xfer_free(struct xfer *x)
 {
     if (x->prev != NULL)
@@ -340,146 +248,113 @@ static void xfer_free(struct xfer *x)
         x->r->xfers = x->next;
     if (x->next != NULL)
         x->next->prev = x->prev;
-    if (x->easy != NULL) {
-        curl_multi_remove_handle(x->r->multi, x->easy);
-        curl_easy_cleanup(x->easy);
-    }
-    curl_slist_free_all(x->hdrs);
-    lrc_rest_req_clear(&x->req);
-    buf_free(&x->body);
-    cJSON_Delete(x->rheaders);
+    lrc_helper_cancel(x->helper);
     free(x);
 }
 
-static cJSON *reply_of(struct xfer *x)
+/* The reply as DeviceRestSubmit answers it: {"status": N, "headers": {...},
+ * "body": any[, "truncated": true]}. A copy, or NULL when the helper's
+ * object does not have that shape. */
+static cJSON *reply_of(const cJSON *res)
 {
-    cJSON *o = cJSON_CreateObject(), *body = NULL;
-    long status = 0;
+    const cJSON *reply = cJSON_GetObjectItemCaseSensitive(res, "reply"), *h;
+    int64_t status;
 
-    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
-    json_add_int(o, "status", status);
-    cJSON_AddItemToObject(o, "headers", x->rheaders ? x->rheaders : cJSON_CreateObject());
-    x->rheaders = NULL;
-    if (!x->truncated && x->body.len > 0 && json_parse(x->body.data, x->body.len, &body, NULL) == 0)
-        cJSON_AddItemToObject(o, "body", body);
-    else
-        cJSON_AddItemToObject(o, "body", cJSON_CreateString(x->body.data ? x->body.data : ""));
-    if (x->truncated)
-        cJSON_AddTrueToObject(o, "truncated");
-    return o;
+    h = cJSON_GetObjectItemCaseSensitive(reply, "headers");
+    if (!cJSON_IsObject(reply) || !cJSON_IsObject(h) ||
+        json_get_int(reply, "status", JSON_REQUIRED, 0, 999, &status, NULL) < 0 ||
+        !cJSON_HasObjectItem(reply, "body"))
+        return NULL;
+    for (const cJSON *it = h->child; it != NULL; it = it->next)
+        if (!cJSON_IsString(it))
+            return NULL;
+    return cJSON_Duplicate(reply, 1);
 }
 
-static void finish(struct xfer *x, CURLcode code)
+static void on_done(void *arg, int rc, const cJSON *res, const struct error *err)
 {
-    if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && x->truncated)) {
-        x->fn(x->arg, 0, reply_of(x), NULL);
-    } else {
-        char text[CURL_ERROR_SIZE + 64];
+    struct xfer *x = arg;
+    cJSON *reply = NULL;
 
-        snprintf(text, sizeof(text), "Request failed: %s",
-                 x->errbuf[0] ? x->errbuf : curl_easy_strerror(code));
+    x->helper = NULL;
+    if (rc == 0 && (reply = reply_of(res)) == NULL)
+        log_warn("lrc-fetch --rest: a reply without status, headers and body");
+    if (reply != NULL) {
+        x->fn(x->arg, 0, reply, NULL);
+    } else if (rc < 0 && strncmp(err->msg, "Request failed: ", 16) == 0) {
+        x->fn(x->arg, rc, NULL, err->msg);
+    } else {
+        char text[ERROR_MSG_MAX + 32];
+
+        snprintf(text, sizeof(text), "Request failed: %s", rc < 0 ? err->msg : "bad reply");
         x->fn(x->arg, -EIO, NULL, text);
     }
     xfer_free(x);
 }
 
-static void check_done(struct lrc_rest *r)
-{
-    CURLMsg *m;
-    int left;
-
-    while ((m = curl_multi_info_read(r->multi, &left)) != NULL) {
-        struct xfer *x = NULL;
-
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-        finish(x, m->data.result);
-    }
-}
-
-struct lrc_rest *lrc_rest_new(struct ev_loop *ev)
+struct lrc_rest *lrc_rest_new(struct ev_loop *ev, struct ctr_reaper *reaper, int set_ids, uid_t uid,
+                              gid_t gid)
 {
     struct lrc_rest *r = xcalloc(1, sizeof(*r));
 
     r->ev = ev;
-    ev_timer_init(&r->timer, on_timer, 0., 0.);
-    r->timer.data = r;
+    r->reaper = reaper;
+    r->set_ids = set_ids;
+    r->uid = uid;
+    r->gid = gid;
+    r->fetch_path = lrc_helper_find("lrc-fetch");
+    if (r->fetch_path == NULL)
+        log_error("lrc-fetch is not installed (looked beside this program and in %s): "
+                  "DeviceRestSubmit will fail",
+                  LRC_HELPER_DIR);
     return r;
 }
 
-static int multi(struct lrc_rest *r, struct error *err)
+/* The request object of `lrc-fetch --rest` (helpers/fetch.h). */
+static char *request_text(const struct lrc_rest_req *req)
 {
-    if (r->multi != NULL)
-        return 0;
-    r->multi = curl_multi_init();
-    if (r->multi == NULL)
-        return error_set(err, -ENOMEM, "cannot create a curl multi handle");
-    curl_multi_setopt(r->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-    curl_multi_setopt(r->multi, CURLMOPT_SOCKETDATA, r);
-    curl_multi_setopt(r->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-    curl_multi_setopt(r->multi, CURLMOPT_TIMERDATA, r);
-    return 0;
-}
+    cJSON *o = cJSON_CreateObject(), *h = cJSON_AddArrayToObject(o, "headers");
+    char *text;
 
-static void set_options(struct xfer *x)
-{
-    CURL *e = x->easy;
-
-    curl_easy_setopt(e, CURLOPT_URL, x->req.url);
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, x->req.method);
-    if (strcmp(x->req.method, "HEAD") == 0)
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(x->req.timeout_s * 1000));
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
-    if (x->req.body != NULL) {
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->req.body);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)x->req.body_len);
-    }
-    for (size_t i = 0; x->req.headers != NULL && x->req.headers[i] != NULL; i++)
-        x->hdrs = curl_slist_append(x->hdrs, x->req.headers[i]);
-    if (x->req.body != NULL) /* no 100-continue round trip for small bodies */
-        x->hdrs = curl_slist_append(x->hdrs, "Expect:");
-    if (x->req.json && !x->req.has_content_type)
-        x->hdrs = curl_slist_append(x->hdrs, "Content-Type: application/json");
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+    cJSON_AddStringToObject(o, "method", req->method);
+    cJSON_AddStringToObject(o, "url", req->url);
+    for (size_t i = 0; req->headers != NULL && req->headers[i] != NULL; i++)
+        cJSON_AddItemToArray(h, cJSON_CreateString(req->headers[i]));
+    json_add_str_or_null(o, "body", req->body);
+    cJSON_AddBoolToObject(o, "json", req->json);
+    cJSON_AddBoolToObject(o, "has_content_type", req->has_content_type);
+    json_add_int(o, "timeout_ms", (int64_t)(req->timeout_s * 1000));
+    text = json_print(o);
+    cJSON_Delete(o);
+    return text;
 }
 
 int lrc_rest_start(struct lrc_rest *r, struct lrc_rest_req *req, lrc_rest_fn fn, void *arg,
                    struct error *err)
 {
-    struct xfer *x;
+    char user[32], *input = request_text(req);
+    const char *argv[] = {"lrc-fetch", "--rest", r->set_ids ? "--user" : NULL, user, NULL};
+    struct lrc_helper_spec s = {0};
+    struct xfer *x = xcalloc(1, sizeof(*x));
+    double timeout_s = req->timeout_s;
+    int rc;
 
-    if (multi(r, err) < 0) {
-        lrc_rest_req_clear(req);
-        return -ENOMEM;
-    }
-    x = xcalloc(1, sizeof(*x));
+    snprintf(user, sizeof(user), "%u:%u", (unsigned)r->uid, (unsigned)r->gid);
+    lrc_rest_req_clear(req);
     x->r = r;
-    x->req = *req;
-    memset(req, 0, sizeof(*req));
     x->fn = fn;
     x->arg = arg;
-    buf_init(&x->body, LRC_REST_BODY_MAX);
-    x->easy = curl_easy_init();
-    if (x->easy == NULL) {
-        xfer_free(x);
-        return error_set(err, -ENOMEM, "cannot create a curl handle");
-    }
-    set_options(x);
-    if (curl_multi_add_handle(r->multi, x->easy) != CURLM_OK) {
-        curl_easy_cleanup(x->easy);
-        x->easy = NULL;
-        xfer_free(x);
-        return error_set(err, -EIO, "cannot start the request");
+    s.path = r->fetch_path;
+    s.argv = (char *const *)argv;
+    s.input = input;
+    s.input_len = strlen(input);
+    s.output_max = REPLY_MAX;
+    s.timeout_s = timeout_s + HELPER_GRACE_S; /* the helper ends it itself at timeout_s */
+    rc = lrc_helper_start(r->ev, r->reaper, &s, on_done, x, &x->helper, err);
+    free(input);
+    if (rc < 0) {
+        free(x);
+        return error_prefix(err, "Request failed");
     }
     x->next = r->xfers;
     if (r->xfers != NULL)
@@ -494,8 +369,6 @@ void lrc_rest_free(struct lrc_rest *r)
         return;
     while (r->xfers != NULL)
         xfer_free(r->xfers);
-    if (r->multi != NULL)
-        curl_multi_cleanup(r->multi);
-    ev_timer_stop(r->ev, &r->timer);
+    free(r->fetch_path);
     free(r);
 }

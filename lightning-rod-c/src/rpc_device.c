@@ -477,7 +477,8 @@ struct lrc_device *lrc_device_new(struct lrc_agent *a)
     struct lrc_device *d = xcalloc(1, sizeof(*d));
 
     d->a = a;
-    d->rest = lrc_rest_new(loop_ev(a->loop));
+    d->rest = lrc_rest_new(loop_ev(a->loop), a->reaper, 1, (uid_t)a->conf->fn.container_uid,
+                           (gid_t)a->conf->fn.container_gid);
     ev_timer_init(&d->later, on_later, 0., 0.);
     d->later.data = d;
     return d;

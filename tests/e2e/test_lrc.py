@@ -254,6 +254,54 @@ class Device(unittest.TestCase):
             self.assertTrue(text.endswith("URL not allowed.") or
                             text.endswith("url must be an http:// or https:// URL"), text)
 
+    def test_rest_submit_failures_and_bounds(self):
+        """The request runs in the lrc-fetch helper: its failures and its
+        64 KiB body bound reach the cloud as they did from the agent."""
+        class H(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                if self.path == "/slow":
+                    time.sleep(3)
+                out = b"x" * 100000
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                try:
+                    self.wfile.write(out)
+                except OSError:
+                    pass  # the client stops reading at 64 KiB, or gave up
+
+        srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        base = "http://127.0.0.1:%d" % srv.server_address[1]
+        try:
+            msg = json.loads(ok(CLOUD.action(A.uuid, "DeviceRestSubmit",
+                                             {"method": "GET", "url": base + "/big"})))
+            self.assertEqual((msg["status"], msg["body"], msg["truncated"]),
+                             (200, "x" * 65536, True))
+            t0 = time.monotonic()
+            s, text = fault(CLOUD.action(A.uuid, "DeviceRestSubmit",
+                                         {"method": "GET", "url": base + "/slow", "timeout": 1}))
+            self.assertLess(time.monotonic() - t0, 2.8)
+            self.assertEqual(s, 502)
+            self.assertIn("Request failed: ", text)
+            self.assertIn("timed out", text)
+        finally:
+            srv.shutdown()
+            srv.server_close()
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        closed.close()
+        s, text = fault(CLOUD.action(A.uuid, "DeviceRestSubmit",
+                                     {"method": "GET", "url": "http://127.0.0.1:%d/" % port}))
+        self.assertEqual(s, 502)
+        self.assertIn("Request failed: ", text)
+        self.assertIn("onnect", text)
+
 
 class Io(unittest.TestCase):
     def test_gpio_write_drives_the_simulated_line(self):

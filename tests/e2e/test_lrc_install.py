@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 # needs: nothing
 """`make install` for the board agent: the binary, lrc-wstun, the startup
-probe, the sample configuration (which the agent itself accepts) and the
-systemd unit with Restart=always, into a DESTDIR."""
+probe and the helpers (lrc-fetch, lrc-unpack) in lib/lightning-rod-c, where
+the agent looks for them from bin/, the sample configuration (which the agent
+itself accepts) and the systemd unit with Restart=always, into a DESTDIR."""
 
+import json
 import os
 import subprocess
 import sys
 import unittest
+import zipfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import iottest  # noqa: E402
@@ -38,12 +41,35 @@ class Install(unittest.TestCase):
         cls.root = cls.dest + PREFIX
 
     def test_programs(self):
-        for rel in ("bin/lightning-rod-c", "bin/lrc-wstun", "lib/lightning-rod-c/lrc-probe"):
+        for rel in ("bin/lightning-rod-c", "bin/lrc-wstun", "lib/lightning-rod-c/lrc-probe",
+                    "lib/lightning-rod-c/lrc-fetch", "lib/lightning-rod-c/lrc-unpack"):
             path = os.path.join(self.root, rel)
             self.assertTrue(os.access(path, os.X_OK), rel)
         out = subprocess.run([os.path.join(self.root, "bin/lightning-rod-c"), "--version"],
                              capture_output=True, text=True)
         self.assertEqual(out.stdout.strip(), "lightning-rod-c 0.1.0")
+
+    def test_installed_helpers_answer_one_json_line(self):
+        # The agent finds them at bin/../lib/lightning-rod-c (src/helper.h);
+        # installed, they must run and speak the protocol on their own.
+        d = iottest.tmpdir("helpers-")
+        archive = os.path.join(d, "p.zip")
+        with zipfile.ZipFile(archive, "w") as z:
+            z.writestr("main.py", "def main():\n    return 1\n")
+        r = subprocess.run([os.path.join(self.root, "lib/lightning-rod-c/lrc-unpack"),
+                            "--kind=package", "--archive", archive, "--dest",
+                            os.path.join(d, "tree"), "--max-bytes", "65536", "--max-entries",
+                            "10"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(json.loads(r.stdout), {"ok": True, "format": "zip", "entries": 1,
+                                                "bytes": 25})
+        self.assertTrue(os.path.isfile(os.path.join(d, "tree", "main.py")))
+        r = subprocess.run([os.path.join(self.root, "lib/lightning-rod-c/lrc-fetch"),
+                            "--url", "ftp://x/"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2)
+        res = json.loads(r.stdout)
+        self.assertEqual((res["ok"], res["errno"]), (False, 22))
+        self.assertIn("usage: lrc-fetch", res["error"])
 
     def test_sample_configuration_is_valid(self):
         sample = os.path.join(self.root, "share/iotronic-c/etc/lightning-rod-c/"

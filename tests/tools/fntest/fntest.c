@@ -29,8 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "common/cfg.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -554,6 +552,5 @@ int main(int argc, char **argv)
     cfg_unbind(&ht, 1);
     cfg_unbind(&st, 1);
     (void)ft;
-    curl_global_cleanup();
     return rc < 0 ? 1 : 0;
 }
