@@ -248,9 +248,13 @@ static void end_hold(struct group *g)
 
 static void on_hold(struct ev_loop *ev, ev_timer *t, int revents)
 {
+    struct group *g = t->data;
+
     (void)ev;
     (void)revents;
-    end_hold(t->data);
+    log_info("warm refill without an acknowledgement function=%s execution=%s", g->key,
+             g->hold_id);
+    end_hold(g);
 }
 
 static struct group *group_get(struct fn_warm *w, const struct fn_launch *l)
