@@ -274,8 +274,10 @@ void fn_result_acked(struct fn *fn, const char *execution_id)
 {
     char id[UUID_STR_LEN];
 
-    if (uuid_normalize(execution_id, id) == 0)
-        fn_store_ack(fn->store, id);
+    if (uuid_normalize(execution_id, id) != 0)
+        return;
+    fn_store_ack(fn->store, id);
+    fn_warm_release(fn->warm, id);
 }
 
 /* ------------------------------------------------------------ shutdown */

@@ -13,10 +13,11 @@
  * written (the RUNNING reply waits until it is durable), the runtime and the
  * package are fetched or found in the cache, a warm container is taken or a
  * new one created, started with the input, and its outcome becomes the
- * result object of 2.6.3/3.9. The result is stored in the record, then handed
- * to the core's on_result hook, which writes it to the outbox and calls
- * stack4things.function_result; when the cloud acknowledges, the core calls
- * fn_result_acked(), and the record is deleted dedup_retention later.
+ * result object of 2.6.3/3.9. The result is handed to the core's on_result
+ * hook (once the RUNNING reply went out), which writes it to the outbox and
+ * calls stack4things.function_result, while it is stored in the record; when
+ * the cloud acknowledges, the core calls fn_result_acked() (which also lets
+ * the warm pool refill), and the record is deleted dedup_retention later.
  *
  * After a restart, records of executions that were running are finished as
  * "error" ("Function execution failed."), and stored results that were

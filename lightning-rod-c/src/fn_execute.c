@@ -2,10 +2,10 @@
  *
  * States follow the members of struct fn_exec: waiting for blobs (rt_wait,
  * pkg_wait), a container being created (c, !started), running (started),
- * finished (result kept until its record is durable, then handed to the
- * core and freed). An execution holds a slot from acceptance until its
- * container's outcome is known; the record's FIFO (fn_store) guarantees the
- * RUNNING reply goes out before the result is handed over. */
+ * finished (result handed to the core, kept until its record is durable,
+ * then freed). An execution holds a slot from acceptance until its
+ * container's outcome is known. The result is handed over only once the
+ * RUNNING reply went out (the accept record is durable), never before. */
 #include "src/fn_internal.h"
 
 #include <errno.h>
@@ -138,15 +138,18 @@ static cJSON *make_result(struct fn_exec *e, const struct ctr_outcome *o, int de
     return r;
 }
 
-static void on_finish_durable(void *arg, int rc)
+static void report(struct fn_exec *e)
 {
-    struct fn_exec *e = arg;
     struct fn *fn = e->fn;
 
-    (void)rc; /* logged by the store; the result is delivered all the same */
-    if (!fn->stopping && fn->hooks.on_result != NULL)
+    if (!fn->stopping && fn->hooks.on_result != NULL && e->result != NULL)
         fn->hooks.on_result(fn->hooks.arg, e->result);
-    exec_free(e);
+}
+
+static void on_finish_durable(void *arg, int rc)
+{
+    (void)rc; /* logged by the store; the result was handed over all the same */
+    exec_free(arg);
 }
 
 static void exec_finish(struct fn_exec *e, cJSON *result)
@@ -164,7 +167,24 @@ static void exec_finish(struct fn_exec *e, cJSON *result)
     }
     fn_launch_unref(e->launch);
     e->launch = NULL;
+    /* Its blobs are free for eviction and purges once the result is out,
+     * not only once the record is durable. */
+    if (e->rt != NULL)
+        fn_cache_unref(e->rt);
+    if (e->pkg != NULL)
+        fn_cache_unref(e->pkg);
+    e->rt = e->pkg = NULL;
     release_slot(e);
+    /* The result goes to the core (the outbox) before its record is durable:
+     * the record's two fsyncs would otherwise sit on every result's way back.
+     * Nothing can be lost by the order (3.6): the outbox writes its own copy
+     * before sending, and after a crash a record still "accepted" is reported
+     * failed, which the outbox drops when the real result still waits there
+     * (same key) and the engine ignores once the execution is terminal. Only
+     * the RUNNING reply must precede it: until then on_accept_durable()
+     * reports. */
+    if (e->reply == NULL)
+        report(e);
     fn_store_finish(e->fn->store, e->req->execution_id, result, on_finish_durable, e);
 }
 
@@ -184,13 +204,22 @@ static void on_done(void *arg, struct ctr *c, const struct ctr_outcome *o)
 {
     struct fn_exec *e = arg;
     struct fn *fn = e->fn;
+    struct fn_launch *l = e->launch;
+    int64_t keep = e->req->keep_warm, ttl = e->req->warm_ttl;
+    int refill = fn->conf->executor == FN_EXECUTOR_CRUN && o->failure == NULL;
+    char id[UUID_STR_LEN];
 
     (void)c;
-    /* The replacement warm container is created once this one is done, so
-     * that its `crun create` never competes with the execution (3.5.5). */
-    if (fn->conf->executor == FN_EXECUTOR_CRUN && o->failure == NULL)
-        fn_warm_note(fn->warm, e->launch, e->req->keep_warm, e->req->warm_ttl);
-    exec_finish(e, make_result(e, o, 0, NULL));
+    snprintf(id, sizeof(id), "%s", e->req->execution_id);
+    fn_launch_ref(l);
+    exec_finish(e, make_result(e, o, 0, NULL)); /* may free e */
+    /* The replacement warm container (3.5.5) comes after the report, and
+     * its `crun create` waits for the cloud's acknowledgement of the result
+     * (fn_warm_release()), so that it competes with neither the execution
+     * nor the result's way back. */
+    if (refill)
+        fn_warm_note_held(fn->warm, l, keep, ttl, id);
+    fn_launch_unref(l);
 }
 
 static char *context_json(const struct fn_exec *e)
@@ -362,6 +391,10 @@ static void on_accept_durable(void *arg, int rc)
         log_error("execution record not durable execution=%s", e->req->execution_id);
     if (e->reply != NULL)
         reply_running(e);
+    /* Finished before its RUNNING reply could go: exec_finish() left the
+     * report to us. The record's FIFO runs this before on_finish_durable(). */
+    if (e->finished)
+        report(e);
 }
 
 static void exec_begin(struct fn_exec *e)
@@ -465,6 +498,13 @@ static int answer_known(struct fn *fn, const char *id, fn_reply_fn reply, void *
 
     if (info == NULL)
         return 0;
+    e = find_exec(fn, id);
+    if (info->state == FN_REC_FINISHED && e != NULL && e->result != NULL) {
+        /* Reported, its record still being written (exec_finish()): the
+         * file does not hold the result yet, memory does. */
+        reply(arg, "SUCCESS", cJSON_Duplicate(e->result, 1));
+        return 1;
+    }
     if (info->state == FN_REC_FINISHED) {
         struct dup_read *d = xcalloc(1, sizeof(*d));
 
@@ -473,7 +513,6 @@ static int answer_known(struct fn *fn, const char *id, fn_reply_fn reply, void *
         fn_store_read_result(fn->store, id, on_stored_result, d);
         return 1;
     }
-    e = find_exec(fn, id);
     cJSON *m = cJSON_CreateObject();
 
     cJSON_AddStringToObject(m, "state", e != NULL && e->started ? "started" : "queued");

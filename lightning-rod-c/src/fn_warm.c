@@ -42,7 +42,8 @@ struct group {
     int64_t last_used, last_used_wall;
     struct wc *list;
     int creating, failures;
-    ev_timer expiry, fill;
+    char hold_id[UUID_STR_LEN]; /* the execution whose acknowledgement the refill waits for */
+    ev_timer expiry, fill, hold;
 };
 
 struct fn_warm {
@@ -98,6 +99,7 @@ static void group_free(struct group *g)
     release_all(g);
     ev_timer_stop(g->w->ev, &g->expiry);
     ev_timer_stop(g->w->ev, &g->fill);
+    ev_timer_stop(g->w->ev, &g->hold);
     fn_launch_unref(g->tmpl);
     free(g);
 }
@@ -198,7 +200,8 @@ static void on_fill(struct ev_loop *ev, ev_timer *t, int revents)
 
     (void)ev;
     (void)revents;
-    if (g->creating > 0 || g->failures >= MAX_FAILURES || g->tmpl == NULL)
+    if (g->creating > 0 || g->failures >= MAX_FAILURES || g->tmpl == NULL ||
+        ev_is_active(&g->hold))
         return;
     if (now - g->last_used > g->ttl_us)
         return; /* idle: scale to zero */
@@ -236,6 +239,24 @@ static void on_expiry(struct ev_loop *ev, ev_timer *t, int revents)
     schedule_fill(g);
 }
 
+static void end_hold(struct group *g)
+{
+    ev_timer_stop(g->w->ev, &g->hold);
+    g->hold_id[0] = '\0';
+    schedule_fill(g);
+}
+
+static void on_hold(struct ev_loop *ev, ev_timer *t, int revents)
+{
+    struct group *g = t->data;
+
+    (void)ev;
+    (void)revents;
+    log_info("warm refill without an acknowledgement function=%s execution=%s", g->key,
+             g->hold_id);
+    end_hold(g);
+}
+
 static struct group *group_get(struct fn_warm *w, const struct fn_launch *l)
 {
     char key[KEY_MAX];
@@ -252,7 +273,8 @@ static struct group *group_get(struct fn_warm *w, const struct fn_launch *l)
     g->version = l->function_version;
     ev_timer_init(&g->expiry, on_expiry, 0., 0.);
     ev_timer_init(&g->fill, on_fill, 0., 0.);
-    g->expiry.data = g->fill.data = g;
+    ev_timer_init(&g->hold, on_hold, FN_WARM_HOLD_S, 0.);
+    g->expiry.data = g->fill.data = g->hold.data = g;
     fn_map_put(&w->groups, key, g);
     return g;
 }
@@ -282,7 +304,8 @@ struct ctr *fn_warm_take(struct fn_warm *w, const struct fn_launch *l, int64_t *
     return NULL;
 }
 
-void fn_warm_note(struct fn_warm *w, struct fn_launch *l, int64_t keep, int64_t ttl_s)
+/* Records the use; NULL when keep dropped the group. */
+static struct group *note(struct fn_warm *w, struct fn_launch *l, int64_t keep, int64_t ttl_s)
 {
     struct group *g;
     char key[KEY_MAX];
@@ -292,7 +315,7 @@ void fn_warm_note(struct fn_warm *w, struct fn_launch *l, int64_t keep, int64_t 
         g = fn_map_del(&w->groups, key);
         if (g != NULL)
             group_free(g);
-        return;
+        return NULL;
     }
     g = group_get(w, l);
     if (g->tmpl != NULL && strcmp(g->base_fp, l->base_fp) != 0) {
@@ -314,9 +337,44 @@ void fn_warm_note(struct fn_warm *w, struct fn_launch *l, int64_t keep, int64_t 
     g->last_used = time_mono_us();
     g->last_used_wall = time_now_us();
     g->failures = 0;
+    return g;
+}
+
+void fn_warm_note(struct fn_warm *w, struct fn_launch *l, int64_t keep, int64_t ttl_s)
+{
+    struct group *g = note(w, l, keep, ttl_s);
+
     /* The first creation starts now, so that a FunctionDeploy reply can
      * count it; the others follow one at a time. */
-    on_fill(g->w->ev, &g->fill, 0);
+    if (g != NULL)
+        on_fill(g->w->ev, &g->fill, 0);
+}
+
+void fn_warm_note_held(struct fn_warm *w, struct fn_launch *l, int64_t keep, int64_t ttl_s,
+                       const char *execution_id)
+{
+    struct group *g = note(w, l, keep, ttl_s);
+
+    if (g == NULL)
+        return;
+    snprintf(g->hold_id, sizeof(g->hold_id), "%s", execution_id);
+    ev_timer_stop(w->ev, &g->hold);
+    ev_timer_set(&g->hold, FN_WARM_HOLD_S, 0.);
+    ev_timer_start(w->ev, &g->hold);
+}
+
+void fn_warm_release(struct fn_warm *w, const char *execution_id)
+{
+    const char *k;
+    void *v;
+    size_t i = 0;
+
+    while (fn_map_next(&w->groups, &i, &k, &v)) {
+        struct group *g = v;
+
+        if (ev_is_active(&g->hold) && strcmp(g->hold_id, execution_id) == 0)
+            end_hold(g);
+    }
 }
 
 void fn_warm_drop(struct fn_warm *w, const char *function_id, int64_t version)

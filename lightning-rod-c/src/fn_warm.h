@@ -39,6 +39,18 @@ struct ctr *fn_warm_take(struct fn_warm *w, const struct fn_launch *l, int64_t *
  * and ttl_s, and tops the group up from l in the background. */
 void fn_warm_note(struct fn_warm *w, struct fn_launch *l, int64_t keep, int64_t ttl_s);
 
+/* As fn_warm_note(), for the execution execution_id that just finished:
+ * the group's refill waits until fn_warm_release() names that execution
+ * (the cloud acknowledged its result) or FN_WARM_HOLD_S pass (offline, or
+ * no acknowledgement comes), so that `crun create` does not compete with
+ * the result's way back. A later execution's hold replaces an earlier one. */
+#define FN_WARM_HOLD_S 0.25
+void fn_warm_note_held(struct fn_warm *w, struct fn_launch *l, int64_t keep, int64_t ttl_s,
+                       const char *execution_id);
+
+/* The result of execution_id was acknowledged: a refill it held may start. */
+void fn_warm_release(struct fn_warm *w, const char *execution_id);
+
 /* Drops the containers of a function (version -1: every version). */
 void fn_warm_drop(struct fn_warm *w, const char *function_id, int64_t version);
 

@@ -8,11 +8,25 @@
  * worker when their turn comes. File I/O always runs on the worker pool.
  *
  * One call is in flight at a time, for the head entry: that keeps the
- * order the contract asks for, at one round trip per entry. */
+ * order the contract asks for, at one round trip per entry.
+ *
+ * A function_result or event entry is written and renamed into place before
+ * its call, but its fsyncs run while the call travels (an entry is deleted
+ * only after both): two fsyncs per entry were most of a warm execution's
+ * way back. What the order risks is small and covered: the file is in place
+ * before the call, so a crash or kill -9 of the agent loses nothing; only a
+ * power loss in the few milliseconds between the rename and the fsync, with
+ * the call unanswered, can lose the entry, and then a function_result is
+ * still reported from its execution record (fsynced by fn_store: "finished"
+ * is reported again, "accepted" is reported failed, deviceless-api.md 3.6),
+ * while an event is a firing report the contract already lets the board
+ * drop (3.7.5). A notify_result has no second copy: it keeps the full write
+ * (fsync, rename, fsync of the directory) before its call. */
 #include "src/outbox.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +58,7 @@ struct entry {
     size_t len;
     enum est st;
     int on_disk; /* the file holds it: the text may be dropped from memory */
+    int syncing; /* its fsync job runs (beside the call); an unlink waits for it */
 };
 
 struct lrc_outbox {
@@ -131,6 +146,41 @@ static void work_write(void *arg, void *ctx)
     j->rc = fn_fs_write_atomic(j->path, j->text, j->len, 0600, &j->err);
 }
 
+/* The file in place, not yet durable: work_sync() follows. */
+static void work_write_unsynced(void *arg, void *ctx)
+{
+    struct job *j = arg;
+    char *tmp = xasprintf("%s.tmp", j->path);
+
+    (void)ctx;
+    j->rc = fn_fs_write_file(tmp, j->text, j->len, 0600, &j->err);
+    if (j->rc == 0 && rename(tmp, j->path) < 0)
+        j->rc = error_set(&j->err, -errno, "rename %s: %s", j->path, strerror(errno));
+    if (j->rc < 0)
+        unlink(tmp);
+    free(tmp);
+}
+
+static void work_sync(void *arg, void *ctx)
+{
+    struct job *j = arg;
+    int fd = open(j->path, O_RDONLY | O_CLOEXEC);
+
+    (void)ctx;
+    if (fd < 0 || fsync(fd) < 0)
+        j->rc = error_set(&j->err, -errno, "fsync %s: %s", j->path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    if (j->rc == 0)
+        j->rc = fn_fs_sync_parent(j->path, &j->err);
+}
+
+/* Results and firings are sent before their fsync (see the top). */
+static int sync_later(enum lrc_outbox_kind kind)
+{
+    return kind == LRC_OUTBOX_FUNCTION_RESULT || kind == LRC_OUTBOX_EVENT;
+}
+
 static void work_read(void *arg, void *ctx)
 {
     struct job *j = arg;
@@ -180,6 +230,8 @@ static int orphan(struct job *j)
     return 1;
 }
 
+static void synced(void *arg);
+
 static void written(void *arg)
 {
     struct job *j = arg;
@@ -193,6 +245,10 @@ static void written(void *arg)
                   (unsigned long long)e->seq, j->err.msg);
     e->st = E_READY;
     job_free(j);
+    if (e->on_disk && sync_later(e->kind)) {
+        e->syncing = 1;
+        submit(e, work_sync, synced, NULL, 0);
+    }
     pump(e->ob);
 }
 
@@ -238,7 +294,25 @@ static void loaded(void *arg)
 static void drop_entry(struct entry *e)
 {
     e->st = E_DELETING;
+    if (e->syncing)
+        return; /* synced() unlinks: one job per entry at a time */
     submit(e, work_unlink, deleted, NULL, 0);
+}
+
+static void synced(void *arg)
+{
+    struct job *j = arg;
+    struct entry *e = j->e;
+
+    if (orphan(j))
+        return;
+    if (j->rc < 0)
+        log_warn("outbox: entry %llu may not survive a power loss: %s",
+                 (unsigned long long)e->seq, j->err.msg);
+    e->syncing = 0;
+    job_free(j);
+    if (e->st == E_DELETING)
+        drop_entry(e);
 }
 
 /* ------------------------------------------------------------- sending */
@@ -281,6 +355,8 @@ static void on_reply(void *arg, int rc, const struct wamp_wampmsg *wm, const cha
         if (ob->acked != NULL)
             ob->acked(ob->arg, e->kind, e->key);
         drop_entry(e);
+        /* The next entry need not wait for this one's fsync and unlink. */
+        pump(ob);
         return;
     }
     if (transient(rc, wm, why)) {
@@ -320,8 +396,9 @@ static void send_entry(struct lrc_outbox *ob, struct entry *e)
     if (rc < 0)
         return; /* offline: the next online event pumps again */
     e->st = E_SENDING;
-    /* The file is the copy of record now; keep memory for new entries. */
-    if (e->on_disk && ob->cached > CACHE_BUDGET / 2)
+    /* The file is the copy of record now; keep memory for new entries. Not
+     * while its fsync runs: a read-back job would be a second job on it. */
+    if (e->on_disk && !e->syncing && ob->cached > CACHE_BUDGET / 2)
         uncache(e);
 }
 
@@ -423,7 +500,8 @@ void lrc_outbox_put(struct lrc_outbox *ob, enum lrc_outbox_kind kind, cJSON *kwa
     e->st = E_WRITING;
     append(ob, e);
     ob->cached += e->len;
-    submit(e, work_write, written, xstrdup(text), e->len);
+    submit(e, sync_later(kind) ? work_write_unsynced : work_write, written, xstrdup(text),
+           e->len);
 }
 
 size_t lrc_outbox_count(const struct lrc_outbox *ob)
@@ -586,7 +664,7 @@ void lrc_outbox_free(struct lrc_outbox *ob)
     ev_timer_stop(loop_ev(ob->a->loop), &ob->retry);
     for (struct entry *e = ob->head, *next; e != NULL; e = next) {
         next = e->next;
-        if (e->st == E_WRITING || e->st == E_LOADING || e->st == E_DELETING) {
+        if (e->st == E_WRITING || e->st == E_LOADING || e->st == E_DELETING || e->syncing) {
             e->ob = NULL; /* its job frees it (orphan()) */
             continue;
         }

@@ -3,10 +3,12 @@
  *
  * notify_result (the outcome of an operation answered RUNNING),
  * function_result and event calls go through <state_dir>/outbox/: each entry
- * is written to its own file (atomically, on a worker thread) before it is
- * sent, sent in the order it was put, one at a time, whenever the link is
- * online, retried after every reconnect (and after a pause when the cloud
- * says to retry), and deleted only after a SUCCESS reply. An entry the cloud
+ * is written to its own file (on a worker thread) before it is sent (a
+ * notify_result fsynced before, a function_result or event fsynced while its
+ * call travels: outbox.c says why), sent in the order it was put, one at a
+ * time, whenever the link is online, retried after every reconnect (and
+ * after a pause when the cloud says to retry), and deleted only after a
+ * SUCCESS reply (and its fsync). An entry the cloud
  * refuses for good (an ERROR that is not "retry later") is logged and
  * dropped, so that one bad entry cannot block the ones behind it. Entries
  * survive restarts: the next start loads them in order.

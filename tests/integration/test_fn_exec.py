@@ -511,6 +511,29 @@ class Warm(unittest.TestCase):
         self.assertEqual((w["function_id"], w["function_version"]), (fnclient.FUNCTION, 0))
         iottest.wait_until(lambda: self.warm_ids() == [], timeout=10, what="expiry")
 
+    def test_the_refill_waits_for_the_result_s_acknowledgement(self):
+        # The replacement's crun create must not compete with the result's
+        # way back (3.5.5): it starts on fn_ack, or after a hold without one.
+        pkg = sh_package("echo held > $FUNCTION_RESULT\n")
+        fid = str(uuid.uuid4())
+        p = payload(self.bb, pkg, function_id=fid, keep_warm=1, warm_ttl=60)
+        _, res = self.fn.run(p)
+        self.assertEqual(res["status"], "success")
+        self.fn.call("fn_ack", execution_id=p["execution_id"])
+        iottest.wait_until(lambda: [w for w in self.fn.status()["warm"]
+                                    if w["function_id"] == fid], what="the replacement")
+        self.assertNotIn("warm refill without an acknowledgement function=%s" % fid,
+                         self.fn.log())
+        p = payload(self.bb, pkg, function_id=fid, keep_warm=1, warm_ttl=60)
+        _, res = self.fn.run(p)
+        self.assertTrue(res["warm"])
+        iottest.wait_until(
+            lambda: "warm refill without an acknowledgement function=%s:0 execution=%s"
+            % (fid, p["execution_id"]) in self.fn.log(), what="the hold's end")
+        iottest.wait_until(lambda: [w for w in self.fn.status()["warm"]
+                                    if w["function_id"] == fid], what="a replacement")
+        self.fn.call("fn_remove", payload={"function_id": fid})
+
     def test_a_changed_function_drops_its_warm_containers(self):
         fid = str(uuid.uuid4())
         _, res = self.fn.run(payload(self.bb, sh_package("echo v1 > $FUNCTION_RESULT\n"),
