@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/bcache.h"
 #include "api/fault.h"
 #include "common/jsonw.h"
 #include "common/log.h"
@@ -22,9 +23,14 @@ struct kind_stmts {
     struct db_stmt by_name[API_SCOPE_N];
 };
 
+/* Board rows kept per process (api/bcache.h): enough for the boards a busy
+ * deployment reads repeatedly, about 2 KiB each. */
+#define BOARD_CACHE_SLOTS 4096
+
 struct api_store {
     struct kind_stmts k[AC_N];
     struct db_stmt results[MAX_SORTS][2];
+    struct api_bcache *boards; /* the one mutable part: locked inside */
 };
 
 #define TS API_SQL_TS
@@ -218,11 +224,16 @@ static void gen_results(struct api_store *st)
 int api_store_new(struct api_store **out, struct error *err)
 {
     struct api_store *st = xcalloc(1, sizeof(*st));
+    int rc;
 
-    (void)err;
     for (int c = 0; c < AC_N; c++)
         gen_kind(&api_sqlkinds[c], &st->k[c]);
     gen_results(st);
+    rc = api_bcache_new(&st->boards, BOARD_CACHE_SLOTS, err);
+    if (rc < 0) {
+        api_store_free(st);
+        return rc;
+    }
     *out = st;
     return 0;
 }
@@ -251,6 +262,7 @@ void api_store_free(struct api_store *st)
     for (int s = 0; s < MAX_SORTS; s++)
         for (int d = 0; d < 2; d++)
             free_stmt(&st->results[s][d]);
+    api_bcache_free(st->boards);
     free(st);
 }
 
@@ -397,6 +409,8 @@ int api_store_find(const struct api_store *st, struct db *db, enum api_coll_id c
     int rc, n, pref = (int)sk->kind->nfields + 2;
 
     memset(out, 0, sizeof(*out));
+    if (c == AC_BOARDS)
+        return api_bcache_find(st->boards, db, id, ref, is_uuid, out, err);
     if (!is_uuid && sk->name_col == NULL)
         return api_fail(err, 404, "%s %s could not be found.", sk->kind->Name, ref);
     rc = db_exec_stmt(db, is_uuid ? &ks->by_uuid : &ks->by_name[scope_mode(id->is_admin, who)], p,

@@ -2,7 +2,8 @@
  *
  * One struct api_store per process holds the statements of every collection
  * (built once at start from the constant fragments of api/sqlkind.h, then
- * immutable and shared by all workers); each worker thread runs them on its
+ * immutable and shared by all workers) and the board rows of api/bcache.h
+ * (internally locked); each worker thread runs them on its
  * own struct db. A list page is ONE statement (plus one for a marker): the
  * rows come out already formatted and are written straight into the response
  * buffer by api_render_item().

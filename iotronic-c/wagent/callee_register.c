@@ -56,12 +56,13 @@ static const struct db_stmt find_board = {
     1,
 };
 
-/* The least loaded online wagent, counted live (5.1). */
+/* The least loaded online wagent (5.1): wagent_load holds the exact count,
+ * kept by the transactions that change boards (db/migrations/0006), so the
+ * choice reads one row per wagent instead of every online board. */
 static const struct db_stmt pick_agent = {
     "wag_reg_pick",
-    "SELECT w.hostname, w.wsurl FROM wampagents w WHERE w.online ORDER BY "
-    "(SELECT count(*) FROM boards x WHERE x.agent = w.hostname AND x.status = 'online'), "
-    "random() LIMIT 1",
+    "SELECT w.hostname, w.wsurl FROM wampagents w LEFT JOIN wagent_load l ON l.hostname = "
+    "w.hostname WHERE w.online ORDER BY coalesce(l.boards_online, 0), random() LIMIT 1",
     0,
 };
 

@@ -676,6 +676,121 @@ class ReadPathsTest(unittest.TestCase):
         self.assertEqual(self.get("/v1/boards/rp-dup", headers=ADMIN)["project"], "p1")
 
 
+class BoardReadFreshTest(unittest.TestCase):
+    """Each API process keeps the board rows it read (api/bcache.h). Every
+    change, made straight in the database as another daemon or another API
+    process would, shows in the very next GET of either of two API processes,
+    by name and by uuid: the board's own columns, its session, its
+    locations, its wagent's url, the registration wagent of its first-boot
+    config, its name and project (visibility), its deletion."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.st = Stack(conductors=1, api=True)
+        cls.port2 = iottest.free_port()
+        conf2 = iottest.write_conf(os.path.join(cls.st.dir, "api2.conf"),
+                                   {"api": {"port": cls.port2}})
+        cls.api2 = iottest.Daemon("iotronic-api", ["--config-file", cls.st.conf, "--config-file",
+                                                   conf2], logdir=cls.st.dir)
+        cls.api2.start(wait_for_port=cls.port2)
+        s, _, j, raw = cls.st.http("POST", "/v1/boards", body=board_body("fresh-1"), headers=P1)
+        assert s == 201, raw
+        cls.uuid = j["uuid"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.api2.stop()
+        cls.st.close()
+
+    def get_all(self, ref, headers=P1):
+        """GET /v1/boards/<ref> twice on each API process (the second read
+        can come from memory); every answer must be the same. Returns
+        (status, body)."""
+        out = []
+        for port in (self.st.port, self.port2):
+            for _ in range(2):
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                c.request("GET", "/v1/boards/%s?fields=%s" % (
+                    urllib.parse.quote(ref), ",".join(FIELDS)), headers=headers)
+                r = c.getresponse()
+                j = json.loads(r.read())
+                j.pop("links", None)  # they name the process's own port
+                out.append((r.status, j))
+                c.close()
+        for o in out[1:]:
+            self.assertEqual(o, out[0])
+        return out[0]
+
+    def board(self, ref=None, headers=P1):
+        s, j = self.get_all(ref or self.uuid, headers)
+        self.assertEqual(s, 200, j)
+        if ref is None:
+            self.assertEqual(self.get_all("fresh-1" if headers is P1 else ref, headers), (s, j))
+        return j
+
+    def sql(self, text, *p):
+        return self.st.sql(text, *p)
+
+    def test_1_board_columns(self):
+        self.assertEqual(self.board()["status"], "registered")
+        self.sql("UPDATE boards SET status = 'offline', lr_version = '9.9', extra = '{\"k\": 1}' "
+                 "WHERE uuid = :'p1'", self.uuid)
+        j = self.board()
+        self.assertEqual((j["status"], j["lr_version"], j["extra"]), ("offline", "9.9", {"k": 1}))
+
+    def test_2_session(self):
+        self.assertIsNone(self.board()["session"])
+        self.sql("INSERT INTO sessions (valid, session_id, board_uuid, board_id) SELECT true, "
+                 "'4242', uuid, id FROM boards WHERE uuid = :'p1'", self.uuid)
+        self.assertEqual(self.board()["session"], "4242")
+        self.sql("UPDATE sessions SET valid = false WHERE board_uuid = :'p1'", self.uuid)
+        self.assertIsNone(self.board()["session"])
+
+    def test_3_locations(self):
+        self.assertEqual(len(self.board()["location"]), 1)
+        self.sql("UPDATE locations SET latitude = '1.25' FROM boards b WHERE b.id = board_id AND "
+                 "b.uuid = :'p1'", self.uuid)
+        self.assertEqual(self.board()["location"][0]["latitude"], "1.25")
+        self.sql("INSERT INTO locations (board_id, latitude, longitude, altitude) SELECT id, "
+                 "'2', '3', '4' FROM boards WHERE uuid = :'p1'", self.uuid)
+        self.assertEqual([x["latitude"] for x in self.board()["location"]], ["1.25", "2"])
+        self.sql("DELETE FROM locations WHERE latitude = '1.25'")
+        self.assertEqual([x["latitude"] for x in self.board()["location"]], ["2"])
+
+    def test_4_wagents(self):
+        url = lambda: self.board()["config"]["iotronic"]["wamp"]["registration-agent"]["url"]
+        self.sql("UPDATE boards SET config = '{}', agent = NULL WHERE uuid = :'p1'", self.uuid)
+        self.assertIsNone(url())
+        self.sql("INSERT INTO wampagents (hostname, wsurl, online, ragent) VALUES "
+                 "('fresh-r', 'ws://10.0.0.1:8181/', true, true)")
+        self.assertEqual(url(), "ws://10.0.0.1:8181/")
+        self.sql("UPDATE wampagents SET wsurl = 'ws://10.0.0.2:8181/' WHERE hostname = 'fresh-r'")
+        self.assertEqual(url(), "ws://10.0.0.2:8181/")
+        self.sql("UPDATE boards SET agent = 'fresh-r' WHERE uuid = :'p1'", self.uuid)
+        self.assertEqual(self.board()["wstun_ip"], "10.0.0.2")
+        self.sql("UPDATE wampagents SET wsurl = 'ws://10.0.0.3:8181/' WHERE hostname = 'fresh-r'")
+        self.assertEqual(self.board()["wstun_ip"], "10.0.0.3")
+        self.sql("DELETE FROM wampagents WHERE hostname = 'fresh-r'")
+        self.assertIsNone(url())
+
+    def test_5_name_project_delete(self):
+        self.board()
+        self.sql("UPDATE boards SET name = 'fresh-2' WHERE uuid = :'p1'", self.uuid)
+        self.assertEqual(self.get_all("fresh-1")[0], 404)
+        self.assertEqual(self.board("fresh-2")["uuid"], self.uuid)
+        self.sql("UPDATE boards SET project = 'p2' WHERE uuid = :'p1'", self.uuid)
+        self.assertEqual(self.get_all("fresh-2")[0], 404)
+        self.assertEqual(self.get_all(self.uuid)[0], 404)
+        self.assertEqual(self.board("fresh-2", P2)["uuid"], self.uuid)
+        self.sql("DELETE FROM boards WHERE uuid = :'p1'", self.uuid)
+        self.assertEqual(self.get_all(self.uuid, P2)[0], 404)
+        self.assertEqual(self.get_all("fresh-2", P2)[0], 404)
+
+
+FIELDS = ("uuid", "name", "status", "agent", "wstun_ip", "session", "project", "lr_version",
+          "location", "extra", "config", "updated_at")
+
+
 class NoConductorTest(unittest.TestCase):
     """Writes with no conductor consuming the queue: nothing was applied, so
     503 (which the client retries), never a hang or a 500 (1.8, 2.14.1)."""

@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import iottest  # noqa: E402
 import wampclient as wc  # noqa: E402
-from test_wagent_support import Listener, WagStack, wait_status  # noqa: E402
+from test_wagent_support import P1, Listener, WagStack, wait_status  # noqa: E402
 from test_wagent_tunnel import PORT_MIN, Echo, TunnelBoard, echoes  # noqa: E402
 
 HEARTBEAT, AGENT_TIMEOUT = 1, 3
@@ -200,6 +200,92 @@ class PlacementTest(unittest.TestCase):
         self.st.keep_log(self.w2)
         self.assertEqual(self.main_agent()[0], "wagent-p1")
         self.w2.start()
+
+
+class LoadCountTest(unittest.TestCase):
+    """wagent_load.boards_online (db/migrations/0006), what registration
+    orders by, equals the live count of each wagent's online boards after
+    every way a board comes and goes: connect, disconnect, takeover by
+    another wagent, the death of its wagent, a clean stop, a delete."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.st = WagStack(extra={"conductor": {"heartbeat_interval": HEARTBEAT,
+                                               "agent_timeout": AGENT_TIMEOUT}})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.st.close()
+
+    def counts(self):
+        """{wagent: (maintained count, live count)} for every wagent of either."""
+        kept = dict(self.st.sql("SELECT hostname, boards_online FROM wagent_load"))
+        live = dict(self.st.sql("SELECT agent, count(*) FROM boards WHERE status = 'online' "
+                                "AND agent IS NOT NULL GROUP BY agent"))
+        return {h: (int(kept.get(h, 0)), int(live.get(h, 0))) for h in set(kept) | set(live)}
+
+    def assertLoad(self, **want):
+        got = self.counts()
+        for h, (kept, live) in got.items():
+            self.assertEqual(kept, live, "wagent %s: kept %d, live %d (%r)" % (h, kept, live, got))
+        for h, n in want.items():
+            self.assertEqual(got.get(h.replace("_", "-"), (0, 0))[0], n, got)
+
+    def connect(self, w, uuid, sec, reconnect=False):
+        b = wc.Board(w.port, uuid, {"DevicePing": ping}, secret=sec, agent=w.host,
+                     reconnect=reconnect)
+        b.start()
+        self.assertTrue(b.ready.wait(15))
+        self.assertIsNone(b.error, b.error)
+        self.addCleanup(b.stop)
+        return b
+
+    def test_count_stays_exact(self):
+        wa = self.st.start_wagent("wagent-la", wagent={"heartbeat_interval": HEARTBEAT,
+                                                       "agent_timeout": AGENT_TIMEOUT})
+        wb = self.st.start_wagent("wagent-lb")
+        regs = [self.st.new_registered(wa, "load-%d" % i)[:2] for i in range(4)]
+        self.assertLoad(wagent_la=0, wagent_lb=0)
+        # connect: three on la, one on lb
+        bs = [self.connect(wa, u, s) for u, s in regs[:3]]
+        b3 = self.connect(wb, *regs[3])
+        for u, _ in regs:
+            wait_status(self.st, u, "online")
+        self.assertLoad(wagent_la=3, wagent_lb=1)
+        # disconnect
+        bs[0].stop()
+        wait_status(self.st, regs[0][0], "offline")
+        self.assertLoad(wagent_la=2, wagent_lb=1)
+        # takeover: the board of la binds on lb, la's session is replaced
+        moved = self.connect(wb, *regs[1])
+        self.assertTrue(bs[1].done.wait(10))
+        self.assertEqual(self.st.sql("SELECT agent, status FROM boards WHERE uuid = :'p1'",
+                                     regs[1][0]), [["wagent-lb", "online"]])
+        self.assertLoad(wagent_la=1, wagent_lb=2)
+        # registration follows the count: la holds fewer boards now
+        uuid, code = self.st.create_board("load-placed")
+        wm = self.st.register(wa, code)
+        self.assertEqual(wm["message"]["iotronic"]["board"]["agent"], "wagent-la")
+        # wagent death: kill -9 of la, reaped after agent_timeout
+        wa.kill9()
+        self.st.keep_log(wa)
+        wait_status(self.st, regs[2][0], "offline", timeout=AGENT_TIMEOUT + HEARTBEAT + 10)
+        self.assertLoad(wagent_la=0, wagent_lb=2)
+        # a dead wagent is never chosen, whatever its count
+        uuid, code = self.st.create_board("load-placed-2")
+        self.assertEqual(self.st.register(wb, code)["message"]["iotronic"]["board"]["agent"],
+                         "wagent-lb")
+        # delete of an online board through the API
+        s, _, _, raw = self.st.http("DELETE", "/v1/boards/%s" % regs[3][0], headers=P1)
+        self.assertEqual(s, 204, raw)
+        self.assertTrue(b3.done.wait(10))
+        self.assertLoad(wagent_lb=1)
+        # clean stop of lb: its boards go offline in the same transaction
+        self.assertEqual(wb.stop(), 0)
+        self.st.keep_log(wb)
+        self.assertEqual(self.st.status(regs[1][0]), "offline")
+        self.assertTrue(moved.done.wait(10))
+        self.assertLoad(wagent_la=0, wagent_lb=0)
 
 
 if __name__ == "__main__":
