@@ -96,7 +96,7 @@ static void run(struct cond *c, struct db *db, const sigset_t *set)
     int registered = 0;
 
     /* A check after this conductor's own stall does not judge (stallwatch.h). */
-    stall_watch_init(&judge, c->cfg.heartbeat_interval, c->cfg.agent_timeout);
+    stall_watch_init(&judge, c->cfg.heartbeat_interval, c->cfg.agent_timeout, time_mono_us());
     for (;;) {
         if (!registered) {
             registered = cond_register(db, c->hostname, 1, &err) == 0;

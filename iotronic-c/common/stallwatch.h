@@ -10,7 +10,9 @@
  * they complete every `period`; a gap of more than two periods between two
  * completions is a stall, and for `window` (agent_timeout) after a stall the
  * checker does not judge: the others get the same window to beat again.
- * A checker that never stalled judges from its first check.
+ * The checker's start counts as a completed check, so a first check that
+ * hangs is a stall too; a checker that never stalled judges from its first
+ * check.
  *
  * Plain data, one owner (the checker's loop or thread); times are monotonic
  * microseconds (time_mono_us()). */
@@ -22,12 +24,13 @@
 struct stall_watch {
     int64_t period_us;      /* how often checks complete when all is well */
     int64_t window_us;      /* how long a stall keeps the checker from judging */
-    int64_t last_done_us;   /* the previous check's completion; 0 before any */
+    int64_t last_done_us;   /* the previous check's completion, or the start */
     int64_t stall_end_us;   /* the end of the last stall seen; 0 if none */
 };
 
-/* period_s: the checks' interval; window_s: agent_timeout. */
-void stall_watch_init(struct stall_watch *sw, int64_t period_s, int64_t window_s);
+/* period_s: the checks' interval; window_s: agent_timeout; now_us: the
+ * checker's start (monotonic µs), which counts as a completed check. */
+void stall_watch_init(struct stall_watch *sw, int64_t period_s, int64_t window_s, int64_t now_us);
 
 /* Records that a check completed at now_us (monotonic µs). */
 void stall_watch_done(struct stall_watch *sw, int64_t now_us);

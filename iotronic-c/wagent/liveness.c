@@ -360,6 +360,7 @@ static void start_done(void *arg)
         return;
     }
     w->ready = 1;
+    stall_watch_done(&w->judge, time_mono_us()); /* the start-up job was a check */
     ev_timer_start(w->ev, &w->heartbeat);
 }
 
@@ -388,7 +389,7 @@ int wag_liveness_start(struct wag *w, struct error *err)
     ev_timer_init(&w->heartbeat, on_heartbeat, (ev_tstamp)w->cfg->heartbeat_interval,
                   (ev_tstamp)w->cfg->heartbeat_interval);
     w->heartbeat.data = w;
-    stall_watch_init(&w->judge, w->cfg->heartbeat_interval, w->cfg->agent_timeout);
+    stall_watch_init(&w->judge, w->cfg->heartbeat_interval, w->cfg->agent_timeout, time_mono_us());
     ev_timer_init(&w->retry, on_retry, 1.0, 0.);
     w->retry.data = w;
     submit_start(w);
