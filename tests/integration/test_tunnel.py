@@ -299,8 +299,12 @@ class Tunnels(Base):
             self.assertEqual(n, per_conn, "connection %d got %d bytes" % (i, n))
             self.assertTrue(same, "connection %d: bytes differ" % i)
         print("# 50 x 2 MiB echoed (100 MiB each way) in %.1f s" % elapsed)
-        st = self.status(self.sstatus)
-        tun = st["tunnels"][0]
+        # The status file is rewritten periodically: wait for a fresh one.
+        def counted():
+            st = self.status(self.sstatus)
+            return st and st["tunnels"][0]["bytes_in"] >= 50 * per_conn
+        iottest.wait_until(counted, timeout=10, what="the server's byte count")
+        tun = self.status(self.sstatus)["tunnels"][0]
         self.assertGreaterEqual(tun["bytes_in"], 50 * per_conn)
         self.assertGreaterEqual(tun["connections_total"], 50)
         echo.close()
