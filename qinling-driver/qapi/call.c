@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "db/row.h"
 #include "qmodel/fault.h"
 #include "qmodel/sql.h"
 
@@ -103,4 +104,24 @@ int qa_exec(struct qa_call *c, const struct db_stmt *st, const char *const *para
         return qa_respond_error(c, &err);
     }
     return 0;
+}
+
+void qa_delete_scoped(struct http_req *r, const struct db_stmt *st, const char *rule,
+                      const char *what)
+{
+    char id[UUID_STR_LEN];
+    PGresult *res = NULL;
+    struct qa_call c;
+
+    if (qa_call_init(r, &c) < 0 || qa_path_uuid(&c, "id", id) < 0 ||
+        qa_authorize(&c, rule, NULL) < 0)
+        return;
+    const char *p[2] = {id, qa_scope(&c)};
+    if (qa_exec(&c, st, p, &res) < 0)
+        return;
+    if (db_affected(res) == 0)
+        qa_fail(&c, 404, "%s not found [id=%s]", what, id);
+    else
+        http_resp_empty(r, 204);
+    PQclear(res);
 }

@@ -63,4 +63,10 @@ void qa_tell_engine(struct qa_call *c, const char *method, const char *key, cons
  * *res (PQclear), or -1 with the response set. */
 int qa_exec(struct qa_call *c, const struct db_stmt *st, const char *const *params, PGresult **res);
 
+/* The DELETE route of a resource a project owns: after rule, st deletes the
+ * row whose id is the path's {id} ($1) within qa_scope() ($2). Answers 204,
+ * or 404 "<what> not found [id=<id>]", or the failure. */
+void qa_delete_scoped(struct http_req *r, const struct db_stmt *st, const char *rule,
+                      const char *what);
+
 #endif

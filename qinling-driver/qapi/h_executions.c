@@ -11,7 +11,6 @@
 
 #include "common/log.h"
 #include "common/timeutil.h"
-#include "db/row.h"
 #include "qapi/body.h"
 #include "qapi/exec.h"
 #include "qapi/handlers.h"
@@ -130,21 +129,7 @@ static const struct db_stmt delete_stmt = {
 
 QA_HANDLER(execution_delete)
 {
-    char id[UUID_STR_LEN];
-    PGresult *res = NULL;
-    struct qa_call c;
-
-    if (qa_call_init(r, &c) < 0 || qa_path_uuid(&c, "id", id) < 0 ||
-        qa_authorize(&c, "execution:delete", NULL) < 0)
-        return;
-    const char *p[2] = {id, qa_scope(&c)};
-    if (qa_exec(&c, &delete_stmt, p, &res) < 0)
-        return;
-    if (db_affected(res) == 0)
-        qa_fail(&c, 404, "Execution not found [id=%s]", id);
-    else
-        http_resp_empty(r, 204);
-    PQclear(res);
+    qa_delete_scoped(r, &delete_stmt, "execution:delete", "Execution");
 }
 
 /* The execution row, rendered when it is terminal: one read per wake-up

@@ -7,7 +7,6 @@
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "common/uuid.h"
-#include "db/row.h"
 #include "qapi/body.h"
 #include "qapi/handlers.h"
 #include "qapi/list.h"
@@ -375,19 +374,5 @@ static const struct db_stmt delete_stmt = {
 
 QA_HANDLER(job_delete)
 {
-    char id[UUID_STR_LEN];
-    PGresult *res = NULL;
-    struct qa_call c;
-
-    if (qa_call_init(r, &c) < 0 || qa_path_uuid(&c, "id", id) < 0 ||
-        qa_authorize(&c, "job:delete", NULL) < 0)
-        return;
-    const char *p[2] = {id, qa_scope(&c)};
-    if (qa_exec(&c, &delete_stmt, p, &res) < 0)
-        return;
-    if (db_affected(res) == 0)
-        qa_fail(&c, 404, "Job not found [id=%s]", id);
-    else
-        http_resp_empty(r, 204);
-    PQclear(res);
+    qa_delete_scoped(r, &delete_stmt, "job:delete", "Job");
 }

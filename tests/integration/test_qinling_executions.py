@@ -239,6 +239,8 @@ class Executions(Base):
                    "Execution not found [id=%s]" % ids[0])
         self.fault(self.st.call("GET", "/v1/executions/%s/log" % ids[0]), 404,
                    "Execution not found [id=%s]" % ids[0])
+        self.fault(self.st.call("DELETE", "/v1/executions/" + ids[0]), 404,
+                   "Execution not found [id=%s]" % ids[0])
 
     def test_cloud_path_latency(self):
         """The service's own share of a sync execution: API, AMQP, engine,
@@ -382,6 +384,8 @@ class Jobs(Base):
         self.assertEqual(self.st.call("DELETE", "/v1/jobs/" + cron["id"]).status, 204)
         self.fault(self.st.call("GET", "/v1/jobs/" + cron["id"]), 404,
                    "Job not found [id=%s]" % cron["id"])
+        self.fault(self.st.call("DELETE", "/v1/jobs/" + cron["id"]), 404,
+                   "Job not found [id=%s]" % cron["id"])
 
     def test_cron_job_fires_with_counts(self):
         r = self.st.call("POST", "/v1/jobs", {"function_id": self.fn["id"], "pattern":
@@ -431,6 +435,8 @@ class Webhooks(Base):
         listed = self.st.call("GET", "/v1/webhooks?function_id=" + self.fn["id"]).json
         self.assertIn(w["id"], [x["id"] for x in listed["webhooks"]])
         self.assertEqual(self.st.call("DELETE", "/v1/webhooks/" + w["id"]).status, 204)
+        self.fault(self.st.call("DELETE", "/v1/webhooks/" + w["id"]), 404,
+                   "Webhook not found [id=%s]" % w["id"])
 
     def test_alias_resolved_at_invoke_and_null_version(self):
         f2 = self.st.function(self.rid, {"main.sh": "2"}, board_id=self.board)
