@@ -7,40 +7,22 @@ parameter of a route is declared."""
 
 import os
 import re
-import subprocess
 import sys
 import unittest
 
-import yaml  # python3-yaml (tools/deps.list)
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import iottest  # noqa: E402
+import openapi  # noqa: E402
 
-DOC = os.path.join(iottest.ROOT, "api-ref", "iotronic-api-v1.yaml")
-METHODS = ("get", "post", "put", "patch", "delete")
-
+METHODS = openapi.METHODS
 
 def server_routes():
-    if not os.access(iottest.bin_path("iotronic-api"), os.X_OK):
-        raise unittest.SkipTest("iotronic-api is not built (its libraries are not in the tree yet)")
-    out = subprocess.run([iottest.bin_path("iotronic-api"), "--dump-routes"], check=True,
-                         capture_output=True, text=True).stdout
-    return {tuple(line.split(" ", 1)) for line in out.splitlines() if line}
-
+    return openapi.server_routes("iotronic-api")
 
 def doc():
-    with open(DOC) as f:
-        return yaml.safe_load(f)
+    return openapi.load("iotronic-api-v1.yaml")
 
-
-def doc_routes(d):
-    routes = set()
-    for path, item in d["paths"].items():
-        for m in METHODS:
-            if m in item:
-                routes.add((m.upper(), path))
-    return routes
-
+doc_routes = openapi.doc_routes
 
 class OpenApiRoutes(unittest.TestCase):
     def test_document_is_openapi3(self):
@@ -79,7 +61,6 @@ class OpenApiRoutes(unittest.TestCase):
         if "$ref" in p:
             p = d["components"]["parameters"][p["$ref"].rsplit("/", 1)[1]]
         return p["name"]
-
 
 if __name__ == "__main__":
     iottest.main()

@@ -7,35 +7,22 @@ the flat error body), and every path parameter is declared."""
 
 import os
 import re
-import subprocess
 import sys
 import unittest
 
-import yaml  # python3-yaml (tools/deps.list)
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import iottest  # noqa: E402
+import openapi  # noqa: E402
 
-DOC = os.path.join(iottest.ROOT, "api-ref", "qinling-api-v1.yaml")
-METHODS = ("get", "post", "put", "patch", "delete")
-
+METHODS = openapi.METHODS
 
 def server_routes():
-    if not os.access(iottest.bin_path("qinling-api"), os.X_OK):
-        raise unittest.SkipTest("qinling-api is not built")
-    out = subprocess.run([iottest.bin_path("qinling-api"), "--dump-routes"], check=True,
-                         capture_output=True, text=True).stdout
-    return {tuple(line.split(" ", 1)) for line in out.splitlines() if line}
-
+    return openapi.server_routes("qinling-api")
 
 def doc():
-    with open(DOC) as f:
-        return yaml.safe_load(f)
+    return openapi.load("qinling-api-v1.yaml")
 
-
-def doc_routes(d):
-    return {(m.upper(), path) for path, item in d["paths"].items() for m in METHODS if m in item}
-
+doc_routes = openapi.doc_routes
 
 class QinlingOpenApi(unittest.TestCase):
     def test_document_is_openapi3(self):
@@ -89,7 +76,6 @@ class QinlingOpenApi(unittest.TestCase):
         if "$ref" in p:
             return d["components"]["parameters"][p["$ref"].rsplit("/", 1)[1]]
         return p
-
 
 if __name__ == "__main__":
     iottest.main()

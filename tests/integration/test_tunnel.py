@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import json
 import os
-import random
 import shutil
 import socket
 import struct
@@ -19,6 +18,7 @@ import threading
 import time
 import unittest
 
+import echoload
 import iottest
 
 UUID = "6b1f0c1e-6f0e-4c43-9d8e-0c3f7d1b9a52"
@@ -264,36 +264,7 @@ class Tunnels(Base):
     def test_echo_100mb_over_50_connections(self):
         pub, echo = self.expose(secret=SECRET)
         per_conn = 2 * 1024 * 1024
-        results = {}
-
-        def one(i):
-            data = random.Random(i).randbytes(per_conn)
-            s = socket.create_connection(("127.0.0.1", pub), timeout=60)
-            got = hashlib.sha256()
-            received = [0]
-
-            def reader():
-                while received[0] < per_conn:
-                    d = s.recv(262144)
-                    if not d:
-                        break
-                    got.update(d)
-                    received[0] += len(d)
-            t = threading.Thread(target=reader)
-            t.start()
-            for off in range(0, per_conn, 65536):
-                s.sendall(data[off:off + 65536])
-            t.join(90)
-            s.close()
-            results[i] = (received[0], got.hexdigest() == hashlib.sha256(data).hexdigest())
-
-        t0 = time.monotonic()
-        threads = [threading.Thread(target=one, args=(i,)) for i in range(50)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(120)
-        elapsed = time.monotonic() - t0
+        results, elapsed = echoload.echo_many(pub, 50, per_conn, timeout=90)
         self.assertEqual(len(results), 50)
         for i, (n, same) in sorted(results.items()):
             self.assertEqual(n, per_conn, "connection %d got %d bytes" % (i, n))

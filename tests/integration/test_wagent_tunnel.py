@@ -8,8 +8,6 @@ connections come back byte for byte on the wagent's public port;
 ServiceDisable closes it; unexposed ports, missing or wrong proofs are
 refused; a restarted wagent lets the board restore its tunnels."""
 
-import hashlib
-import json
 import os
 import random
 import socket
@@ -18,10 +16,10 @@ import sys
 import threading
 import time
 import unittest
-import uuid as uuidlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import echoload  # noqa: E402
 import iottest  # noqa: E402
 import wampclient as wc  # noqa: E402
 from test_wagent_support import P1, WagStack, wait_status  # noqa: E402
@@ -195,36 +193,7 @@ class TunnelTest(unittest.TestCase):
         svc, port = self.expose(uuid, "echo-1")
         self.assertTrue(PORT_MIN <= port < PORT_MIN + 200)
         per_conn = 2 * 1024 * 1024
-        results = {}
-
-        def one(i):
-            data = random.Random(i).randbytes(per_conn)
-            s = socket.create_connection(("127.0.0.1", port), timeout=60)
-            got = hashlib.sha256()
-            received = [0]
-
-            def reader():
-                while received[0] < per_conn:
-                    d = s.recv(262144)
-                    if not d:
-                        break
-                    got.update(d)
-                    received[0] += len(d)
-            t = threading.Thread(target=reader)
-            t.start()
-            for off in range(0, per_conn, 65536):
-                s.sendall(data[off:off + 65536])
-            t.join(120)
-            s.close()
-            results[i] = (received[0], got.hexdigest() == hashlib.sha256(data).hexdigest())
-
-        t0 = time.monotonic()
-        threads = [threading.Thread(target=one, args=(i,)) for i in range(50)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(180)
-        elapsed = time.monotonic() - t0
+        results, elapsed = echoload.echo_many(port, 50, per_conn, timeout=120)
         self.assertEqual(len(results), 50)
         for i, (n, same) in sorted(results.items()):
             self.assertEqual(n, per_conn, "connection %d got %d bytes" % (i, n))
