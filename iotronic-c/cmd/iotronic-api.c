@@ -88,23 +88,6 @@ static int load_config(int *argc, char **argv, struct main_state *m, struct erro
     return 0;
 }
 
-static void *worker_init(void *arg)
-{
-    struct api *a = arg;
-    struct db *db = NULL;
-    struct error err;
-
-    if (db_new(a->cfg.db_connection, &db, &err) < 0)
-        log_error("database: %s", err.msg);
-    return db;
-}
-
-static void worker_fini(void *ctx, void *arg)
-{
-    (void)arg;
-    db_close(ctx);
-}
-
 /* The admin listener (GET /metrics) at [api] admin_listen "host:port". */
 static int start_admin(struct main_state *m, struct error *err)
 {
@@ -158,7 +141,7 @@ static int start(struct main_state *m, struct error *err)
     if ((rc = mq_new(a->cfg.transport_url, &mo, &a->mq, err)) < 0 ||
         (rc = loop_new(&lo, &m->loop, err)) < 0)
         return rc;
-    hooks = loop_wq_hooks(m->loop, worker_init, worker_fini, a);
+    hooks = loop_wq_hooks(m->loop, db_thread_open, db_thread_close, a->cfg.db_connection);
     m->wq = wq_new((int)a->cfg.workers, (size_t)a->cfg.workers * 256, &hooks);
     loop_set_wq(m->loop, m->wq);
     m->cors = (struct http_cors){a->cfg.cors_allowed_origin,

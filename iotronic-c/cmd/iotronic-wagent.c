@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 
 #include "common/log.h"
+#include "db/db.h"
 #include "common/xalloc.h"
 #include "wagent/wagent.h"
 
@@ -47,7 +48,7 @@ static int run(const struct wag_conf *cfg, struct error *err)
     if ((rc = mq_new(cfg->transport_url, &mo, &mq, err)) < 0 ||
         (rc = loop_new(&lo, &loop, err)) < 0)
         goto out;
-    hooks = loop_wq_hooks(loop, wag_db_thread_init, wag_db_thread_fini, (void *)cfg);
+    hooks = loop_wq_hooks(loop, db_thread_open, db_thread_close, cfg->db_connection);
     wq = wq_new((int)cfg->workers, 65536, &hooks);
     loop_set_wq(loop, wq);
     metrics = metrics_new();

@@ -86,25 +86,6 @@ static const struct db_stmt stale_calls = {
     1,
 };
 
-static void *worker_init(void *arg)
-{
-    struct cond *c = arg;
-    struct db *db = NULL;
-    struct error err;
-
-    if (db_new(c->cfg.db_connection, &db, &err) < 0) {
-        log_error("database: %s", err.msg);
-        return NULL;
-    }
-    return db;
-}
-
-static void worker_fini(void *thread_ctx, void *arg)
-{
-    (void)arg;
-    db_close(thread_ctx);
-}
-
 int cond_register(struct db *db, const char *host, int online, struct error *err)
 {
     const char *p[2] = {host, db_param_bool(online)};
@@ -178,7 +159,7 @@ int cond_expire_calls(struct cond *c, struct db *db, struct error *err)
 
 int cond_start(struct cond *c, struct wq **wq_out, struct error *err)
 {
-    struct wq_hooks hooks = {worker_init, worker_fini, NULL, c};
+    struct wq_hooks hooks = {db_thread_open, db_thread_close, NULL, c->cfg.db_connection};
     struct mq_serve_opts so = {0};
     struct wq *wq;
     int rc;

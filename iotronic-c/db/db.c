@@ -312,6 +312,22 @@ int db_connect(const char *conninfo, struct db **out, struct error *err)
     return 0;
 }
 
+void *db_thread_open(void *conninfo)
+{
+    struct db *db = NULL;
+    struct error err;
+
+    if (db_new(conninfo, &db, &err) < 0)
+        log_error("database: %s", err.msg);
+    return db;
+}
+
+void db_thread_close(void *thread_ctx, void *conninfo)
+{
+    (void)conninfo;
+    db_close(thread_ctx);
+}
+
 void db_close(struct db *db)
 {
     if (db == NULL)

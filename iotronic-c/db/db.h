@@ -87,6 +87,13 @@ int db_new(const char *conninfo, struct db **out, struct error *err) IOT_WUR;
 /* Closes the connection and frees db. Accepts NULL. */
 void db_close(struct db *db);
 
+/* Worker-pool hooks (common/wq.h, loop_wq_hooks()) giving each worker thread
+ * its own connection, made with db_new(): hook_arg is the conninfo string,
+ * which must outlive the pool. A bad conninfo is logged and leaves the
+ * thread without a database (thread_ctx NULL): its jobs answer 503. */
+void *db_thread_open(void *conninfo);
+void db_thread_close(void *thread_ctx, void *conninfo);
+
 /* Runs one statement with text parameters (params[i] NULL is SQL NULL;
  * params may be NULL when nparams is 0). sql must be fixed program text. On
  * success returns 0 and, when res is not NULL, *res holds the result (the

@@ -14,23 +14,6 @@
 
 #define STOP_FLUSH_S 3.0 /* how long stopping waits for boards to take their GOODBYE */
 
-void *wag_db_thread_init(void *arg)
-{
-    const struct wag_conf *cfg = arg;
-    struct db *db = NULL;
-    struct error err;
-
-    if (db_new(cfg->db_connection, &db, &err) < 0)
-        log_error("database: %s", err.msg);
-    return db;
-}
-
-void wag_db_thread_fini(void *thread_ctx, void *arg)
-{
-    (void)arg;
-    db_close(thread_ctx);
-}
-
 int wag_db_submit(struct wag *w, wq_work_fn work, wq_done_fn done, void *arg)
 {
     return wq_submit(w->wq, work, done, arg);

@@ -5,7 +5,7 @@
  * deviceless engine (6, 8), the judge of board liveness (7) and the host of
  * the tunnel server (9). main() owns the process pieces and hands them over:
  *
- *   loop_new(); wq_new(loop hooks, wag_db_thread_init/fini); loop_set_wq();
+ *   loop_new(); wq_new(loop hooks, db_thread_open/close); loop_set_wq();
  *   mq_new(); metrics_new(); wag_new(); wag_start(); loop_run();
  *   wag_stop();     <- loop stopped: GOODBYE to every board
  *   wq_free();      <- every database job has finished
@@ -32,8 +32,6 @@ struct wag;
 
 /* The worker hooks: each database worker owns one connection (db_new) to
  * [database] connection; arg is the struct wag_conf. */
-void *wag_db_thread_init(void *arg);
-void wag_db_thread_fini(void *thread_ctx, void *arg);
 
 /* Makes the service. Everything passed is borrowed and must outlive it.
  * 0 and *out (wag_free()), or an error with err set. */

@@ -35,23 +35,6 @@ struct main_state {
     char *spool;
 };
 
-static void *worker_init(void *arg)
-{
-    struct qa *a = arg;
-    struct db *db = NULL;
-    struct error err;
-
-    if (db_new(a->cfg->db_connection, &db, &err) < 0)
-        log_error("database: %s", err.msg);
-    return db;
-}
-
-static void worker_fini(void *ctx, void *arg)
-{
-    (void)arg;
-    db_close(ctx);
-}
-
 static int start_auth(struct main_state *m, struct error *err)
 {
     static const struct auth_service msgs = {
@@ -119,7 +102,7 @@ static int start_http(struct main_state *m, struct error *err)
 
     if (rc < 0)
         return rc;
-    hooks = loop_wq_hooks(m->loop, worker_init, worker_fini, &m->a);
+    hooks = loop_wq_hooks(m->loop, db_thread_open, db_thread_close, m->a.cfg->db_connection);
     m->wq = wq_new((int)m->cfg.api_workers, (size_t)m->cfg.api_workers * 256, &hooks);
     loop_set_wq(m->loop, m->wq);
     m->metrics = metrics_new();

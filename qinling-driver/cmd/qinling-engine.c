@@ -28,23 +28,6 @@ struct main_state {
     struct http_server *admin;
 };
 
-static void *worker_init(void *arg)
-{
-    struct qe *e = arg;
-    struct db *db = NULL;
-    struct error err;
-
-    if (db_new(e->cfg->db_connection, &db, &err) < 0)
-        log_error("database: %s", err.msg);
-    return db;
-}
-
-static void worker_fini(void *ctx, void *arg)
-{
-    (void)arg;
-    db_close(ctx);
-}
-
 /* <board download base>: [engine] board_download_url, else <base> (1.1). */
 static void base_url(struct main_state *m)
 {
@@ -91,7 +74,7 @@ static int start(struct main_state *m, struct error *err)
     if ((rc = mq_new(m->cfg.transport_url, &mo, &e->mq, err)) < 0 ||
         (rc = loop_new(&lo, &e->loop, err)) < 0)
         return rc;
-    hooks = loop_wq_hooks(e->loop, worker_init, worker_fini, e);
+    hooks = loop_wq_hooks(e->loop, db_thread_open, db_thread_close, e->cfg->db_connection);
     /* Unbounded: a board's answer must always find its way to a worker. */
     e->wq = wq_new((int)m->cfg.engine_workers, 0, &hooks);
     loop_set_wq(e->loop, e->wq);
